@@ -1,0 +1,1 @@
+//! forklore-bench: latency workbench.

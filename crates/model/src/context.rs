@@ -1,0 +1,140 @@
+//! Everything besides the syscall arguments that changes the kernel's answer
+//! (model-spec §0.4). The probe engine detects or arranges these; the model
+//! only reads them.
+
+use crate::version::KernelVersion;
+use serde::{Deserialize, Serialize};
+
+/// Capability numbers (include/uapi/linux/capability.h).
+pub mod cap {
+    pub const CAP_CHOWN: u32 = 0;
+    pub const CAP_DAC_OVERRIDE: u32 = 1;
+    pub const CAP_KILL: u32 = 5;
+    pub const CAP_SETGID: u32 = 6;
+    pub const CAP_SETUID: u32 = 7;
+    pub const CAP_SYS_CHROOT: u32 = 18;
+    pub const CAP_SYS_PTRACE: u32 = 19;
+    pub const CAP_SYS_ADMIN: u32 = 21;
+    pub const CAP_SYS_RESOURCE: u32 = 24;
+    pub const CAP_CHECKPOINT_RESTORE: u32 = 40;
+}
+
+/// A set of capabilities as a bit mask (bit n = capability n).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Caps(pub u64);
+
+impl Caps {
+    pub const fn has(self, cap: u32) -> bool {
+        self.0 & (1u64 << cap) != 0
+    }
+    pub const fn without(self, cap: u32) -> Caps {
+        Caps(self.0 & !(1u64 << cap))
+    }
+    pub const fn all() -> Caps {
+        Caps((1u64 << 41) - 1)
+    }
+}
+
+/// RLIMIT_NPROC as the ucount check sees it at the caller's level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Nproc {
+    /// Soft limit (RLIMIT_NPROC).
+    pub limit: u64,
+    /// Tasks (threads and unreaped zombies included) charged to the caller's
+    /// (user-ns, real uid) before the call.
+    pub count: u64,
+}
+
+/// The caller's situation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Context {
+    pub kernel: KernelVersion,
+    /// Effective capabilities in the caller's own user namespace.
+    pub caps: Caps,
+    /// Depth of the caller's user namespace (0 = initial). `capable()` in the
+    /// initial namespace needs level 0 and the capability.
+    pub userns_level: u32,
+    /// Real kuid is global root (uid 0 inside a child userns does not count).
+    pub ruid_is_global_root: bool,
+    /// The caller is init (child reaper) of its active pid namespace.
+    pub is_pidns_init: bool,
+    /// `pid_ns_for_children` differs from the active pid ns (after
+    /// `unshare(CLONE_NEWPID)`).
+    pub pidns_for_children_differs: bool,
+    /// Level of `pid_ns_for_children` (0 = initial).
+    pub pidns_level: u32,
+    /// `pid_ns_for_children` no longer accepts tasks (its init exited).
+    pub pidns_dead: bool,
+    /// The time namespace for children differs (only matters in 5.6–6.1).
+    pub timens_for_children_differs: bool,
+    /// The caller's root is not its mount namespace's root.
+    pub chrooted: bool,
+    /// RLIMIT_NPROC headroom; `None` = RLIM_INFINITY.
+    pub nproc: Option<Nproc>,
+    /// `user.max_user_namespaces` leaves no room for another user namespace.
+    pub userns_limit_reached: bool,
+    /// SCHED_DEADLINE without SCHED_FLAG_RESET_ON_FORK.
+    pub sched_deadline_no_reset: bool,
+    /// A cgroup2 hierarchy is mounted.
+    pub cgroup2: bool,
+    /// A seccomp filter is installed (outcomes it decides are "env").
+    pub seccomp_filter: bool,
+    /// 7.1+: the caller was created with CLONE_AUTOREAP.
+    pub caller_autoreap: bool,
+    /// x86_64 TASK_SIZE_MAX (0x7ffffffff000 with 4-level paging).
+    pub task_size_max: u64,
+    /// `pid_max` of the target pid namespace.
+    pub pid_max: u32,
+    /// Levels of the target pid namespace whose owning user ns grants the
+    /// caller CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE, innermost first
+    /// (`checkpoint_restore_ns_capable`); length = pidns_level + 1.
+    pub set_tid_capable: Vec<bool>,
+}
+
+impl Context {
+    /// Global root with all capabilities except those the bounding set lacks.
+    pub fn root(kernel: KernelVersion, caps: Caps) -> Self {
+        Context {
+            kernel,
+            caps,
+            userns_level: 0,
+            ruid_is_global_root: true,
+            is_pidns_init: false,
+            pidns_for_children_differs: false,
+            pidns_level: 0,
+            pidns_dead: false,
+            timens_for_children_differs: false,
+            chrooted: false,
+            nproc: None,
+            userns_limit_reached: false,
+            sched_deadline_no_reset: false,
+            cgroup2: true,
+            seccomp_filter: false,
+            caller_autoreap: false,
+            task_size_max: 0x7fff_ffff_f000,
+            pid_max: 32768,
+            set_tid_capable: vec![caps.has(cap::CAP_SYS_ADMIN) || caps.has(cap::CAP_CHECKPOINT_RESTORE)],
+        }
+    }
+
+    /// An ordinary user: no capabilities, real uid not root.
+    pub fn user(kernel: KernelVersion) -> Self {
+        Context {
+            caps: Caps(0),
+            ruid_is_global_root: false,
+            set_tid_capable: vec![false],
+            ..Context::root(kernel, Caps(0))
+        }
+    }
+
+    /// `ns_capable(current_user_ns(), cap)`.
+    pub fn cap_in_own_userns(&self, cap: u32) -> bool {
+        self.caps.has(cap)
+    }
+
+    /// `capable(cap)`: in the initial user namespace.
+    pub fn capable_init(&self, cap: u32) -> bool {
+        self.userns_level == 0 && self.caps.has(cap)
+    }
+}

@@ -1,0 +1,26 @@
+//! forklore-model: the reference model of the Linux kernel's process-creation
+//! checks (fork, vfork, clone, clone3), keyed by kernel version and by the
+//! caller's context. Pure: no I/O, no unsafe, no syscalls.
+//!
+//! `predict(&Request, &Context) -> Prediction`.
+
+#![forbid(unsafe_code)]
+
+pub mod context;
+pub mod errno;
+pub mod flags;
+pub mod prediction;
+pub mod request;
+pub mod rules;
+pub mod version;
+
+pub use context::{cap, Caps, Context, Nproc};
+pub use errno::Errno;
+pub use prediction::{
+    Outcome, Parent, PidfdKind, Prediction, ReapedBy, RuleInfo, Semantics, VersionRange,
+};
+pub use request::{
+    ArgsMem, CgroupFd, Clone3Args, Ptr, Request, SetTid, Stack, Syscall, TidSpec, Tls,
+};
+pub use rules::{predict, RULES};
+pub use version::KernelVersion;

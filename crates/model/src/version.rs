@@ -1,0 +1,85 @@
+//! Kernel versions (`x.y.z`), parsed from `uname -r` style strings.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A kernel release, compared numerically (`6.9 < 6.18`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct KernelVersion {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl KernelVersion {
+    pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
+        KernelVersion { major, minor, patch }
+    }
+}
+
+impl fmt::Display for KernelVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed kernel version {0:?}: expected X.Y or X.Y.Z (e.g. 6.18 or 5.10.1)")]
+pub struct VersionParseError(pub String);
+
+impl FromStr for KernelVersion {
+    type Err = VersionParseError;
+
+    /// Accepts `6.18`, `6.18.44` and `uname -r` strings such as
+    /// `6.18.44-fc-v669` or `6.1.0-28-amd64` (the suffix after the numeric
+    /// part is ignored). Anything else is an error, never a default.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || VersionParseError(s.to_string());
+        let t = s.trim();
+        // The numeric part ends at the first character that is not a digit or '.'.
+        let end = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (num, rest) = t.split_at(end);
+        if !rest.is_empty() && !rest.starts_with(['-', '+', '_', '~']) {
+            return Err(err());
+        }
+        let parts: Vec<&str> = num.split('.').collect();
+        if parts.len() < 2 || parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
+            return Err(err());
+        }
+        let n = |p: &str| p.parse::<u32>().map_err(|_| err());
+        Ok(KernelVersion {
+            major: n(parts[0])?,
+            minor: n(parts[1])?,
+            patch: if parts.len() == 3 { n(parts[2])? } else { 0 },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_uname_forms() {
+        assert_eq!("6.18".parse::<KernelVersion>().unwrap(), KernelVersion::new(6, 18, 0));
+        assert_eq!(
+            "6.18.44-fc-v669".parse::<KernelVersion>().unwrap(),
+            KernelVersion::new(6, 18, 44)
+        );
+        assert_eq!(
+            "6.1.0-28-amd64".parse::<KernelVersion>().unwrap(),
+            KernelVersion::new(6, 1, 0)
+        );
+        assert!(KernelVersion::new(6, 9, 0) < KernelVersion::new(6, 18, 0));
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for bad in ["", "6", "6.", "x.y", "6.18.1.2", "6..1", "6.18abc", "v6.18"] {
+            assert!(bad.parse::<KernelVersion>().is_err(), "{bad:?} accepted");
+        }
+    }
+}

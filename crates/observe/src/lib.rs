@@ -1,0 +1,1 @@
+//! forklore-observe: /proc readers and host-context detection.

@@ -1,0 +1,1 @@
+//! forklore-suite: the catalogue, the runner, verdicts and reports.

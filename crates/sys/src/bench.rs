@@ -1,0 +1,1 @@
+//! Raw process-creation loops for forklore-bench. PLACEHOLDER: being written.

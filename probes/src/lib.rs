@@ -1,0 +1,1 @@
+//! forklore-probe: the probe engine process.
