@@ -80,6 +80,9 @@ pub struct Context {
     pub cgroup2: bool,
     /// A seccomp filter is installed (outcomes it decides are "env").
     pub seccomp_filter: bool,
+    /// exit_signal of the caller's thread-group leader: what a CLONE_PARENT
+    /// child inherits (copy_process: `current->group_leader->exit_signal`).
+    pub leader_exit_signal: i64,
     /// 7.1+: the caller was created with CLONE_AUTOREAP.
     pub caller_autoreap: bool,
     /// x86_64 TASK_SIZE_MAX (0x7ffffffff000 with 4-level paging).
@@ -111,6 +114,7 @@ impl Context {
             sched_deadline_no_reset: false,
             cgroup2: true,
             seccomp_filter: false,
+            leader_exit_signal: 17,
             caller_autoreap: false,
             task_size_max: 0x7fff_ffff_f000,
             pid_max: 32768,

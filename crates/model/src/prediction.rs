@@ -68,10 +68,9 @@ pub struct Semantics {
     /// The child is a thread in the caller's thread group (tgid == caller's).
     pub same_thread_group: bool,
     pub parent: Parent,
-    /// The child's exit_signal; -1 for threads. `None` for CLONE_PARENT,
-    /// where it is inherited from the caller's group leader (the model does
-    /// not know that value; the probe reports it).
-    pub exit_signal: Option<i64>,
+    /// The child's exit_signal; -1 for threads. With CLONE_PARENT it is the
+    /// caller's group leader's (`Context::leader_exit_signal`).
+    pub exit_signal: i64,
     pub reaped_by: ReapedBy,
     /// A pidfd is returned, and of which kind.
     pub pidfd: Option<PidfdKind>,
