@@ -9,6 +9,7 @@
 pub mod context;
 pub mod errno;
 pub mod flags;
+pub mod lifecycle;
 pub mod prediction;
 pub mod request;
 pub mod rules;

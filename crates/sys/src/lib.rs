@@ -3,4 +3,5 @@
 //! the benchmark's tight loops. It executes; it never decides what is right.
 
 pub mod bench;
+pub mod lifecycle;
 pub mod raw;

@@ -1,0 +1,1 @@
+//! Post-creation semantics (model-spec §3): being written.

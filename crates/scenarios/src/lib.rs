@@ -1,0 +1,1 @@
+//! forklore-scenarios: hand-written lifecycle scenarios (issue: lifecycle). Being written.

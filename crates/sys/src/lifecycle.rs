@@ -1,0 +1,1 @@
+//! Raw syscalls for the lifecycle scenarios: being written.
