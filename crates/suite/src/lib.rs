@@ -1,1 +1,6 @@
-//! forklore-suite: the catalogue, the runner, verdicts and reports.
+//! forklore-suite: where the model and the kernel meet. The case catalogue,
+//! the runner that feeds cases to probe processes, verdicts, and reports.
+
+pub mod exit;
+pub mod explain;
+pub mod input;
