@@ -3,4 +3,5 @@
 
 pub mod exit;
 pub mod explain;
+pub mod catalogue;
 pub mod input;
