@@ -5,3 +5,4 @@ pub mod exit;
 pub mod explain;
 pub mod catalogue;
 pub mod input;
+pub mod report;

@@ -1,0 +1,393 @@
+//! Check results and their reports: text for people, JSON (versioned
+//! schema), JUnit XML and KTAP for CI.
+
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// JSON schema identifier; bump on incompatible changes.
+pub const SCHEMA: &str = "forklore-check/1";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Observed equals predicted.
+    Pass,
+    /// The kernel and the model disagree.
+    Fail,
+    /// A precondition is missing (not root, no cgroup2, kernel too old...).
+    Skip,
+    /// The environment decided, not the kernel (seccomp, LSM, resources).
+    Env,
+    /// The case could not run: the probe crashed or timed out.
+    Broken,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Skip => "skip",
+            Verdict::Env => "env",
+            Verdict::Broken => "broken",
+        }
+    }
+}
+
+/// One case bound to one context, with its verdict.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseResult {
+    /// `clone/flags=0x10900/root`.
+    pub id: String,
+    pub group: String,
+    pub context: String,
+    pub verdict: Verdict,
+    /// The model's prediction (the `explain --json` object); null for skips.
+    pub expected: Value,
+    /// The probe's observation; null for skips.
+    pub observed: Value,
+    /// Why it failed / was skipped / was decided by the environment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A `forklore probe ...` command that reproduces the case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repro: Option<String>,
+    /// Generated matrix cases that pass are summarised, not listed, in JSON.
+    #[serde(skip)]
+    pub generated: bool,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Counts {
+    pub pass: usize,
+    pub fail: usize,
+    pub skip: usize,
+    pub env: usize,
+    pub broken: usize,
+    pub total: usize,
+}
+
+impl Counts {
+    pub fn add(&mut self, v: Verdict) {
+        match v {
+            Verdict::Pass => self.pass += 1,
+            Verdict::Fail => self.fail += 1,
+            Verdict::Skip => self.skip += 1,
+            Verdict::Env => self.env += 1,
+            Verdict::Broken => self.broken += 1,
+        }
+        self.total += 1;
+    }
+}
+
+/// What happened to one context as a whole.
+#[derive(Clone, Debug, Serialize)]
+pub struct ContextReport {
+    pub name: String,
+    /// "ran" or "skipped".
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The model context detected inside the probe.
+    pub detected: Value,
+    pub cases: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub kernel: String,
+    pub host: Value,
+    pub quick: bool,
+    pub duration_s: f64,
+    pub summary: Counts,
+    /// Counts per `group/context`.
+    pub groups: BTreeMap<String, Counts>,
+    pub contexts: Vec<ContextReport>,
+    /// Every case, except passing cases of generated groups (counted in
+    /// `groups`) unless `--all-cases` was given.
+    pub cases: Vec<CaseResult>,
+}
+
+impl Report {
+    pub fn new(kernel: String, host: Value, quick: bool) -> Self {
+        Report {
+            schema: SCHEMA,
+            kernel,
+            host,
+            quick,
+            duration_s: 0.0,
+            summary: Counts::default(),
+            groups: BTreeMap::new(),
+            contexts: Vec::new(),
+            cases: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, r: CaseResult) {
+        self.summary.add(r.verdict);
+        self.groups
+            .entry(format!("{}/{}", r.group, r.context))
+            .or_default()
+            .add(r.verdict);
+        self.cases.push(r);
+    }
+
+    fn listed(&self) -> impl Iterator<Item = &CaseResult> {
+        self.cases.iter().filter(|c| c.verdict != Verdict::Pass)
+    }
+
+    /// JSON text. With `all_cases`, passing generated cases are listed too.
+    pub fn to_json(&self, all_cases: bool) -> String {
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        if !all_cases {
+            let kept: Vec<&CaseResult> = self
+                .cases
+                .iter()
+                .filter(|c| !(c.generated && c.verdict == Verdict::Pass))
+                .collect();
+            v["cases"] = serde_json::to_value(kept).unwrap_or(Value::Null);
+        }
+        serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+    }
+
+    /// Summary first, then every failure with both sides and a repro line,
+    /// then skips grouped by reason.
+    pub fn to_text(&self) -> String {
+        let mut o = String::new();
+        let s = &self.summary;
+        let _ = writeln!(
+            o,
+            "forklore check: Linux {}, {} cases in {:.1}s{}",
+            self.kernel,
+            s.total,
+            self.duration_s,
+            if self.quick { " (quick)" } else { "" }
+        );
+        let _ = writeln!(
+            o,
+            "  pass {}  fail {}  skip {}  env {}  broken {}",
+            s.pass, s.fail, s.skip, s.env, s.broken
+        );
+        let _ = writeln!(o);
+        let _ = writeln!(o, "contexts:");
+        for c in &self.contexts {
+            match &c.reason {
+                Some(r) => {
+                    let _ = writeln!(o, "  {:<22} {} ({r})", c.name, c.status);
+                }
+                None => {
+                    let _ = writeln!(o, "  {:<22} {} {} cases", c.name, c.status, c.cases);
+                }
+            }
+        }
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "{:<34} {:>7} {:>6} {:>6} {:>6} {:>5} {:>6}",
+            "group/context", "total", "pass", "fail", "skip", "env", "broken"
+        );
+        for (g, c) in &self.groups {
+            let _ = writeln!(
+                o,
+                "{:<34} {:>7} {:>6} {:>6} {:>6} {:>5} {:>6}",
+                g, c.total, c.pass, c.fail, c.skip, c.env, c.broken
+            );
+        }
+        let fails: Vec<&CaseResult> = self
+            .cases
+            .iter()
+            .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Broken))
+            .collect();
+        if !fails.is_empty() {
+            let _ = writeln!(o, "\nfailures ({}):", fails.len());
+            for c in fails.iter().take(200) {
+                let _ = writeln!(o, "  {} {}", c.verdict.as_str().to_uppercase(), c.id);
+                if let Some(r) = &c.reason {
+                    let _ = writeln!(o, "    {r}");
+                }
+                if let Some(rule) = c.expected.get("rule").and_then(Value::as_str) {
+                    let why = c.expected.get("reason").and_then(Value::as_str).unwrap_or("");
+                    let _ = writeln!(o, "    model rule {rule}: {why}");
+                }
+                if let Some(r) = &c.repro {
+                    let _ = writeln!(o, "    reproduce: {r}");
+                }
+            }
+            if fails.len() > 200 {
+                let _ = writeln!(o, "  ... {} more in the JSON report", fails.len() - 200);
+            }
+        }
+        let mut skips: BTreeMap<String, usize> = BTreeMap::new();
+        for c in self.listed().filter(|c| matches!(c.verdict, Verdict::Skip | Verdict::Env)) {
+            *skips
+                .entry(format!(
+                    "{} {}: {}",
+                    c.verdict.as_str(),
+                    c.context,
+                    c.reason.as_deref().unwrap_or("no reason given")
+                ))
+                .or_default() += 1;
+        }
+        if !skips.is_empty() {
+            let _ = writeln!(o, "\nskipped and environment-decided, by reason:");
+            for (r, n) in skips {
+                let _ = writeln!(o, "  {n:>6} × {r}");
+            }
+        }
+        o
+    }
+
+    /// KTAP (kselftest): one test point per group/context; failures and
+    /// skips itemised as diagnostics under it.
+    pub fn to_ktap(&self) -> String {
+        let mut o = String::new();
+        let _ = writeln!(o, "TAP version 13");
+        let _ = writeln!(o, "1..{}", self.groups.len());
+        for (i, (g, c)) in self.groups.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "# {g}: {} cases: {} pass, {} fail, {} skip, {} env, {} broken",
+                c.total, c.pass, c.fail, c.skip, c.env, c.broken
+            );
+            for r in self.listed().filter(|r| format!("{}/{}", r.group, r.context) == *g) {
+                let _ = writeln!(
+                    o,
+                    "#   {} {}: {}",
+                    r.verdict.as_str().to_uppercase(),
+                    r.id,
+                    r.reason.as_deref().unwrap_or("")
+                );
+            }
+            let n = i + 1;
+            if c.fail + c.broken > 0 {
+                let _ = writeln!(o, "not ok {n} {g}");
+            } else if c.pass == 0 && c.skip > 0 {
+                let reason = self
+                    .listed()
+                    .find(|r| format!("{}/{}", r.group, r.context) == *g)
+                    .and_then(|r| r.reason.clone())
+                    .unwrap_or_default();
+                let _ = writeln!(o, "ok {n} {g} # SKIP {reason}");
+            } else {
+                let _ = writeln!(o, "ok {n} {g}");
+            }
+        }
+        let s = &self.summary;
+        let _ = writeln!(
+            o,
+            "# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:{} error:{}",
+            s.pass,
+            s.fail,
+            s.skip + s.env,
+            s.broken
+        );
+        o
+    }
+
+    /// JUnit XML: one test suite per group/context with a summary test case
+    /// for the passing cases, and one test case per failure or skip.
+    pub fn to_junit(&self) -> String {
+        use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
+        let mut rep = JReport::new("forklore check");
+        rep.set_time(std::time::Duration::from_secs_f64(self.duration_s));
+        for (g, c) in &self.groups {
+            let mut suite = TestSuite::new(g.as_str());
+            if c.pass > 0 {
+                suite.add_test_case(TestCase::new(
+                    format!("{g}: {} cases pass", c.pass),
+                    TestCaseStatus::success(),
+                ));
+            }
+            for r in self.listed().filter(|r| format!("{}/{}", r.group, r.context) == *g) {
+                let status = match r.verdict {
+                    Verdict::Fail | Verdict::Broken => {
+                        let mut s = TestCaseStatus::non_success(if r.verdict == Verdict::Fail {
+                            NonSuccessKind::Failure
+                        } else {
+                            NonSuccessKind::Error
+                        });
+                        if let TestCaseStatus::NonSuccess { message, description, .. } = &mut s {
+                            *message = r.reason.clone().map(Into::into);
+                            *description = Some(
+                                format!(
+                                    "expected: {}\nobserved: {}\nreproduce: {}",
+                                    r.expected,
+                                    r.observed,
+                                    r.repro.as_deref().unwrap_or("")
+                                )
+                                .into(),
+                            );
+                        }
+                        s
+                    }
+                    _ => {
+                        let mut s = TestCaseStatus::skipped();
+                        if let TestCaseStatus::Skipped { message, .. } = &mut s {
+                            *message = Some(
+                                format!("{}: {}", r.verdict.as_str(), r.reason.as_deref().unwrap_or(""))
+                                    .into(),
+                            );
+                        }
+                        s
+                    }
+                };
+                suite.add_test_case(TestCase::new(r.id.as_str(), status));
+            }
+            rep.add_test_suite(suite);
+        }
+        rep.to_string().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn result(id: &str, v: Verdict, generated: bool) -> CaseResult {
+        CaseResult {
+            id: format!("{id}/root"),
+            group: "g".into(),
+            context: "root".into(),
+            verdict: v,
+            expected: json!({"rule": "E3", "reason": "THREAD needs SIGHAND"}),
+            observed: json!({"outcome": "success"}),
+            reason: (v != Verdict::Pass).then(|| "expected EINVAL, observed success".into()),
+            repro: Some("forklore probe --flags THREAD".into()),
+            generated,
+        }
+    }
+
+    fn sample() -> Report {
+        let mut r = Report::new("6.18.0".into(), json!({}), false);
+        r.push(result("a", Verdict::Pass, true));
+        r.push(result("b", Verdict::Fail, true));
+        r.push(result("c", Verdict::Skip, false));
+        r
+    }
+
+    #[test]
+    fn counts_and_json_listing() {
+        let r = sample();
+        assert_eq!(r.summary, Counts { pass: 1, fail: 1, skip: 1, env: 0, broken: 0, total: 3 });
+        let v: Value = serde_json::from_str(&r.to_json(false)).unwrap();
+        assert_eq!(v["schema"], SCHEMA);
+        assert_eq!(v["cases"].as_array().unwrap().len(), 2, "passing generated case is summarised");
+        let v: Value = serde_json::from_str(&r.to_json(true)).unwrap();
+        assert_eq!(v["cases"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn text_ktap_junit_itemise_failures() {
+        let r = sample();
+        let t = r.to_text();
+        assert!(t.contains("FAIL b/root") && t.contains("reproduce: forklore probe"));
+        let k = r.to_ktap();
+        assert!(k.starts_with("TAP version 13\n1..1\n") && k.contains("not ok 1 g/root"));
+        let j = r.to_junit();
+        assert!(j.contains("<failure") && j.contains("b/root") && j.contains("<skipped"));
+    }
+}
