@@ -1,8 +1,347 @@
-//! The rule table (model-spec §1) and `predict`. PLACEHOLDER: being written.
-use crate::{Context, Prediction, Request, RuleInfo};
+//! The rule table (model-spec §1) and `predict`.
+//!
+//! One ordered table ([`TABLE`]), in the kernel's order: entry checks (A*),
+//! `copy_clone_args_from_user` (B*), `clone3_args_valid` (C*),
+//! `kernel_clone` (D*), `copy_process` (E*). Each row carries the versions it
+//! applies to (several ranges where stable backports exist); a check whose
+//! form or position changed between releases is several rows with the same
+//! id and disjoint version ranges (e.g. `E16`, `C1`, `C2`). `predict`
+//! normalises the arguments ([`normalise`]), walks the rows that apply to the
+//! kernel and syscall, and the first row whose condition holds decides.
+//!
+//! Rows whose outcome depends on things the [`Context`] does not describe
+//! (allocation failures, LSMs, races, fd exhaustion, pids.max...) are in the
+//! table for completeness and ordering, marked [`Kind::Environment`]; their
+//! conditions never hold.
 
-pub static RULES: &[RuleInfo] = &[];
+mod kargs;
+mod render;
+mod table;
 
-pub fn predict(_req: &Request, _ctx: &Context) -> Prediction {
-    unimplemented!()
+pub use kargs::{
+    cgroup_field_value, clone_args_ksize, normalise, Kargs, FRESH_STACK, FRESH_STACK_SIZE,
+    LEGACY_CLONE_DROPS_HIGH_BITS,
+};
+pub use render::{render_rules, rule_versions};
+pub use table::{CAP_CHECKPOINT_RESTORE_FOR_SET_TID, TABLE};
+
+use crate::flags::{
+    CLONE_AUTOREAP, CLONE_CHILD_SETTID, CLONE_NEWPID, CLONE_PARENT, CLONE_PARENT_SETTID,
+    CLONE_PIDFD, CLONE_THREAD, CLONE_VFORK, SIGCHLD,
+};
+use crate::prediction::{Outcome, Parent, PidfdKind, Prediction, ReapedBy, RuleInfo, Semantics};
+use crate::request::{Request, Syscall};
+use crate::version::KernelVersion;
+use crate::{Context, Errno, VersionRange};
+
+/// A rule condition: true when the check fails.
+pub type Cond = fn(&Request, &Context, &Kargs) -> bool;
+
+/// What happens when a row's condition holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// The syscall fails with this errno.
+    Fail(Errno),
+    /// The outcome is decided outside the mainline kernel logic (seccomp).
+    Environment(&'static str),
+}
+
+/// Whether the model can evaluate a row from the `Context`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The condition reads only the request and the context.
+    Deterministic,
+    /// Depends on the environment (ENOMEM, LSM, races, limits the Context does
+    /// not carry): listed for order and documentation, never fires.
+    Environment,
+}
+
+/// Which syscalls reach a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applies {
+    All,
+    Clone3,
+    LegacyClone,
+}
+
+impl Applies {
+    pub fn matches(self, s: Syscall) -> bool {
+        match self {
+            Applies::All => true,
+            Applies::Clone3 => s == Syscall::Clone3,
+            Applies::LegacyClone => s == Syscall::Clone,
+        }
+    }
+}
+
+/// One row of the rule table.
+#[derive(Clone, Copy)]
+pub struct Row {
+    pub id: &'static str,
+    pub function: &'static str,
+    pub effect: Effect,
+    pub reason: &'static str,
+    pub source: &'static str,
+    pub versions: &'static [VersionRange],
+    pub uncertain: Option<&'static str>,
+    pub applies: Applies,
+    pub kind: Kind,
+    pub cond: Cond,
+}
+
+impl std::fmt::Debug for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Row")
+            .field("id", &self.id)
+            .field("effect", &self.effect)
+            .field("versions", &self.versions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Row {
+    /// The user-facing description of this row.
+    pub const fn info(&self) -> RuleInfo {
+        RuleInfo {
+            id: self.id,
+            function: self.function,
+            errno: match self.effect {
+                Effect::Fail(e) => Some(e),
+                Effect::Environment(_) => None,
+            },
+            reason: self.reason,
+            source: self.source,
+            versions: self.versions,
+            uncertain: self.uncertain,
+        }
+    }
+
+    /// The row is part of the kernel `v`.
+    pub fn applies_to_version(&self, v: KernelVersion) -> bool {
+        ranges_contain(self.versions, v)
+    }
+}
+
+/// `v` lies in one of `ranges`.
+pub fn ranges_contain(ranges: &[VersionRange], v: KernelVersion) -> bool {
+    ranges.iter().any(|r| r.contains(v))
+}
+
+const fn infos<const N: usize>(rows: &[Row]) -> [RuleInfo; N] {
+    let mut out = [table::PLACEHOLDER.info(); N];
+    let mut i = 0;
+    while i < N {
+        out[i] = rows[i].info();
+        i += 1;
+    }
+    out
+}
+
+static INFOS: [RuleInfo; table::ROWS.len()] = infos(table::ROWS);
+
+/// Every row of the table as `RuleInfo`, in kernel order (all versions; ids
+/// repeat where a check changed form, with disjoint version ranges).
+pub static RULES: &[RuleInfo] = &INFOS;
+
+/// The rows that are part of kernel `v`, in kernel order (each id at most once).
+pub fn rules_for(v: KernelVersion) -> Vec<&'static Row> {
+    TABLE.iter().filter(|r| r.applies_to_version(v)).collect()
+}
+
+/// The row with this id in kernel `v`.
+pub fn rule(id: &str, v: KernelVersion) -> Option<&'static Row> {
+    TABLE.iter().find(|r| r.id == id && r.applies_to_version(v))
+}
+
+/// Predict the outcome of `req` in `ctx` (model-spec §1, §3).
+pub fn predict(req: &Request, ctx: &Context) -> Prediction {
+    let k = normalise(req, ctx);
+    let mut checked = Vec::new();
+    for row in TABLE {
+        if !row.applies.matches(req.syscall) || !row.applies_to_version(ctx.kernel) {
+            continue;
+        }
+        if (row.cond)(req, ctx, &k) {
+            let outcome = match row.effect {
+                Effect::Fail(errno) => Outcome::Error { errno },
+                Effect::Environment(why) => Outcome::Environment { reason: why.to_string() },
+            };
+            return Prediction { outcome, rule: Some(row.info()), checked };
+        }
+        checked.push(row.id);
+    }
+    Prediction { outcome: Outcome::Success(semantics(ctx, &k)), rule: None, checked }
+}
+
+/// What a successful call looks like (model-spec §3.1–§3.4).
+pub fn semantics(ctx: &Context, k: &Kargs) -> Semantics {
+    let thread = k.has(CLONE_THREAD);
+    let parent = k.has(CLONE_PARENT);
+    let exit_signal = if thread {
+        -1
+    } else if parent {
+        ctx.leader_exit_signal
+    } else {
+        k.exit_signal as i64
+    };
+    let reaped_by = if thread || k.has(CLONE_AUTOREAP) {
+        // Threads are not waitable; a 7.1 CLONE_AUTOREAP child is reaped by
+        // the kernel, so no wait finds it either.
+        ReapedBy::None
+    } else if parent {
+        ReapedBy::CallersParent
+    } else if exit_signal == SIGCHLD as i64 {
+        ReapedBy::Plain
+    } else {
+        ReapedBy::Wclone
+    };
+    Semantics {
+        same_thread_group: thread,
+        parent: if thread || parent { Parent::CallersParent } else { Parent::Caller },
+        exit_signal,
+        reaped_by,
+        // PIDFD|THREAD only succeeds from 6.9, where it yields a PIDFD_THREAD fd.
+        pidfd: k
+            .has(CLONE_PIDFD)
+            .then_some(if thread { PidfdKind::Thread } else { PidfdKind::Process }),
+        new_pid_ns: k.has(CLONE_NEWPID),
+        // Faults on these writes are ignored (§1.F): written only if mapped.
+        parent_tid_written: k.has(CLONE_PARENT_SETTID) && k.parent_tid.accessible(),
+        child_tid_written: k.has(CLONE_CHILD_SETTID) && k.child_tid.accessible(),
+        caller_suspended: k.has(CLONE_VFORK),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flags::*;
+    use crate::request::Ptr;
+    use crate::Caps;
+
+    fn root(v: &str) -> Context {
+        Context::root(v.parse().unwrap(), Caps::all())
+    }
+
+    fn sem(req: &Request, ctx: &Context) -> Semantics {
+        match predict(req, ctx).outcome {
+            Outcome::Success(s) => s,
+            o => panic!("expected success, got {o:?}"),
+        }
+    }
+
+    #[test]
+    fn fork_semantics() {
+        let s = sem(&Request::fork(), &root("6.18"));
+        assert_eq!(s.parent, Parent::Caller);
+        assert_eq!(s.exit_signal, 17);
+        assert_eq!(s.reaped_by, ReapedBy::Plain);
+        assert!(!s.same_thread_group && !s.caller_suspended && s.pidfd.is_none());
+    }
+
+    #[test]
+    fn vfork_suspends_caller() {
+        assert!(sem(&Request::vfork(), &root("6.18")).caller_suspended);
+    }
+
+    #[test]
+    fn thread_semantics() {
+        let s = sem(&Request::clone(CLONE_THREAD | CLONE_SIGHAND | CLONE_VM), &root("6.18"));
+        assert!(s.same_thread_group);
+        assert_eq!(s.parent, Parent::CallersParent);
+        assert_eq!((s.exit_signal, s.reaped_by), (-1, ReapedBy::None));
+    }
+
+    #[test]
+    fn parent_inherits_leader_exit_signal() {
+        let mut c = root("6.18");
+        c.leader_exit_signal = 10;
+        let s = sem(&Request::clone(CLONE_PARENT | SIGCHLD), &c);
+        assert_eq!(s.exit_signal, 10, "legacy low byte ignored with CLONE_PARENT");
+        assert_eq!((s.parent, s.reaped_by), (Parent::CallersParent, ReapedBy::CallersParent));
+    }
+
+    #[test]
+    fn exit_signal_decides_wait_option() {
+        let s = sem(&Request::clone(0x80), &root("6.18"));
+        assert_eq!((s.exit_signal, s.reaped_by), (128, ReapedBy::Wclone));
+        let s = sem(&Request::clone3(0, 0), &root("6.18"));
+        assert_eq!((s.exit_signal, s.reaped_by), (0, ReapedBy::Wclone));
+    }
+
+    #[test]
+    fn pidfd_kinds_and_tid_writes() {
+        let s = sem(&Request::clone3(CLONE_PIDFD, 17), &root("6.18"));
+        assert_eq!(s.pidfd, Some(PidfdKind::Process));
+        let r = Request::clone3(CLONE_PIDFD | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, 0);
+        assert_eq!(sem(&r, &root("6.9")).pidfd, Some(PidfdKind::Thread));
+        assert_eq!(predict(&r, &root("6.8")).errno(), Some(Errno::EINVAL));
+
+        let mut r = Request::clone(CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | SIGCHLD);
+        let s = sem(&r, &root("6.18"));
+        assert!(s.parent_tid_written && s.child_tid_written);
+        r.parent_tid = Ptr::Unmapped;
+        r.child_tid = Ptr::Kernel;
+        let s = sem(&r, &root("6.18"));
+        assert!(!s.parent_tid_written && !s.child_tid_written, "faults ignored, nothing written");
+    }
+
+    #[test]
+    fn new_pid_ns_flag() {
+        let s = sem(&Request::clone(CLONE_NEWPID | SIGCHLD), &root("6.18"));
+        assert!(s.new_pid_ns);
+    }
+
+    #[test]
+    fn checked_lists_passed_rows_in_order_without_skipped_ones() {
+        let p = predict(&Request::clone(CLONE_THREAD | SIGCHLD), &root("6.18"));
+        assert_eq!(p.rule.unwrap().id, "E3");
+        assert_eq!(p.checked, vec!["D1", "E1", "E2"]);
+        // D2 is 7.1+ only: on 7.1 it is checked.
+        let p = predict(&Request::clone(CLONE_THREAD | SIGCHLD), &root("7.1"));
+        assert_eq!(p.checked, vec!["D1", "D2", "E1", "E2"]);
+        // clone3 rows are not listed for legacy clone.
+        assert!(!p.checked.iter().any(|id| id.starts_with('B') || id.starts_with('C')));
+    }
+
+    #[test]
+    fn rules_mirror_table_and_ids_are_unique_per_version() {
+        assert_eq!(RULES.len(), TABLE.len());
+        for (i, r) in RULES.iter().enumerate() {
+            assert_eq!(r.id, TABLE[i].id);
+        }
+        // Rows sharing an id never overlap in versions.
+        for (i, a) in TABLE.iter().enumerate() {
+            for b in &TABLE[i + 1..] {
+                if a.id != b.id {
+                    continue;
+                }
+                for ra in a.versions {
+                    for rb in b.versions {
+                        let overlap = ra.to.is_none_or(|t| rb.from <= t)
+                            && rb.to.is_none_or(|t| ra.from <= t);
+                        assert!(!overlap, "{} has overlapping rows: {ra} and {rb}", a.id);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn environment_rows_never_fire_and_name_an_errno() {
+        for r in TABLE.iter().filter(|r| r.kind == Kind::Environment) {
+            assert!(matches!(r.effect, Effect::Fail(_)), "{}", r.id);
+        }
+    }
+
+    #[test]
+    fn rules_for_version_selects_rows() {
+        let v = |s: &str| s.parse::<KernelVersion>().unwrap();
+        let ids = |s: &str| rules_for(v(s)).into_iter().map(|r| r.id).collect::<Vec<_>>();
+        assert!(ids("6.8").contains(&"E8'"));
+        assert!(!ids("6.9").contains(&"E8'"));
+        assert!(!ids("5.2").contains(&"B1"));
+        assert!(ids("5.2").contains(&"A1"));
+        assert_eq!(rule("E16", v("5.13")).unwrap().versions[0].to, Some(KernelVersion::new(5, 13, u32::MAX)));
+    }
 }
