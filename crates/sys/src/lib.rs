@@ -3,5 +3,8 @@
 //! the benchmark's tight loops. It executes; it never decides what is right.
 
 pub mod bench;
+pub mod clone;
 pub mod lifecycle;
+pub mod mem;
+pub mod process;
 pub mod raw;
