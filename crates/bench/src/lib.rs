@@ -1,1 +1,421 @@
-//! forklore-bench: latency workbench.
+//! forklore-bench: the latency workbench behind `forklore bench`.
+//!
+//! Times every way of creating a process on this kernel, one operation at
+//! a time (raw syscalls in forklore-sys, `clock_gettime` via the vDSO around
+//! each op, HDR histograms), with warm-up, repeated runs and their spread,
+//! getrusage and perf counters, an RSS sweep with a least-squares cost per
+//! GiB, a table, a versioned JSON report, an SVG plot and report comparison.
+//!
+//! Entry point for the CLI: [`BenchArgs`] (flatten it into the `bench`
+//! subcommand) and [`run`], which returns the exit code; a
+//! [`BenchError::BadInput`] is one line for stderr and exit code 2
+//! ([`BenchError::exit_code`]).
+//!
+//! The bench forks from the calling process: call [`run`] from the main
+//! thread of a single-threaded process (it refuses otherwise).
+
+#![forbid(unsafe_code)]
+
+pub mod elf;
+pub mod env;
+pub mod error;
+pub mod methods;
+pub mod parse;
+pub mod plot;
+pub mod report;
+pub mod runner;
+pub mod stats;
+
+pub use error::{BenchError, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK};
+pub use report::{Report, SCHEMA};
+
+use error::bad;
+use methods::{CloneFlags, METHODS};
+use runner::{Budget, Config};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default operations per method per run, when neither `--iterations` nor
+/// `--duration` is given ...
+pub const DEFAULT_ITERATIONS: u64 = 5000;
+/// ... capped at this much time per method per run.
+pub const DEFAULT_TIME_CAP: Duration = Duration::from_secs(1);
+/// Default warm-up operations before each timed run.
+pub const DEFAULT_WARMUP: u64 = 100;
+/// Default number of runs (their spread is reported).
+pub const DEFAULT_RUNS: u32 = 3;
+
+/// Options of `forklore bench`. Values are taken as text and validated by
+/// [`run`], so every mistake is reported as one line with exit code 2.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct BenchArgs {
+    /// Methods to time, comma-separated; `all` and `default` expand (see
+    /// --list-methods). Default: the default set; with --rss: fork, vfork,
+    /// clone3-vfork, thread; with --flags alone: clone.
+    #[arg(long = "method", value_name = "LIST")]
+    pub method: Option<String>,
+    /// Flags of the `clone` method, e.g. `VM|VFORK` or `THREAD|SIGHAND|VM`
+    /// (names, CLONE_ names, hex; an exit signal like SIGUSR1). Default: SIGCHLD.
+    #[arg(long, value_name = "FLAGS")]
+    pub flags: Option<String>,
+    /// Timed operations per method per run. Default: 5000, capped at 1 s.
+    #[arg(long, value_name = "N")]
+    pub iterations: Option<String>,
+    /// Time per method per run instead of a count, e.g. 500ms, 2s.
+    #[arg(long, value_name = "TIME")]
+    pub duration: Option<String>,
+    /// Untimed operations before each run (at most 0.5 s). Default: 100.
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<String>,
+    /// Pin the bench and every child to this CPU (on a VM this roughly
+    /// halves fork costs: wake-ups stay on one vCPU). Default: not pinned.
+    #[arg(long, value_name = "CPU")]
+    pub pin: Option<String>,
+    /// Parent RSS sweep: touch this much private anonymous memory before
+    /// timing, e.g. 0,64M,256M,1G. Default: 0 (no sweep).
+    #[arg(long, value_name = "SIZES")]
+    pub rss: Option<String>,
+    /// Let the RSS ballast use transparent huge pages (MADV_HUGEPAGE);
+    /// default MADV_NOHUGEPAGE.
+    #[arg(long)]
+    pub thp: bool,
+    /// Repeat every measurement N times and report the spread. Default: 3.
+    #[arg(long, value_name = "N")]
+    pub runs: Option<String>,
+    /// Print the JSON report (schema forklore-bench/1) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write an SVG plot: latency distributions, and cost versus RSS.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Skip the perf-counter pass.
+    #[arg(long)]
+    pub no_perf: bool,
+    /// Compare two JSON reports: per-method ratio B/A of the p50s.
+    #[arg(long, num_args = 2, value_names = ["A", "B"])]
+    pub compare: Option<Vec<PathBuf>>,
+    /// List the methods and exit.
+    #[arg(long)]
+    pub list_methods: bool,
+}
+
+impl BenchArgs {
+    fn measurement_options(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        let mut add = |set: bool, name| {
+            if set {
+                v.push(name)
+            }
+        };
+        add(self.method.is_some(), "--method");
+        add(self.flags.is_some(), "--flags");
+        add(self.iterations.is_some(), "--iterations");
+        add(self.duration.is_some(), "--duration");
+        add(self.warmup.is_some(), "--warmup");
+        add(self.pin.is_some(), "--pin");
+        add(self.rss.is_some(), "--rss");
+        add(self.thp, "--thp");
+        add(self.runs.is_some(), "--runs");
+        add(self.json, "--json");
+        add(self.output.is_some(), "--output");
+        add(self.plot.is_some(), "--plot");
+        add(self.no_perf, "--no-perf");
+        v
+    }
+}
+
+/// Validate the options into a [`Config`].
+pub fn config(args: &BenchArgs) -> Result<Config, BenchError> {
+    if args.iterations.is_some() && args.duration.is_some() {
+        return Err(bad("--iterations and --duration cannot be used together"));
+    }
+    let budget = match (&args.iterations, &args.duration) {
+        (Some(n), _) => Budget {
+            max_iterations: Some(parse::parse_positive("--iterations", n)?),
+            max_time: None,
+        },
+        (_, Some(d)) => Budget {
+            max_iterations: None,
+            max_time: Some(parse::parse_duration(d).map_err(|e| bad(format!("--duration: {e}")))?),
+        },
+        _ => Budget {
+            max_iterations: Some(DEFAULT_ITERATIONS),
+            max_time: Some(DEFAULT_TIME_CAP),
+        },
+    };
+    let rss = match &args.rss {
+        Some(s) => parse::parse_size_list(s).map_err(|e| bad(format!("--rss: {e}")))?,
+        None => vec![0],
+    };
+    if args.thp && args.rss.is_none() {
+        return Err(bad("--thp only applies to the --rss ballast"));
+    }
+    if rss.iter().any(|&b| b > 64 << 30) {
+        return Err(bad("--rss: sizes above 64G are not supported"));
+    }
+    let sweep = args.rss.is_some();
+    let clone = match &args.flags {
+        Some(f) => CloneFlags::parse(f)?,
+        None => CloneFlags::default(),
+    };
+    let methods = match (&args.method, &args.flags) {
+        (Some(m), _) => methods::select(m)?,
+        (None, Some(_)) => vec![methods::find("clone").expect("clone is in the catalogue")],
+        (None, None) => methods::defaults(sweep),
+    };
+    if methods.is_empty() {
+        return Err(bad("--method selects no method"));
+    }
+    if args.flags.is_some() && !methods.iter().any(|m| m.takes_flags()) {
+        return Err(bad(
+            "--flags applies to the clone method; add clone to --method",
+        ));
+    }
+    let warmup = match &args.warmup {
+        Some(w) => parse::parse_count("--warmup", w)?,
+        None => DEFAULT_WARMUP,
+    };
+    let runs = match &args.runs {
+        Some(r) => parse::parse_positive("--runs", r)?,
+        None => DEFAULT_RUNS as u64,
+    };
+    if runs > 1000 {
+        return Err(bad(format!("--runs {runs}: at most 1000")));
+    }
+    let pin = match &args.pin {
+        Some(p) => {
+            let cpu = parse::parse_count("--pin", p)? as usize;
+            runner::check_cpu(cpu)?;
+            Some(cpu)
+        }
+        None => None,
+    };
+    Ok(Config {
+        methods,
+        clone,
+        budget,
+        warmup,
+        pin,
+        rss,
+        thp: args.thp,
+        runs: runs as u32,
+        perf: !args.no_perf,
+        progress: true,
+    })
+}
+
+/// Measure as `args` say and return the report, printing nothing.
+pub fn run_report(args: &BenchArgs) -> Result<Report, BenchError> {
+    let mut cfg = config(args)?;
+    cfg.progress = false;
+    runner::measure(&cfg)
+}
+
+/// `forklore bench`: returns the process exit code. Bad input is
+/// `Err(BenchError::BadInput)` (print it as one line, exit 2).
+pub fn run(args: &BenchArgs) -> Result<i32, BenchError> {
+    if args.list_methods {
+        for m in METHODS {
+            let tags = match (m.default, m.shares_vm) {
+                (true, true) => " [default, CLONE_VM]",
+                (true, false) => " [default]",
+                (false, true) => " [CLONE_VM]",
+                (false, false) => "",
+            };
+            println!("{:<17} {}{}", m.name, m.description, tags);
+        }
+        return Ok(EXIT_OK);
+    }
+    if let Some(files) = &args.compare {
+        let others = args.measurement_options();
+        if !others.is_empty() {
+            return Err(bad(format!(
+                "--compare cannot be combined with {}",
+                others.join(", ")
+            )));
+        }
+        let [a, b] = files.as_slice() else {
+            return Err(bad("--compare takes two report files"));
+        };
+        let ra = report::load(a)?;
+        let rb = report::load(b)?;
+        print!(
+            "{}",
+            report::compare(&ra, &rb, &a.display().to_string(), &b.display().to_string())
+        );
+        return Ok(EXIT_OK);
+    }
+    let cfg = config(args)?;
+    for p in [&args.output, &args.plot].into_iter().flatten() {
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        if !dir.is_dir() {
+            return Err(bad(format!(
+                "cannot write {}: {} is not a directory",
+                p.display(),
+                dir.display()
+            )));
+        }
+    }
+    let report = runner::measure(&cfg)?;
+    let json =
+        serde_json::to_string_pretty(&report).map_err(|e| error::failed(format!("JSON: {e}")))?;
+    if args.json {
+        println!("{json}");
+    } else {
+        print!("{}", report.table());
+    }
+    if let Some(p) = &args.output {
+        std::fs::write(p, format!("{json}\n"))
+            .map_err(|e| error::failed(format!("cannot write {}: {e}", p.display())))?;
+    }
+    if let Some(p) = &args.plot {
+        plot::write_svg(&report, p)?;
+    }
+    Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> BenchArgs {
+        BenchArgs::default()
+    }
+
+    fn bad_input(a: &BenchArgs) -> String {
+        match config(a) {
+            Err(BenchError::BadInput(m)) => {
+                assert!(!m.contains('\n'), "one line: {m}");
+                m
+            }
+            other => panic!("expected bad input, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&args()).unwrap();
+        assert_eq!(
+            c.budget,
+            Budget {
+                max_iterations: Some(5000),
+                max_time: Some(DEFAULT_TIME_CAP)
+            }
+        );
+        assert_eq!(c.runs, 3);
+        assert_eq!(c.warmup, 100);
+        assert_eq!(c.rss, vec![0]);
+        assert_eq!(c.methods.len(), methods::defaults(false).len());
+        let sweep = config(&BenchArgs {
+            rss: Some("0,64M,256M,1G".into()),
+            ..args()
+        })
+        .unwrap();
+        assert_eq!(sweep.rss.len(), 4);
+        assert!(sweep.methods.iter().any(|m| m.name == "clone3-vfork"));
+        let flags = config(&BenchArgs {
+            flags: Some("VM|VFORK".into()),
+            ..args()
+        })
+        .unwrap();
+        assert_eq!(flags.methods[0].name, "clone");
+    }
+
+    #[test]
+    fn bad_inputs_are_one_line() {
+        assert!(bad_input(&BenchArgs {
+            method: Some("fork,spork".into()),
+            ..args()
+        })
+        .contains("spork"));
+        assert!(bad_input(&BenchArgs {
+            rss: Some("0,64Q".into()),
+            ..args()
+        })
+        .contains("64Q"));
+        assert!(bad_input(&BenchArgs {
+            iterations: Some("0".into()),
+            ..args()
+        })
+        .contains("--iterations"));
+        let both = BenchArgs {
+            iterations: Some("10".into()),
+            duration: Some("1s".into()),
+            ..args()
+        };
+        assert!(bad_input(&both).contains("--duration"));
+        assert!(bad_input(&BenchArgs {
+            pin: Some("4096".into()),
+            ..args()
+        })
+        .contains("--pin"));
+        assert!(bad_input(&BenchArgs {
+            pin: Some("x".into()),
+            ..args()
+        })
+        .contains("--pin"));
+        assert!(bad_input(&BenchArgs {
+            runs: Some("0".into()),
+            ..args()
+        })
+        .contains("--runs"));
+        assert!(bad_input(&BenchArgs {
+            thp: true,
+            ..args()
+        })
+        .contains("--thp"));
+        assert!(bad_input(&BenchArgs {
+            flags: Some("NOPE".into()),
+            ..args()
+        })
+        .contains("NOPE"));
+        let f = BenchArgs {
+            flags: Some("VM".into()),
+            method: Some("fork".into()),
+            ..args()
+        };
+        assert!(bad_input(&f).contains("clone"));
+        assert!(bad_input(&BenchArgs {
+            duration: Some("soon".into()),
+            ..args()
+        })
+        .contains("soon"));
+    }
+
+    #[test]
+    fn compare_errors_are_bad_input() {
+        let a = BenchArgs {
+            compare: Some(vec![
+                "/nonexistent/a.json".into(),
+                "/nonexistent/b.json".into(),
+            ]),
+            ..args()
+        };
+        let e = run(&a).unwrap_err();
+        assert_eq!(e.exit_code(), EXIT_BAD_INPUT);
+        assert!(e.to_string().contains("/nonexistent/a.json"));
+        let mixed = BenchArgs {
+            method: Some("fork".into()),
+            ..a
+        };
+        assert!(run(&mixed).unwrap_err().to_string().contains("--method"));
+    }
+
+    #[test]
+    fn list_methods_exits_zero() {
+        assert_eq!(
+            run(&BenchArgs {
+                list_methods: true,
+                ..args()
+            })
+            .unwrap(),
+            EXIT_OK
+        );
+    }
+}

@@ -1,0 +1,527 @@
+//! Runs the measurements: pinning, warm-up, batches, counters, RSS sweep.
+//! Everything here happens on the calling (main) thread.
+
+use crate::env::Environment;
+use crate::error::{bad, failed, BenchError};
+use crate::methods::{CloneFlags, Method, Target};
+use crate::report::{
+    Counters, Harness, MethodResult, Report, RssFit, RunConfig, RunSummary, SCHEMA,
+};
+use crate::stats::{self, linear_fit, new_histogram, record, Stats, NOISE_THRESHOLD};
+use forklore_sys::bench::{Ballast, Loop, Op, OpError, PerfCounter, PerfEvent};
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
+use nix::sys::resource::{getrusage, Usage, UsageWho};
+use nix::unistd::Pid;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How long one method runs in one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub max_iterations: Option<u64>,
+    pub max_time: Option<Duration>,
+}
+
+/// Everything a measurement needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub methods: Vec<&'static Method>,
+    pub clone: CloneFlags,
+    pub budget: Budget,
+    /// Warm-up operations before each timed run (capped at [`WARMUP_CAP`]).
+    pub warmup: u64,
+    pub pin: Option<usize>,
+    pub rss: Vec<u64>,
+    pub thp: bool,
+    pub runs: u32,
+    pub perf: bool,
+    pub progress: bool,
+}
+
+pub const WARMUP_CAP: Duration = Duration::from_millis(500);
+const BATCH_MAX: usize = 4096;
+const BATCH_TARGET: Duration = Duration::from_millis(10);
+const OVERHEAD_SAMPLES: usize = 100_000;
+const PERF_OPS: u64 = 200;
+const PERF_CAP: Duration = Duration::from_millis(300);
+const BIN_TRUE: &str = "/bin/true";
+
+/// Check that `cpu` exists and we may run on it; returns the current mask.
+pub fn check_cpu(cpu: usize) -> Result<CpuSet, BenchError> {
+    let mask = sched_getaffinity(Pid::from_raw(0))
+        .map_err(|e| failed(format!("sched_getaffinity: {e}")))?;
+    let allowed = allowed_list(&mask);
+    if !mask.is_set(cpu).unwrap_or(false) {
+        return Err(bad(format!(
+            "--pin {cpu}: no such CPU available to this process (allowed: {allowed})"
+        )));
+    }
+    Ok(mask)
+}
+
+fn allowed_list(mask: &CpuSet) -> String {
+    let cpus: Vec<String> = (0..CpuSet::count())
+        .filter(|&c| mask.is_set(c).unwrap_or(false))
+        .map(|c| c.to_string())
+        .collect();
+    cpus.join(",")
+}
+
+fn cpu_count(mask: &CpuSet) -> usize {
+    (0..CpuSet::count())
+        .filter(|&c| mask.is_set(c).unwrap_or(false))
+        .count()
+}
+
+/// Restores the original CPU mask on drop.
+struct PinGuard(Option<CpuSet>);
+
+impl Drop for PinGuard {
+    fn drop(&mut self) {
+        if let Some(mask) = &self.0 {
+            let _ = sched_setaffinity(Pid::from_raw(0), mask);
+        }
+    }
+}
+
+/// Number of threads of this process, from /proc/self/status.
+pub fn thread_count() -> Option<usize> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn op_error(method: &str, e: OpError) -> BenchError {
+    failed(format!("{method}: {e}"))
+}
+
+#[derive(Default, Clone, Copy)]
+struct Ru {
+    csw: f64,
+    flt: f64,
+}
+
+fn ru(who: UsageWho) -> Ru {
+    match getrusage(who) {
+        Ok(u) => ru_of(&u),
+        Err(_) => Ru::default(),
+    }
+}
+
+fn ru_of(u: &Usage) -> Ru {
+    Ru {
+        csw: (u.voluntary_context_switches() + u.involuntary_context_switches()) as f64,
+        flt: (u.minor_page_faults() + u.major_page_faults()) as f64,
+    }
+}
+
+struct Timed {
+    hist: Histogram<u64>,
+    parent: Ru,
+    children: Ru,
+}
+
+/// Warm up, then time `lp` until the budget is spent.
+fn time_loop(
+    lp: &mut Loop,
+    budget: Budget,
+    warmup: u64,
+    buf: &mut [u64],
+    tick: &mut dyn FnMut(u64),
+) -> Result<Timed, OpError> {
+    let mut est_ns = 0u64;
+    let w0 = Instant::now();
+    let mut wdone = 0;
+    while wdone < warmup && w0.elapsed() < WARMUP_CAP {
+        let n = (warmup - wdone).min(16) as usize;
+        lp.run(&mut buf[..n])?;
+        wdone += n as u64;
+        est_ns = buf[..n].iter().sum::<u64>() / n as u64;
+    }
+    let mut batch = (BATCH_TARGET.as_nanos() as u64)
+        .checked_div(est_ns)
+        .map_or(1, |b| b.clamp(1, BATCH_MAX as u64) as usize);
+    let mut hist = new_histogram();
+    let (p0, c0) = (ru(UsageWho::RUSAGE_SELF), ru(UsageWho::RUSAGE_CHILDREN));
+    let start = Instant::now();
+    let mut done = 0u64;
+    loop {
+        let mut n = batch;
+        if let Some(max) = budget.max_iterations {
+            n = n.min((max - done) as usize);
+        }
+        if n == 0 {
+            break;
+        }
+        lp.run(&mut buf[..n])?;
+        let mut sum = 0u64;
+        for &v in &buf[..n] {
+            record(&mut hist, v);
+            sum += v;
+        }
+        done += n as u64;
+        if budget.max_time.is_some_and(|t| start.elapsed() >= t) {
+            break;
+        }
+        tick(done);
+        let mean = (sum / n as u64).max(1);
+        batch = (BATCH_TARGET.as_nanos() as u64 / mean).clamp(1, BATCH_MAX as u64) as usize;
+    }
+    let (p1, c1) = (ru(UsageWho::RUSAGE_SELF), ru(UsageWho::RUSAGE_CHILDREN));
+    let per = |a: f64, b: f64| if done > 0 { (b - a) / done as f64 } else { 0.0 };
+    Ok(Timed {
+        hist,
+        parent: Ru {
+            csw: per(p0.csw, p1.csw),
+            flt: per(p0.flt, p1.flt),
+        },
+        children: Ru {
+            csw: per(c0.csw, c1.csw),
+            flt: per(c0.flt, c1.flt),
+        },
+    })
+}
+
+/// A short extra pass with inherited perf counters (they slow fork down, so
+/// they are never open while timing).
+fn perf_pass(
+    lp: &mut Loop,
+    ops: u64,
+    buf: &mut [u64],
+    counters: &mut Counters,
+) -> Result<(), OpError> {
+    let mut open = Vec::new();
+    for ev in PerfEvent::ALL {
+        match PerfCounter::open(ev) {
+            Ok(c) => open.push(c),
+            Err(errno) => {
+                let why = std::io::Error::from_raw_os_error(errno).to_string();
+                counters.perf_unavailable.insert(ev.name().to_string(), why);
+            }
+        }
+    }
+    if open.is_empty() {
+        return Ok(());
+    }
+    let before: Vec<Option<u64>> = open.iter().map(|c| c.read().ok()).collect();
+    let t0 = Instant::now();
+    let mut done = 0u64;
+    while done < ops && t0.elapsed() < PERF_CAP {
+        let n = (ops - done).min(buf.len() as u64).min(16) as usize;
+        lp.run(&mut buf[..n])?;
+        done += n as u64;
+    }
+    for (c, b) in open.iter().zip(before) {
+        if let (Some(b), Ok(a)) = (b, c.read()) {
+            counters.perf.insert(
+                c.event.name().to_string(),
+                (a.saturating_sub(b)) as f64 / done.max(1) as f64,
+            );
+        }
+    }
+    Ok(())
+}
+
+fn progress_bar(enabled: bool, units: u64) -> ProgressBar {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    // No enable_steady_tick: that would start a thread, and we fork.
+    let pb = ProgressBar::with_draw_target(Some(units), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+        pb.set_style(style);
+    }
+    pb
+}
+
+/// Run the whole measurement described by `cfg`.
+pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
+    match thread_count() {
+        Some(1) => {}
+        Some(n) => {
+            return Err(failed(format!(
+                "refusing to benchmark process creation from a process with {n} threads (fork from a multithreaded process copies only the caller)"
+            )))
+        }
+        None => {}
+    }
+    let started_unix_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let original = match cfg.pin {
+        Some(cpu) => Some(check_cpu(cpu)?),
+        None => None,
+    };
+    let allowed = sched_getaffinity(Pid::from_raw(0))
+        .map(|m| cpu_count(&m))
+        .unwrap_or(0);
+    let _restore = PinGuard(original);
+    if let Some(cpu) = cfg.pin {
+        let mut one = CpuSet::new();
+        one.set(cpu).map_err(|e| bad(format!("--pin {cpu}: {e}")))?;
+        sched_setaffinity(Pid::from_raw(0), &one).map_err(|e| bad(format!("--pin {cpu}: {e}")))?;
+    }
+    let environment = Environment::capture(cfg.pin, allowed, cfg.thp);
+
+    // Exec targets.
+    let tmp = tempfile::Builder::new()
+        .prefix("forklore-bench")
+        .tempdir()
+        .map_err(|e| failed(format!("cannot create a temporary directory: {e}")))?;
+    let mut minimal: Option<PathBuf> = None;
+    if cfg.methods.iter().any(|m| m.target == Target::Minimal) {
+        let p = crate::elf::write_to(tmp.path())
+            .map_err(|e| failed(format!("cannot write the exec target: {e}")))?;
+        minimal = Some(p);
+    }
+    if cfg.methods.iter().any(|m| m.target == Target::BinTrue)
+        && !std::path::Path::new(BIN_TRUE).exists()
+    {
+        return Err(failed(format!("{BIN_TRUE} does not exist on this system")));
+    }
+    let target_of = |m: &Method| -> Option<String> {
+        match m.target {
+            Target::None => None,
+            Target::Minimal => minimal.as_ref().map(|p| p.to_string_lossy().into_owned()),
+            Target::BinTrue => Some(BIN_TRUE.to_string()),
+        }
+    };
+
+    let mut buf = vec![0u64; BATCH_MAX.max(OVERHEAD_SAMPLES)];
+
+    // Prepare every loop, and check it works: one op each (a bad --flags
+    // combination is the user's input, rejected by the kernel).
+    let mut loops = Vec::new();
+    for m in &cfg.methods {
+        let target = target_of(m);
+        let mut lp = Loop::new(m.op(cfg.clone), target.as_deref()).map_err(|e| {
+            if m.takes_flags() {
+                bad(format!("--flags {}: {e}", cfg.clone.display()))
+            } else {
+                op_error(m.name, e)
+            }
+        })?;
+        if let Err(e) = lp.run(&mut buf[..1]) {
+            return Err(if m.takes_flags() {
+                bad(format!(
+                    "clone({}) is rejected here: {e}",
+                    cfg.clone.display()
+                ))
+            } else {
+                op_error(m.name, e)
+            });
+        }
+        loops.push(lp);
+    }
+
+    let units = cfg.runs as u64 * cfg.rss.len() as u64 * cfg.methods.len() as u64 + cfg.runs as u64;
+    let pb = progress_bar(cfg.progress, units);
+
+    // The harness's own cost: a timed nothing.
+    let mut noop = Loop::new(Op::Noop, None).map_err(|e| op_error("noop", e))?;
+    let mut overhead = new_histogram();
+    for _ in 0..cfg.runs {
+        pb.set_message("harness overhead");
+        noop.run(&mut buf[..OVERHEAD_SAMPLES])
+            .map_err(|e| op_error("noop", e))?;
+        for &v in &buf[..OVERHEAD_SAMPLES] {
+            record(&mut overhead, v);
+        }
+        pb.inc(1);
+    }
+
+    let mut results = Vec::new();
+    for &rss in &cfg.rss {
+        let _ballast = if rss > 0 {
+            pb.set_message(format!(
+                "touching {} of parent memory",
+                crate::parse::format_size(rss)
+            ));
+            Some(
+                Ballast::new(rss as usize, cfg.thp)
+                    .map_err(|e| failed(format!("--rss {rss}: {e}")))?,
+            )
+        } else {
+            None
+        };
+        let mut hists: Vec<Histogram<u64>> = cfg.methods.iter().map(|_| new_histogram()).collect();
+        let mut runs: Vec<Vec<RunSummary>> = vec![Vec::new(); cfg.methods.len()];
+        let mut counters: Vec<Counters> = vec![Counters::default(); cfg.methods.len()];
+        for run in 0..cfg.runs {
+            for (i, m) in cfg.methods.iter().enumerate() {
+                let label = format!(
+                    "run {}/{} {} rss {}",
+                    run + 1,
+                    cfg.runs,
+                    m.name,
+                    crate::parse::format_size(rss)
+                );
+                pb.set_message(label.clone());
+                let mut tick = |done: u64| pb.set_message(format!("{label}: {done} ops"));
+                let t = time_loop(&mut loops[i], cfg.budget, cfg.warmup, &mut buf, &mut tick)
+                    .map_err(|e| op_error(m.name, e))?;
+                runs[i].push(RunSummary {
+                    samples: t.hist.len(),
+                    p50_ns: t.hist.value_at_quantile(0.5),
+                    mean_ns: t.hist.mean(),
+                });
+                hists[i]
+                    .add(&t.hist)
+                    .map_err(|e| failed(format!("histogram: {e}")))?;
+                let c = &mut counters[i];
+                let k = cfg.runs as f64;
+                c.parent_context_switches += t.parent.csw / k;
+                c.parent_page_faults += t.parent.flt / k;
+                c.children_context_switches += t.children.csw / k;
+                c.children_page_faults += t.children.flt / k;
+                pb.inc(1);
+            }
+        }
+        for (i, m) in cfg.methods.iter().enumerate() {
+            if cfg.perf {
+                pb.set_message(format!("perf counters {}", m.name));
+                perf_pass(&mut loops[i], PERF_OPS, &mut buf, &mut counters[i])
+                    .map_err(|e| op_error(m.name, e))?;
+            }
+            let p50s: Vec<f64> = runs[i].iter().map(|r| r.p50_ns as f64).collect();
+            let spread = stats::spread(&p50s);
+            results.push(MethodResult {
+                method: m.name.to_string(),
+                description: if m.takes_flags() {
+                    format!("clone({}) + SYS_exit + reap", cfg.clone.display())
+                } else {
+                    m.description.to_string()
+                },
+                rss_bytes: rss,
+                stats: Stats::from_histogram(&hists[i]),
+                runs: std::mem::take(&mut runs[i]),
+                spread,
+                noisy: spread.is_some_and(|s| s > NOISE_THRESHOLD),
+                counters: std::mem::take(&mut counters[i]),
+                cdf: stats::cdf(&hists[i], 48),
+            });
+        }
+    }
+    pb.finish_and_clear();
+    drop(loops);
+    drop(tmp);
+
+    let fits = fits(cfg, &results);
+    let harness = Harness {
+        clock: "clock_gettime(CLOCK_MONOTONIC) via vDSO, read before and after each operation"
+            .into(),
+        overhead: Stats::from_histogram(&overhead),
+    };
+    let notes = notes(cfg, &environment, &harness, &results);
+    Ok(Report {
+        schema: SCHEMA.into(),
+        forklore_version: env!("CARGO_PKG_VERSION").into(),
+        started_unix_s,
+        environment,
+        config: RunConfig {
+            methods: cfg.methods.iter().map(|m| m.name.to_string()).collect(),
+            clone_flags: cfg.clone.display(),
+            iterations: cfg.budget.max_iterations,
+            duration_ms: cfg.budget.max_time.map(|d| d.as_millis() as u64),
+            warmup: cfg.warmup,
+            runs: cfg.runs,
+            rss_bytes: cfg.rss.clone(),
+            thp: cfg.thp,
+        },
+        harness,
+        results,
+        fits,
+        notes,
+    })
+}
+
+/// Least-squares cost versus RSS for every method measured at 2+ sizes.
+pub fn fits(cfg: &Config, results: &[MethodResult]) -> Vec<RssFit> {
+    if cfg.rss.len() < 2 {
+        return Vec::new();
+    }
+    let gib = (1u64 << 30) as f64;
+    let mut out = Vec::new();
+    for m in &cfg.methods {
+        let points: Vec<(u64, u64)> = results
+            .iter()
+            .filter(|r| r.method == m.name)
+            .map(|r| (r.rss_bytes, r.stats.p50_ns))
+            .collect();
+        let xy: Vec<(f64, f64)> = points
+            .iter()
+            .map(|&(x, y)| (x as f64 / gib, y as f64))
+            .collect();
+        let Some(f) = linear_fit(&xy) else { continue };
+        let xmax = xy.iter().map(|p| p.0).fold(0.0, f64::max);
+        let base = f.intercept.max(1.0);
+        let growth = f.slope * xmax / base;
+        out.push(RssFit {
+            method: m.name.to_string(),
+            points,
+            intercept_ns: f.intercept,
+            ms_per_gib: f.slope / 1e6,
+            ns_per_page: f.slope / (gib / 4096.0),
+            r2: f.r2,
+            growth,
+            flat: growth.abs() < 0.10,
+            shares_vm: m.is_vm_family(cfg.clone),
+        });
+    }
+    out
+}
+
+fn notes(
+    cfg: &Config,
+    env: &Environment,
+    harness: &Harness,
+    results: &[MethodResult],
+) -> Vec<String> {
+    let mut n = Vec::new();
+    match (cfg.pin, env.virtualized) {
+        (Some(cpu), true) => n.push(format!(
+            "pinned to CPU {cpu}: parent and children share one vCPU, so wake-ups stay local; on a VM this roughly halves fork/exit/wait costs compared with unpinned runs. Compare only runs with the same pinning."
+        )),
+        (Some(cpu), false) => n.push(format!("pinned to CPU {cpu}: parent and children share one CPU. Compare only runs with the same pinning.")),
+        (None, true) => n.push(
+            "not pinned, on a VM: a child woken on another vCPU costs an IPI (a VM exit); --pin CPU typically halves the cost of fork+exit+wait here."
+                .into(),
+        ),
+        (None, false) => n.push("not pinned: children may start on another CPU; use --pin CPU for steadier numbers.".into()),
+    }
+    if cfg.runs < 2 {
+        n.push("one run: the spread between runs is unknown; use --runs 3 or more before trusting small differences.".into());
+    }
+    let noisy: Vec<String> = results
+        .iter()
+        .filter(|r| r.noisy)
+        .map(|r| {
+            if cfg.rss.len() > 1 {
+                format!("{}@{}", r.method, crate::parse::format_size(r.rss_bytes))
+            } else {
+                r.method.clone()
+            }
+        })
+        .collect();
+    if !noisy.is_empty() {
+        n.push(format!(
+            "NOISY (p50 varies more than {:.0}% between runs, marked !): {}; read those numbers as approximate (try --pin, more --runs, a quieter machine).",
+            NOISE_THRESHOLD * 100.0,
+            noisy.join(", ")
+        ));
+    }
+    if harness.overhead.p50_ns > 50 {
+        n.push(format!(
+            "the harness costs {} ns per sample here (goal: under 50 ns); the clocksource is {}.",
+            harness.overhead.p50_ns, env.clocksource
+        ));
+    }
+    if cfg.rss.len() > 1 && cfg.thp {
+        n.push("--thp: the ballast is MADV_HUGEPAGE; page tables of 2 MiB pages are much cheaper to copy.".into());
+    }
+    n
+}

@@ -1,0 +1,162 @@
+//! Smoke runs of every method with a few iterations. Creates processes, so
+//! it runs on the main thread (harness = false, one test thread): the bench
+//! refuses to fork from a multithreaded process. Asserts counts and shapes,
+//! never times.
+
+use forklore_bench::methods::METHODS;
+use forklore_bench::{run_report, BenchArgs, BenchError, Report};
+use libtest_mimic::{Arguments, Failed, Trial};
+use nix::sys::wait::{waitpid, WaitPidFlag};
+
+fn quick(methods: &str) -> BenchArgs {
+    BenchArgs {
+        method: Some(methods.into()),
+        iterations: Some("5".into()),
+        warmup: Some("2".into()),
+        runs: Some("2".into()),
+        ..Default::default()
+    }
+}
+
+fn no_children_left() -> Result<(), Failed> {
+    match waitpid(None, Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)) {
+        Err(nix::errno::Errno::ECHILD) => Ok(()),
+        other => Err(format!("a child was left behind: {other:?}").into()),
+    }
+}
+
+fn single_threaded() -> Result<(), Failed> {
+    match forklore_bench::runner::thread_count() {
+        Some(1) => Ok(()),
+        n => Err(format!("threads after the run: {n:?}").into()),
+    }
+}
+
+fn check_shape(r: &Report, methods: usize, per_run: u64) -> Result<(), Failed> {
+    if r.results.len() != methods {
+        return Err(format!("{} results for {methods} methods", r.results.len()).into());
+    }
+    for m in &r.results {
+        let runs: Vec<u64> = m.runs.iter().map(|x| x.samples).collect();
+        if runs != vec![per_run; r.config.runs as usize]
+            || m.stats.samples != per_run * r.config.runs as u64
+        {
+            return Err(format!("{}: samples {runs:?} / {}", m.method, m.stats.samples).into());
+        }
+        let s = &m.stats;
+        if !(s.min_ns <= s.p50_ns && s.p50_ns <= s.p99_ns && s.p99_ns <= s.max_ns && s.min_ns > 0) {
+            return Err(format!("{}: percentiles out of order {s:?}", m.method).into());
+        }
+        if m.spread.is_none() || m.cdf.is_empty() {
+            return Err(format!("{}: spread or cdf missing", m.method).into());
+        }
+    }
+    Ok(())
+}
+
+fn method_trial(name: &'static str) -> Trial {
+    Trial::test(format!("method::{name}"), move || {
+        let mut a = quick(name);
+        if name == "clone" {
+            a.flags = Some("VM|VFORK".into());
+        }
+        let r = run_report(&a).map_err(|e| format!("{name}: {e}"))?;
+        check_shape(&r, 1, 5)?;
+        if r.results[0].method != name {
+            return Err("wrong method".into());
+        }
+        no_children_left()?;
+        single_threaded()
+    })
+}
+
+fn main() {
+    let mut args = Arguments::from_args();
+    args.test_threads = Some(1);
+    let mut trials: Vec<Trial> = METHODS.iter().map(|m| method_trial(m.name)).collect();
+    trials.push(Trial::test("clone::thread_flags_are_joined", || {
+        let mut a = quick("clone");
+        a.flags = Some("VM|SIGHAND|THREAD".into());
+        let r = run_report(&a).map_err(|e| e.to_string())?;
+        check_shape(&r, 1, 5)?;
+        single_threaded()
+    }));
+    trials.push(Trial::test("clone::kernel_rejection_is_bad_input", || {
+        let mut a = quick("clone");
+        a.flags = Some("SIGHAND".into()); // SIGHAND without VM: EINVAL in copy_process
+        match run_report(&a) {
+            Err(BenchError::BadInput(m))
+                if m.contains("EINVAL") || m.contains("Invalid argument") =>
+            {
+                Ok(())
+            }
+            other => Err(format!("{other:?}").into()),
+        }
+    }));
+    trials.push(Trial::test("counters::perf_pass_or_reasons", || {
+        let a = quick("fork");
+        let r = run_report(&a).map_err(|e| e.to_string())?;
+        let c = &r.results[0].counters;
+        if c.perf.len() + c.perf_unavailable.len() != 5 {
+            return Err(format!("perf counters: {c:?}").into());
+        }
+        if c.perf.get("page_faults").is_some_and(|&v| v <= 0.0) {
+            return Err("a fork child with no page faults".into());
+        }
+        Ok(())
+    }));
+    trials.push(Trial::test("sweep::fits_every_method", || {
+        let mut a = quick("fork,vfork");
+        a.rss = Some("0,8M".into());
+        a.no_perf = true;
+        let r = run_report(&a).map_err(|e| e.to_string())?;
+        check_shape(&r, 4, 5)?;
+        if r.fits.len() != 2 || r.fits.iter().any(|f| f.points.len() != 2) {
+            return Err(format!("fits: {:?}", r.fits).into());
+        }
+        let vfork = r
+            .fits
+            .iter()
+            .find(|f| f.method == "vfork")
+            .ok_or("no vfork fit")?;
+        if !vfork.shares_vm {
+            return Err("vfork should be marked CLONE_VM".into());
+        }
+        let dir = tempfile::tempdir()?;
+        forklore_bench::plot::write_svg(&r, &dir.path().join("x.svg"))
+            .map_err(|e| e.to_string())?;
+        no_children_left()
+    }));
+    trials.push(Trial::test("pin::cpu0", || {
+        let mut a = quick("getpid,vfork");
+        a.pin = Some("0".into());
+        let r = run_report(&a).map_err(|e| e.to_string())?;
+        if r.environment.pinned_cpu != Some(0) {
+            return Err("pin not recorded".into());
+        }
+        // The mask is restored afterwards.
+        let mask = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))?;
+        let n = (0..nix::sched::CpuSet::count())
+            .filter(|&c| mask.is_set(c).unwrap_or(false))
+            .count();
+        if n != r.environment.cpus_allowed {
+            return Err(format!("affinity not restored: {n} CPUs").into());
+        }
+        Ok(())
+    }));
+    trials.push(Trial::test("duration::budget", || {
+        let mut a = quick("getpid");
+        a.iterations = None;
+        a.duration = Some("20ms".into());
+        let r = run_report(&a).map_err(|e| e.to_string())?;
+        if r.results[0].stats.samples < 100 {
+            return Err(format!(
+                "only {} getpid calls in 2 x 20 ms",
+                r.results[0].stats.samples
+            )
+            .into());
+        }
+        Ok(())
+    }));
+    libtest_mimic::run(&args, trials).exit();
+}
