@@ -1,1 +1,432 @@
 //! forklore-observe: /proc readers and host-context detection.
+//!
+//! Everything here reads files; nothing changes the system. The probe calls
+//! [`detect_context`] after arranging a context, so the model is given what
+//! the kernel will actually see; `forklore explain` uses
+//! [`detect_host_context`] for its defaults.
+
+#![forbid(unsafe_code)]
+
+use forklore_model::{cap, Caps, Context, KernelVersion, Nproc};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// TASK_SIZE_MAX with 4-level paging (`(1 << 47) - PAGE_SIZE`).
+pub const TASK_SIZE_MAX_4LEVEL: u64 = 0x7fff_ffff_f000;
+/// TASK_SIZE_MAX with 5-level paging (LA57).
+pub const TASK_SIZE_MAX_5LEVEL: u64 = (1 << 56) - 4096;
+
+/// What /proc/<pid>/status and /proc/<pid>/stat say about one task.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcInfo {
+    /// `State:` letter (`R`, `S`, `Z`...).
+    pub state: String,
+    pub pid: i32,
+    pub tgid: i32,
+    pub ppid: i32,
+    pub threads: u64,
+    /// `NSpid:` outermost first (the procfs mount's namespace first).
+    pub nspid: Vec<i32>,
+    /// stat field 38.
+    pub exit_signal: Option<i32>,
+}
+
+/// Read /proc/<pid>/{status,stat}. Works for thread ids too.
+pub fn proc_info(pid: i32) -> Result<ProcInfo, String> {
+    proc_info_in(Path::new("/proc"), pid)
+}
+
+/// As [`proc_info`] with procfs mounted at `root`.
+pub fn proc_info_in(root: &Path, pid: i32) -> Result<ProcInfo, String> {
+    let p = procfs::process::Process::new_with_root(root.join(pid.to_string()))
+        .map_err(|e| format!("/proc/{pid}: {e}"))?;
+    let st = p.status().map_err(|e| format!("/proc/{pid}/status: {e}"))?;
+    let stat = p.stat().map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
+    Ok(ProcInfo {
+        state: st.state.chars().next().map(String::from).unwrap_or_default(),
+        pid: st.pid,
+        tgid: st.tgid,
+        ppid: st.ppid,
+        threads: st.threads,
+        nspid: st.nspid.unwrap_or_default(),
+        exit_signal: stat.exit_signal,
+    })
+}
+
+/// /proc/self/fdinfo/<fd> of a pidfd.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PidfdInfo {
+    /// `Pid:` (-1 once the process is reaped; absent if not a pidfd).
+    pub pid: Option<i32>,
+    /// `NSpid:`.
+    pub nspid: Vec<i32>,
+    /// `flags:` (octal in the file), including O_EXCL = PIDFD_THREAD.
+    pub flags: u32,
+}
+
+/// `O_EXCL`, which the kernel uses as `PIDFD_THREAD`.
+pub const PIDFD_THREAD: u32 = 0o200;
+
+pub fn pidfd_info(fd: i32) -> Result<PidfdInfo, String> {
+    let path = format!("/proc/self/fdinfo/{fd}");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    let mut out = PidfdInfo::default();
+    for line in text.lines() {
+        let Some((k, v)) = line.split_once(':') else { continue };
+        let v = v.trim();
+        match k {
+            "Pid" => out.pid = v.parse().ok(),
+            "NSpid" => out.nspid = v.split_whitespace().filter_map(|x| x.parse().ok()).collect(),
+            "flags" => out.flags = u32::from_str_radix(v, 8).unwrap_or(0),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Open descriptors of this process (from /proc/self/fd).
+pub fn open_fds() -> Vec<i32> {
+    let mut v: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort_unstable();
+    v
+}
+
+/// The running kernel (`/proc/sys/kernel/osrelease`).
+pub fn kernel_version() -> Option<KernelVersion> {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn status_field(name: &str) -> Option<String> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':').map(|v| v.trim().to_string()))
+}
+
+/// Effective capabilities (`CapEff:`).
+pub fn effective_caps() -> Caps {
+    Caps(
+        status_field("CapEff")
+            .and_then(|v| u64::from_str_radix(&v, 16).ok())
+            .unwrap_or(0),
+    )
+}
+
+/// `NSpid:` of this process, outermost first.
+pub fn self_nspid() -> Vec<i32> {
+    status_field("NSpid")
+        .map(|v| v.split_whitespace().filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// Real, effective uid (`Uid:` first two fields).
+pub fn self_uids() -> (u32, u32) {
+    let v: Vec<u32> = status_field("Uid")
+        .map(|v| v.split_whitespace().filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_default();
+    (v.first().copied().unwrap_or(u32::MAX), v.get(1).copied().unwrap_or(u32::MAX))
+}
+
+/// The seccomp mode (`Seccomp:`): 0 off, 1 strict, 2 filter.
+pub fn seccomp_mode() -> u32 {
+    status_field("Seccomp").and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+fn self_stat_field(n: usize) -> Option<String> {
+    // Field numbers as in proc(5), 1-based; skip past the comm's ')'.
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    rest.split(' ').nth(n - 3).map(str::to_string)
+}
+
+/// This process's exit_signal (stat field 38).
+pub fn leader_exit_signal() -> i64 {
+    self_stat_field(38).and_then(|v| v.parse().ok()).unwrap_or(17)
+}
+
+/// Scheduling policy (stat field 41); 6 = SCHED_DEADLINE.
+pub fn sched_policy() -> u32 {
+    self_stat_field(41).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+/// `pid_max` as this process's pid namespace sees it.
+pub fn pid_max() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(32768)
+}
+
+/// `user.max_user_namespaces` in this process's user namespace.
+pub fn max_user_namespaces() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/user/max_user_namespaces")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// 5-level paging in use: the CPU has LA57 and the kernel was not told
+/// `no5lvl`.
+pub fn la57() -> bool {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let has = cpu
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .is_some_and(|l| l.split_whitespace().any(|f| f == "la57"));
+    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    has && !cmdline.split_whitespace().any(|w| w == "no5lvl")
+}
+
+/// A mount of a given filesystem type, from /proc/self/mountinfo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MountEntry {
+    pub mount_point: PathBuf,
+    pub root: String,
+    pub fstype: String,
+    pub super_options: String,
+}
+
+pub fn mounts() -> Vec<MountEntry> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            let f: Vec<&str> = left.split(' ').collect();
+            let r: Vec<&str> = right.split(' ').collect();
+            Some(MountEntry {
+                root: unescape(f.get(3)?),
+                mount_point: PathBuf::from(unescape(f.get(4)?)),
+                fstype: r.first()?.to_string(),
+                super_options: r.get(2).map(|s| s.to_string()).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+fn unescape(s: &str) -> String {
+    // mountinfo escapes space, tab, newline and backslash as \ooo.
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
+            out.push(v);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Where the cgroup2 hierarchy is mounted (e.g. /sys/fs/cgroup/unified).
+pub fn cgroup2_mount() -> Option<PathBuf> {
+    mounts()
+        .into_iter()
+        .find(|m| m.fstype == "cgroup2")
+        .map(|m| m.mount_point)
+}
+
+/// A cgroup v1 hierarchy's mount point, if any.
+pub fn cgroup_v1_mount() -> Option<PathBuf> {
+    mounts()
+        .into_iter()
+        .find(|m| m.fstype == "cgroup")
+        .map(|m| m.mount_point)
+}
+
+/// This process's cgroup2 path (`0::/path` in /proc/self/cgroup).
+pub fn self_cgroup2_path() -> Option<String> {
+    let s = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    s.lines().find_map(|l| l.strip_prefix("0::").map(str::to_string))
+}
+
+/// No mount is visible at `/`: the process root is below its mount
+/// namespace's root (mountinfo omits mounts outside the root).
+pub fn chrooted_heuristic() -> bool {
+    let m = mounts();
+    !m.is_empty() && !m.iter().any(|e| e.mount_point == Path::new("/"))
+}
+
+/// `/proc/self/uid_map` is the identity map of the initial user namespace.
+pub fn in_initial_userns() -> bool {
+    let s = std::fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    let f: Vec<&str> = s.split_whitespace().collect();
+    f == ["0", "0", "4294967295"]
+}
+
+/// Map `uid` of this process's user namespace to the parent namespace
+/// through /proc/self/uid_map.
+pub fn map_uid_outward(uid: u32) -> Option<u32> {
+    let s = std::fs::read_to_string("/proc/self/uid_map").ok()?;
+    for l in s.lines() {
+        let f: Vec<u64> = l.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        if let [inside, outside, count] = f[..] {
+            if (uid as u64) >= inside && (uid as u64) < inside + count {
+                return Some((outside + uid as u64 - inside) as u32);
+            }
+        }
+    }
+    None
+}
+
+/// Tasks (threads, zombies included) whose real uid is `uid` as this
+/// process sees uids, over every visible pid.
+pub fn tasks_of_ruid(uid: u32) -> u64 {
+    let Ok(all) = procfs::process::all_processes() else { return 0 };
+    all.filter_map(|p| p.ok())
+        .filter_map(|p| p.status().ok())
+        .filter(|s| s.ruid == uid)
+        .map(|s| s.threads.max(1))
+        .sum()
+}
+
+/// `readlink /proc/self/ns/<name>`.
+pub fn ns_id(name: &str) -> Option<String> {
+    std::fs::read_link(format!("/proc/self/ns/{name}"))
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
+/// Facts the probe knows from arranging the context, which /proc cannot
+/// tell from inside (e.g. how deep a nested user namespace is).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextHints {
+    /// Depth of the caller's user namespace when known.
+    pub userns_level: Option<u32>,
+    /// Whether the real kuid is 0, when known (it does not change with
+    /// unshare(CLONE_NEWUSER)).
+    pub ruid_is_global_root: Option<bool>,
+    /// `pid_ns_for_children` cannot take tasks any more.
+    pub pidns_dead: Option<bool>,
+    /// The probe chrooted itself.
+    pub chrooted: Option<bool>,
+    /// Tasks charged to the caller's uid, when counted before a privilege change.
+    pub nproc_count: Option<u64>,
+    /// Number of pid-namespace levels below the caller's user namespace
+    /// owner (those levels grant set_tid to a caller with CAP_SYS_ADMIN in
+    /// its own user namespace). `None`: every level is owned by an ancestor
+    /// user namespace unless the caller is in the initial one.
+    pub pidns_levels_owned: Option<u32>,
+    /// The RLIMIT_NPROC soft limit when /proc is unreliable.
+    pub nproc_limit: Option<u64>,
+}
+
+/// RLIMIT_NPROC soft limit (`Max processes` in /proc/self/limits); `None` = unlimited.
+pub fn nproc_limit() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let l = s.lines().find(|l| l.starts_with("Max processes"))?;
+    let soft = l["Max processes".len()..].split_whitespace().next()?;
+    soft.parse().ok()
+}
+
+/// The model's `Context` for this process as it is now.
+pub fn detect_context(h: &ContextHints) -> Context {
+    let kernel = kernel_version().unwrap_or(KernelVersion::new(0, 0, 0));
+    let caps = effective_caps();
+    let initial = in_initial_userns();
+    let userns_level = h.userns_level.unwrap_or(if initial { 0 } else { 1 });
+    let (ruid, _euid) = self_uids();
+    let ruid_is_global_root = h.ruid_is_global_root.unwrap_or(if userns_level == 0 {
+        ruid == 0
+    } else if userns_level == 1 {
+        map_uid_outward(ruid) == Some(0)
+    } else {
+        false
+    });
+    let nspid = self_nspid();
+    let is_pidns_init = nspid.last() == Some(&1);
+    let differs = match (ns_id("pid"), ns_id("pid_for_children")) {
+        (Some(a), Some(b)) => a != b,
+        _ => false,
+    };
+    let active_level = nspid.len().saturating_sub(1) as u32;
+    let pidns_level = active_level + differs as u32;
+    let timens_differs = match (ns_id("time"), ns_id("time_for_children")) {
+        (Some(a), Some(b)) => a != b,
+        _ => false,
+    };
+    let limit = h.nproc_limit.or_else(nproc_limit);
+    let nproc = limit.map(|limit| Nproc {
+        limit,
+        count: h.nproc_count.unwrap_or_else(|| tasks_of_ruid(ruid)),
+    });
+    let set_tid_cap = caps.has(cap::CAP_SYS_ADMIN) || caps.has(cap::CAP_CHECKPOINT_RESTORE);
+    let owned = h.pidns_levels_owned.unwrap_or(if userns_level == 0 { u32::MAX } else { 0 });
+    // Innermost first: index 0 is pid_ns_for_children (level pidns_level).
+    let set_tid_capable = (0..=pidns_level)
+        .map(|i| set_tid_cap && i < owned)
+        .collect();
+    Context {
+        kernel,
+        caps,
+        userns_level,
+        ruid_is_global_root,
+        is_pidns_init,
+        pidns_for_children_differs: differs,
+        pidns_level,
+        pidns_dead: h.pidns_dead.unwrap_or(false),
+        timens_for_children_differs: timens_differs,
+        chrooted: h.chrooted.unwrap_or_else(chrooted_heuristic),
+        nproc,
+        userns_limit_reached: max_user_namespaces() == Some(0),
+        sched_deadline_no_reset: sched_policy() == 6,
+        cgroup2: cgroup2_mount().is_some(),
+        seccomp_filter: seccomp_mode() == 2,
+        leader_exit_signal: leader_exit_signal(),
+        caller_autoreap: false,
+        task_size_max: if la57() { TASK_SIZE_MAX_5LEVEL } else { TASK_SIZE_MAX_4LEVEL },
+        pid_max: pid_max(),
+        set_tid_capable,
+    }
+}
+
+/// The context of the calling process, for `forklore explain` defaults.
+pub fn detect_host_context() -> Context {
+    detect_context(&ContextHints::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_info_matches_std() {
+        let me = std::process::id() as i32;
+        let i = proc_info(me).unwrap();
+        assert_eq!(i.pid, me);
+        assert_eq!(i.tgid, me);
+        assert!(!i.state.is_empty());
+        assert!(!i.nspid.is_empty());
+    }
+
+    #[test]
+    fn host_context_is_plausible() {
+        let c = detect_host_context();
+        assert!(c.kernel.major >= 3);
+        assert_eq!(c.set_tid_capable.len() as u32, c.pidns_level + 1);
+        assert!(c.pid_max >= 301);
+        let (ruid, _) = self_uids();
+        assert_eq!(c.ruid_is_global_root, ruid == 0 && c.userns_level == 0);
+        if let Some(n) = c.nproc {
+            assert!(n.count >= 1);
+        }
+    }
+
+    #[test]
+    fn mountinfo_unescapes() {
+        assert_eq!(unescape("/a\\040b"), "/a b");
+        assert!(!mounts().is_empty());
+    }
+}
