@@ -14,7 +14,7 @@ pub struct VersionRange {
 
 impl VersionRange {
     pub fn contains(&self, v: KernelVersion) -> bool {
-        v >= self.from && self.to.is_none_or(|t| v <= t)
+        v >= self.from && self.to.map_or(true, |t| v <= t)
     }
 }
 

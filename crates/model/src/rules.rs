@@ -23,7 +23,7 @@ pub use kargs::{
     LEGACY_CLONE_DROPS_HIGH_BITS,
 };
 pub use render::{render_rules, rule_versions};
-pub use table::{CAP_CHECKPOINT_RESTORE_FOR_SET_TID, TABLE};
+pub use table::TABLE;
 
 use crate::flags::{
     CLONE_AUTOREAP, CLONE_CHILD_SETTID, CLONE_NEWPID, CLONE_PARENT, CLONE_PARENT_SETTID,
@@ -164,13 +164,23 @@ pub fn predict(req: &Request, ctx: &Context) -> Prediction {
         if (row.cond)(req, ctx, &k) {
             let outcome = match row.effect {
                 Effect::Fail(errno) => Outcome::Error { errno },
-                Effect::Environment(why) => Outcome::Environment { reason: why.to_string() },
+                Effect::Environment(why) => Outcome::Environment {
+                    reason: why.to_string(),
+                },
             };
-            return Prediction { outcome, rule: Some(row.info()), checked };
+            return Prediction {
+                outcome,
+                rule: Some(row.info()),
+                checked,
+            };
         }
         checked.push(row.id);
     }
-    Prediction { outcome: Outcome::Success(semantics(ctx, &k)), rule: None, checked }
+    Prediction {
+        outcome: Outcome::Success(semantics(ctx, &k)),
+        rule: None,
+        checked,
+    }
 }
 
 /// What a successful call looks like (model-spec §3.1–§3.4).
@@ -197,13 +207,19 @@ pub fn semantics(ctx: &Context, k: &Kargs) -> Semantics {
     };
     Semantics {
         same_thread_group: thread,
-        parent: if thread || parent { Parent::CallersParent } else { Parent::Caller },
+        parent: if thread || parent {
+            Parent::CallersParent
+        } else {
+            Parent::Caller
+        },
         exit_signal,
         reaped_by,
         // PIDFD|THREAD only succeeds from 6.9, where it yields a PIDFD_THREAD fd.
-        pidfd: k
-            .has(CLONE_PIDFD)
-            .then_some(if thread { PidfdKind::Thread } else { PidfdKind::Process }),
+        pidfd: k.has(CLONE_PIDFD).then_some(if thread {
+            PidfdKind::Thread
+        } else {
+            PidfdKind::Process
+        }),
         new_pid_ns: k.has(CLONE_NEWPID),
         // Faults on these writes are ignored (§1.F): written only if mapped.
         parent_tid_written: k.has(CLONE_PARENT_SETTID) && k.parent_tid.accessible(),
@@ -246,7 +262,10 @@ mod tests {
 
     #[test]
     fn thread_semantics() {
-        let s = sem(&Request::clone(CLONE_THREAD | CLONE_SIGHAND | CLONE_VM), &root("6.18"));
+        let s = sem(
+            &Request::clone(CLONE_THREAD | CLONE_SIGHAND | CLONE_VM),
+            &root("6.18"),
+        );
         assert!(s.same_thread_group);
         assert_eq!(s.parent, Parent::CallersParent);
         assert_eq!((s.exit_signal, s.reaped_by), (-1, ReapedBy::None));
@@ -257,8 +276,14 @@ mod tests {
         let mut c = root("6.18");
         c.leader_exit_signal = 10;
         let s = sem(&Request::clone(CLONE_PARENT | SIGCHLD), &c);
-        assert_eq!(s.exit_signal, 10, "legacy low byte ignored with CLONE_PARENT");
-        assert_eq!((s.parent, s.reaped_by), (Parent::CallersParent, ReapedBy::CallersParent));
+        assert_eq!(
+            s.exit_signal, 10,
+            "legacy low byte ignored with CLONE_PARENT"
+        );
+        assert_eq!(
+            (s.parent, s.reaped_by),
+            (Parent::CallersParent, ReapedBy::CallersParent)
+        );
     }
 
     #[test]
@@ -283,7 +308,10 @@ mod tests {
         r.parent_tid = Ptr::Unmapped;
         r.child_tid = Ptr::Kernel;
         let s = sem(&r, &root("6.18"));
-        assert!(!s.parent_tid_written && !s.child_tid_written, "faults ignored, nothing written");
+        assert!(
+            !s.parent_tid_written && !s.child_tid_written,
+            "faults ignored, nothing written"
+        );
     }
 
     #[test]
@@ -301,7 +329,10 @@ mod tests {
         let p = predict(&Request::clone(CLONE_THREAD | SIGCHLD), &root("7.1"));
         assert_eq!(p.checked, vec!["D1", "D2", "E1", "E2"]);
         // clone3 rows are not listed for legacy clone.
-        assert!(!p.checked.iter().any(|id| id.starts_with('B') || id.starts_with('C')));
+        assert!(!p
+            .checked
+            .iter()
+            .any(|id| id.starts_with('B') || id.starts_with('C')));
     }
 
     #[test]
@@ -318,8 +349,8 @@ mod tests {
                 }
                 for ra in a.versions {
                     for rb in b.versions {
-                        let overlap = ra.to.is_none_or(|t| rb.from <= t)
-                            && rb.to.is_none_or(|t| ra.from <= t);
+                        let overlap = ra.to.map_or(true, |t| rb.from <= t)
+                            && rb.to.map_or(true, |t| ra.from <= t);
                         assert!(!overlap, "{} has overlapping rows: {ra} and {rb}", a.id);
                     }
                 }
@@ -337,11 +368,19 @@ mod tests {
     #[test]
     fn rules_for_version_selects_rows() {
         let v = |s: &str| s.parse::<KernelVersion>().unwrap();
-        let ids = |s: &str| rules_for(v(s)).into_iter().map(|r| r.id).collect::<Vec<_>>();
+        let ids = |s: &str| {
+            rules_for(v(s))
+                .into_iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>()
+        };
         assert!(ids("6.8").contains(&"E8'"));
         assert!(!ids("6.9").contains(&"E8'"));
         assert!(!ids("5.2").contains(&"B1"));
         assert!(ids("5.2").contains(&"A1"));
-        assert_eq!(rule("E16", v("5.13")).unwrap().versions[0].to, Some(KernelVersion::new(5, 13, u32::MAX)));
+        assert_eq!(
+            rule("E16", v("5.13")).unwrap().versions[0].to,
+            Some(KernelVersion::new(5, 13, u32::MAX))
+        );
     }
 }

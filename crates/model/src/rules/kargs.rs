@@ -5,7 +5,9 @@
 use super::ranges_contain;
 use crate::flags::{CLONE_LEGACY_FLAGS, CLONE_VFORK, CLONE_VM, CSIGNAL, SIGCHLD};
 use crate::prediction::VersionRange;
-use crate::request::{ArgsMem, CgroupFd, Clone3Args, Ptr, Request, SetTid, Stack, Syscall, TidSpec, Tls};
+use crate::request::{
+    ArgsMem, CgroupFd, Clone3Args, Ptr, Request, SetTid, Stack, Syscall, TidSpec, Tls,
+};
 use crate::version::KernelVersion;
 use crate::Context;
 
@@ -21,9 +23,18 @@ const fn kv(a: u32, b: u32, c: u32) -> KernelVersion {
 /// point release is inferred, not read). Before it the upper bits reached
 /// `copy_process`, where (for legacy clone) none of them changes an errno.
 pub const LEGACY_CLONE_DROPS_HIGH_BITS: &[VersionRange] = &[
-    VersionRange { from: kv(5, 4, 42), to: Some(kv(5, 4, u32::MAX)) },
-    VersionRange { from: kv(5, 6, 14), to: Some(kv(5, 6, u32::MAX)) },
-    VersionRange { from: kv(5, 7, 0), to: None },
+    VersionRange {
+        from: kv(5, 4, 42),
+        to: Some(kv(5, 4, u32::MAX)),
+    },
+    VersionRange {
+        from: kv(5, 6, 14),
+        to: Some(kv(5, 6, u32::MAX)),
+    },
+    VersionRange {
+        from: kv(5, 7, 0),
+        to: None,
+    },
 ];
 
 /// `sizeof(struct clone_args)` of the kernel under test (§1.B): 64 in
@@ -233,10 +244,17 @@ mod tests {
     fn legacy_clone_splits_signal_byte_and_drops_high_bits_from_5_7() {
         let raw = CLONE_CLEAR_SIGHAND | CLONE_VM | 0x80;
         let k = normalise(&Request::clone(raw), &ctx("5.7"));
-        assert_eq!(k.flags, CLONE_VM, "high bits dropped, 0x80 is signal not NEWTIME");
+        assert_eq!(
+            k.flags, CLONE_VM,
+            "high bits dropped, 0x80 is signal not NEWTIME"
+        );
         assert_eq!(k.exit_signal, 0x80);
         let k = normalise(&Request::clone(raw), &ctx("5.6.13"));
-        assert_eq!(k.flags, CLONE_VM | CLONE_CLEAR_SIGHAND, "5.6.13 still passes bit 32");
+        assert_eq!(
+            k.flags,
+            CLONE_VM | CLONE_CLEAR_SIGHAND,
+            "5.6.13 still passes bit 32"
+        );
         let k = normalise(&Request::clone(raw), &ctx("5.4.42"));
         assert_eq!(k.flags, CLONE_VM, "5.4.y backport");
         let k = normalise(&Request::clone(raw), &ctx("5.5.0"));
@@ -258,7 +276,10 @@ mod tests {
         assert!(!normalise(&r, &ctx("6.18")).pidfd_eq_parent_tid);
         r.parent_tid = Ptr::Null;
         r.clone3.as_mut().unwrap().pidfd = Ptr::Null;
-        assert!(normalise(&r, &ctx("6.18")).pidfd_eq_parent_tid, "both NULL are equal");
+        assert!(
+            normalise(&r, &ctx("6.18")).pidfd_eq_parent_tid,
+            "both NULL are equal"
+        );
         let mut r = Request::clone3(CLONE_PIDFD | CLONE_PARENT_SETTID, 17);
         r.clone3.as_mut().unwrap().pidfd_is_parent_tid = true;
         assert!(normalise(&r, &ctx("6.18")).pidfd_eq_parent_tid);
@@ -268,7 +289,11 @@ mod tests {
     fn clone3_fields_past_size_or_ksize() {
         let mut r = Request::clone3(0, 17);
         let a = r.clone3.as_mut().unwrap();
-        a.set_tid = Some(SetTid { ptr: Ptr::Valid, size: 1, entries: vec![TidSpec::Unused] });
+        a.set_tid = Some(SetTid {
+            ptr: Ptr::Valid,
+            size: 1,
+            entries: vec![TidSpec::Unused],
+        });
         // 6.18, size 88: copied.
         let k = normalise(&r, &ctx("6.18"));
         assert_eq!((k.set_tid_ptr, k.set_tid_size), (Some(Ptr::Valid), 1));
@@ -280,7 +305,10 @@ mod tests {
         // size 64: fields past size read as 0 and there is no tail.
         r.clone3.as_mut().unwrap().size = 64;
         let k = normalise(&r, &ctx("6.18"));
-        assert_eq!((k.set_tid_ptr, k.set_tid_size, k.first_nonzero_in_tail), (None, 0, None));
+        assert_eq!(
+            (k.set_tid_ptr, k.set_tid_size, k.first_nonzero_in_tail),
+            (None, 0, None)
+        );
     }
 
     #[test]

@@ -8,7 +8,11 @@ use std::fmt::Write as _;
 /// Every version range in which some row with this id applies, in table
 /// order (a check that changed form has several rows with one id).
 pub fn rule_versions(id: &str) -> Vec<VersionRange> {
-    TABLE.iter().filter(|r| r.id == id).flat_map(|r| r.versions.iter().copied()).collect()
+    TABLE
+        .iter()
+        .filter(|r| r.id == id)
+        .flat_map(|r| r.versions.iter().copied())
+        .collect()
 }
 
 fn fmt_version(v: KernelVersion) -> String {
@@ -42,7 +46,10 @@ pub fn fmt_ranges(ranges: &[VersionRange]) -> String {
 /// cannot evaluate from a Context are marked `env`; uncertain rows `?`.
 pub fn render_rules(v: KernelVersion) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Rules of Linux {v} (kernel order; env = environment-dependent, ? = uncertain)");
+    let _ = writeln!(
+        out,
+        "Rules of Linux {v} (kernel order; env = environment-dependent, ? = uncertain)"
+    );
     for r in TABLE.iter().filter(|r| r.applies_to_version(v)) {
         let errno = match r.effect {
             Effect::Fail(e) => e.to_string(),

@@ -3,9 +3,7 @@
 //! model-spec row (`spec §1.E E16`), commits (hash + subject) and man pages.
 
 use super::{Applies, Effect, Kargs, Kind, Row};
-use crate::context::cap::{
-    CAP_CHECKPOINT_RESTORE, CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN, CAP_SYS_RESOURCE,
-};
+use crate::context::cap::{CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN, CAP_SYS_RESOURCE};
 use crate::flags::*;
 use crate::prediction::VersionRange;
 use crate::request::{CgroupFd, Request, TidSpec, Tls};
@@ -21,10 +19,16 @@ const fn kv(a: u32, b: u32, c: u32) -> KernelVersion {
     KernelVersion::new(a, b, c)
 }
 const fn since(a: u32, b: u32, c: u32) -> VersionRange {
-    VersionRange { from: kv(a, b, c), to: None }
+    VersionRange {
+        from: kv(a, b, c),
+        to: None,
+    }
 }
 const fn span(a: u32, b: u32, c: u32, x: u32, y: u32, z: u32) -> VersionRange {
-    VersionRange { from: kv(a, b, c), to: Some(kv(x, y, z)) }
+    VersionRange {
+        from: kv(a, b, c),
+        to: Some(kv(x, y, z)),
+    }
 }
 const ALL: &[VersionRange] = &[since(0, 0, 0)];
 
@@ -62,13 +66,10 @@ pub(super) const PLACEHOLDER: Row = Row {
 };
 
 /// A row that depends on the environment: listed for order, never fires.
-const ENV: Row = Row { kind: Kind::Environment, ..PLACEHOLDER };
-
-/// Kernels whose `checkpoint_restore_ns_capable()` accepts
-/// CAP_CHECKPOINT_RESTORE besides CAP_SYS_ADMIN for set_tid (5.9; 5.5–5.8
-/// needed CAP_SYS_ADMIN). Used when the model itself decides the capability
-/// in a pid namespace the call creates (spec §1.E E31b).
-pub const CAP_CHECKPOINT_RESTORE_FOR_SET_TID: &[VersionRange] = &[since(5, 9, 0)];
+const ENV: Row = Row {
+    kind: Kind::Environment,
+    ..PLACEHOLDER
+};
 
 // ------------------------------------------------------- derived predicates --
 
@@ -117,6 +118,9 @@ pub(crate) enum TidStop {
 /// * `Value(1)` is in use in a namespace that has a reaper (its init);
 ///   any other literal value is assumed free (vectors that need a busy pid
 ///   use `CallerPid`).
+/// * Levels that already exist take their capability from
+///   `Context::set_tid_capable` (innermost first); the probe must compute it
+///   per kernel version (CAP_CHECKPOINT_RESTORE counts from 5.9 only).
 /// * Every level uses `Context::pid_max` (global before 6.14, per namespace
 ///   after; the probe reports the target's).
 pub(crate) fn set_tid_walk(c: &Context, k: &Kargs) -> TidStop {
@@ -129,7 +133,11 @@ pub(crate) fn set_tid_walk(c: &Context, k: &Kargs) -> TidStop {
     let pid_max = c.pid_max as i64;
     let caller_pid: i64 = if c.is_pidns_init { 1 } else { 2 };
     for i in 0..n {
-        let entry = k.set_tid_entries.get(i).copied().unwrap_or(TidSpec::Value(0));
+        let entry = k
+            .set_tid_entries
+            .get(i)
+            .copied()
+            .unwrap_or(TidSpec::Value(0));
         // The innermost level has no child reaper yet when the call creates
         // it (NEWPID) or after unshare(CLONE_NEWPID) with no child so far.
         let fresh = i == 0 && (new_ns || c.pidns_for_children_differs);
@@ -147,11 +155,11 @@ pub(crate) fn set_tid_walk(c: &Context, k: &Kargs) -> TidStop {
         }
         let capable = if i == 0 && new_ns {
             // The new pid ns is owned by the new user ns (NEWUSER: the caller
-            // owns it) or by the caller's own user ns.
-            k.has(CLONE_NEWUSER)
-                || c.cap_in_own_userns(CAP_SYS_ADMIN)
-                || (super::ranges_contain(CAP_CHECKPOINT_RESTORE_FOR_SET_TID, c.kernel)
-                    && c.cap_in_own_userns(CAP_CHECKPOINT_RESTORE))
+            // owns it, so it is capable) or by the caller's own user ns. In
+            // the latter case E28b already demanded CAP_SYS_ADMIN there, so
+            // the set_tid check always passes: whether CAP_CHECKPOINT_RESTORE
+            // alone would do (5.9+) is not observable for this level.
+            k.has(CLONE_NEWUSER) || c.cap_in_own_userns(CAP_SYS_ADMIN)
         } else {
             let idx = if new_ns { i - 1 } else { i };
             c.set_tid_capable.get(idx).copied().unwrap_or(false)
@@ -250,7 +258,7 @@ pub(super) const ROWS: &[Row] = &[
             let fault_at = k.readable.max(k.ksize);
             k.size > k.ksize
                 && k.readable < k.size
-                && k.first_nonzero_in_tail.is_none_or(|z| z >= fault_at)
+                && k.first_nonzero_in_tail.map_or(true, |z| z >= fault_at)
         },
         ..PLACEHOLDER
     },
@@ -481,7 +489,7 @@ pub(super) const ROWS: &[Row] = &[
                 k.stack_size != 0
             } else {
                 k.stack_size == 0
-                    || k.stack.checked_add(k.stack_size).is_none_or(|end| end > c.task_size_max)
+                    || k.stack.checked_add(k.stack_size).map_or(true, |end| end > c.task_size_max)
             }
         },
         ..PLACEHOLDER
