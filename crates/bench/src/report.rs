@@ -52,6 +52,12 @@ pub struct Harness {
     /// Two clock reads back to back, recorded like a sample: the cost the
     /// harness adds to every measurement (not subtracted).
     pub overhead: Stats,
+    /// Anonymous resident memory of the bench process before timing (KiB):
+    /// fork copies the page tables of every such page, so fork's "RSS 0"
+    /// cost includes this.
+    pub parent_anon_kib: u64,
+    /// Mappings (VMAs) of the bench process; fork duplicates each one.
+    pub parent_mappings: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +121,10 @@ pub struct RssFit {
     pub flat: bool,
     /// The method shares the parent's mm (CLONE_VM).
     pub shares_vm: bool,
+    /// The same fit on each run's p50s alone.
+    pub per_run_ms_per_gib: Vec<f64>,
+    /// Relative spread of `per_run_ms_per_gib` (only meaningful when not flat).
+    pub slope_spread: Option<f64>,
 }
 
 /// `1.23 µs`, `456 ns`, `12.3 ms`.
@@ -158,6 +168,11 @@ impl Report {
             fmt_ns(h.p50_ns as f64),
             fmt_ns(h.min_ns as f64),
             fmt_ns(h.mean_ns)
+        );
+        let _ = writeln!(
+            o,
+            "parent before timing: {} KiB anonymous resident memory, {} mappings (fork copies both)",
+            self.harness.parent_anon_kib, self.harness.parent_mappings
         );
         let sweep = self.config.rss_bytes.len() > 1
             || self.config.rss_bytes.first().is_some_and(|&r| r > 0);
@@ -260,7 +275,14 @@ impl Report {
                 let shape = if f.flat {
                     format!("flat ({:+.1}% over the sweep)", f.growth * 100.0)
                 } else {
-                    format!("grows {:+.0}% over the sweep", f.growth * 100.0)
+                    let runs = match f.slope_spread {
+                        Some(s) if s > NOISE_THRESHOLD => {
+                            format!(", per run varies {:.0}% !", s * 100.0)
+                        }
+                        Some(s) => format!(", per run ±{:.1}%", s * 100.0 / 2.0),
+                        None => String::new(),
+                    };
+                    format!("grows {:+.0}% over the sweep{runs}", f.growth * 100.0)
                 };
                 let _ = writeln!(
                     o,
@@ -430,6 +452,8 @@ pub(crate) mod tests {
                 growth: 299.0,
                 flat: false,
                 shares_vm: false,
+                per_run_ms_per_gib: vec![29.0, 30.5],
+                slope_spread: Some(0.05),
             }],
             notes: vec!["n".into()],
         }

@@ -4,10 +4,11 @@
 use crate::env::Environment;
 use crate::error::{bad, failed, BenchError};
 use crate::methods::{CloneFlags, Method, Target};
+use crate::parse::format_size;
 use crate::report::{
     Counters, Harness, MethodResult, Report, RssFit, RunConfig, RunSummary, SCHEMA,
 };
-use crate::stats::{self, linear_fit, new_histogram, record, Stats, NOISE_THRESHOLD};
+use crate::stats::{self, linear_fit, new_run_histogram, record, Sparse, Stats, NOISE_THRESHOLD};
 use forklore_sys::bench::{Ballast, Loop, Op, OpError, PerfCounter, PerfEvent};
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -87,6 +88,20 @@ impl Drop for PinGuard {
     }
 }
 
+/// (RssAnon in KiB, number of mappings) of this process: what fork copies.
+pub fn parent_footprint() -> (u64, u64) {
+    let anon = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("RssAnon:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0);
+    let maps = std::fs::read_to_string("/proc/self/maps").map_or(0, |s| s.lines().count() as u64);
+    (anon, maps)
+}
+
 /// Number of threads of this process, from /proc/self/status.
 pub fn thread_count() -> Option<usize> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -120,13 +135,13 @@ fn ru_of(u: &Usage) -> Ru {
 }
 
 struct Timed {
-    hist: Histogram<u64>,
     parent: Ru,
     children: Ru,
 }
 
 /// Warm up, then time `lp` until the budget is spent.
 fn time_loop(
+    hist: &mut Histogram<u32>,
     lp: &mut Loop,
     budget: Budget,
     warmup: u64,
@@ -145,7 +160,7 @@ fn time_loop(
     let mut batch = (BATCH_TARGET.as_nanos() as u64)
         .checked_div(est_ns)
         .map_or(1, |b| b.clamp(1, BATCH_MAX as u64) as usize);
-    let mut hist = new_histogram();
+    hist.reset();
     let (p0, c0) = (ru(UsageWho::RUSAGE_SELF), ru(UsageWho::RUSAGE_CHILDREN));
     let start = Instant::now();
     let mut done = 0u64;
@@ -160,7 +175,7 @@ fn time_loop(
         lp.run(&mut buf[..n])?;
         let mut sum = 0u64;
         for &v in &buf[..n] {
-            record(&mut hist, v);
+            record(hist, v);
             sum += v;
         }
         done += n as u64;
@@ -174,7 +189,6 @@ fn time_loop(
     let (p1, c1) = (ru(UsageWho::RUSAGE_SELF), ru(UsageWho::RUSAGE_CHILDREN));
     let per = |a: f64, b: f64| if done > 0 { (b - a) / done as f64 } else { 0.0 };
     Ok(Timed {
-        hist,
         parent: Ru {
             csw: per(p0.csw, p1.csw),
             flt: per(p0.flt, p1.flt),
@@ -291,7 +305,8 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
         }
     };
 
-    let mut buf = vec![0u64; BATCH_MAX.max(OVERHEAD_SAMPLES)];
+    // Small on purpose: every page the parent touches is copied by fork.
+    let mut buf = vec![0u64; BATCH_MAX];
 
     // Prepare every loop, and check it works: one op each (a bad --flags
     // combination is the user's input, rejected by the kernel).
@@ -323,56 +338,65 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
 
     // The harness's own cost: a timed nothing.
     let mut noop = Loop::new(Op::Noop, None).map_err(|e| op_error("noop", e))?;
-    let mut overhead = new_histogram();
+    let mut overhead = new_run_histogram();
     for _ in 0..cfg.runs {
         pb.set_message("harness overhead");
-        noop.run(&mut buf[..OVERHEAD_SAMPLES])
-            .map_err(|e| op_error("noop", e))?;
-        for &v in &buf[..OVERHEAD_SAMPLES] {
-            record(&mut overhead, v);
+        for _ in 0..OVERHEAD_SAMPLES / BATCH_MAX {
+            noop.run(&mut buf).map_err(|e| op_error("noop", e))?;
+            for &v in buf.iter() {
+                record(&mut overhead, v);
+            }
         }
         pb.inc(1);
     }
 
-    let mut results = Vec::new();
-    for &rss in &cfg.rss {
-        let _ballast = if rss > 0 {
-            pb.set_message(format!(
-                "touching {} of parent memory",
-                crate::parse::format_size(rss)
-            ));
-            Some(
-                Ballast::new(rss as usize, cfg.thp)
-                    .map_err(|e| failed(format!("--rss {rss}: {e}")))?,
-            )
-        } else {
-            None
-        };
-        let mut hists: Vec<Histogram<u64>> = cfg.methods.iter().map(|_| new_histogram()).collect();
-        let mut runs: Vec<Vec<RunSummary>> = vec![Vec::new(); cfg.methods.len()];
-        let mut counters: Vec<Counters> = vec![Counters::default(); cfg.methods.len()];
-        for run in 0..cfg.runs {
+    // Runs outermost: each run is a whole sweep, so slow drifts of the
+    // machine spread over every point instead of bending one of them.
+    let nm = cfg.methods.len();
+    let slots = cfg.rss.len() * nm;
+    let mut hists: Vec<Sparse> = vec![Sparse::default(); slots];
+    let mut runs: Vec<Vec<RunSummary>> = vec![Vec::new(); slots];
+    let mut counters: Vec<Counters> = vec![Counters::default(); slots];
+    let mut run_hist = new_run_histogram();
+    let (parent_anon_kib, parent_mappings) = parent_footprint();
+    for run in 0..cfg.runs {
+        for (ri, &rss) in cfg.rss.iter().enumerate() {
+            let _ballast = if rss > 0 {
+                pb.set_message(format!("touching {} of parent memory", format_size(rss)));
+                Some(
+                    Ballast::new(rss as usize, cfg.thp)
+                        .map_err(|e| failed(format!("--rss {rss}: {e}")))?,
+                )
+            } else {
+                None
+            };
             for (i, m) in cfg.methods.iter().enumerate() {
+                let j = ri * nm + i;
                 let label = format!(
                     "run {}/{} {} rss {}",
                     run + 1,
                     cfg.runs,
                     m.name,
-                    crate::parse::format_size(rss)
+                    format_size(rss)
                 );
                 pb.set_message(label.clone());
                 let mut tick = |done: u64| pb.set_message(format!("{label}: {done} ops"));
-                let t = time_loop(&mut loops[i], cfg.budget, cfg.warmup, &mut buf, &mut tick)
-                    .map_err(|e| op_error(m.name, e))?;
-                runs[i].push(RunSummary {
-                    samples: t.hist.len(),
-                    p50_ns: t.hist.value_at_quantile(0.5),
-                    mean_ns: t.hist.mean(),
+                let t = time_loop(
+                    &mut run_hist,
+                    &mut loops[i],
+                    cfg.budget,
+                    cfg.warmup,
+                    &mut buf,
+                    &mut tick,
+                )
+                .map_err(|e| op_error(m.name, e))?;
+                runs[j].push(RunSummary {
+                    samples: run_hist.len(),
+                    p50_ns: run_hist.value_at_quantile(0.5),
+                    mean_ns: run_hist.mean(),
                 });
-                hists[i]
-                    .add(&t.hist)
-                    .map_err(|e| failed(format!("histogram: {e}")))?;
-                let c = &mut counters[i];
+                hists[j].add(&run_hist);
+                let c = &mut counters[j];
                 let k = cfg.runs as f64;
                 c.parent_context_switches += t.parent.csw / k;
                 c.parent_page_faults += t.parent.flt / k;
@@ -380,14 +404,26 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
                 c.children_page_faults += t.children.flt / k;
                 pb.inc(1);
             }
-        }
-        for (i, m) in cfg.methods.iter().enumerate() {
-            if cfg.perf {
-                pb.set_message(format!("perf counters {}", m.name));
-                perf_pass(&mut loops[i], PERF_OPS, &mut buf, &mut counters[i])
+            if cfg.perf && run + 1 == cfg.runs {
+                for (i, m) in cfg.methods.iter().enumerate() {
+                    pb.set_message(format!("perf counters {}", m.name));
+                    perf_pass(
+                        &mut loops[i],
+                        PERF_OPS,
+                        &mut buf,
+                        &mut counters[ri * nm + i],
+                    )
                     .map_err(|e| op_error(m.name, e))?;
+                }
             }
-            let p50s: Vec<f64> = runs[i].iter().map(|r| r.p50_ns as f64).collect();
+        }
+    }
+    let mut results = Vec::new();
+    for (ri, &rss) in cfg.rss.iter().enumerate() {
+        for (i, m) in cfg.methods.iter().enumerate() {
+            let j = ri * nm + i;
+            let merged = hists[j].to_histogram();
+            let p50s: Vec<f64> = runs[j].iter().map(|r| r.p50_ns as f64).collect();
             let spread = stats::spread(&p50s);
             results.push(MethodResult {
                 method: m.name.to_string(),
@@ -397,12 +433,12 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
                     m.description.to_string()
                 },
                 rss_bytes: rss,
-                stats: Stats::from_histogram(&hists[i]),
-                runs: std::mem::take(&mut runs[i]),
+                stats: Stats::from_histogram(&merged),
+                runs: std::mem::take(&mut runs[j]),
                 spread,
                 noisy: spread.is_some_and(|s| s > NOISE_THRESHOLD),
-                counters: std::mem::take(&mut counters[i]),
-                cdf: stats::cdf(&hists[i], 48),
+                counters: std::mem::take(&mut counters[j]),
+                cdf: stats::cdf(&merged, 48),
             });
         }
     }
@@ -415,6 +451,8 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
         clock: "clock_gettime(CLOCK_MONOTONIC) via vDSO, read before and after each operation"
             .into(),
         overhead: Stats::from_histogram(&overhead),
+        parent_anon_kib,
+        parent_mappings,
     };
     let notes = notes(cfg, &environment, &harness, &results);
     Ok(Report {
@@ -457,6 +495,20 @@ pub fn fits(cfg: &Config, results: &[MethodResult]) -> Vec<RssFit> {
             .map(|&(x, y)| (x as f64 / gib, y as f64))
             .collect();
         let Some(f) = linear_fit(&xy) else { continue };
+        let at: Vec<&MethodResult> = results.iter().filter(|r| r.method == m.name).collect();
+        let per_run: Vec<f64> = (0..cfg.runs as usize)
+            .filter_map(|k| {
+                let xy: Vec<(f64, f64)> = at
+                    .iter()
+                    .filter_map(|r| {
+                        r.runs
+                            .get(k)
+                            .map(|s| (r.rss_bytes as f64 / gib, s.p50_ns as f64))
+                    })
+                    .collect();
+                linear_fit(&xy).map(|f| f.slope / 1e6)
+            })
+            .collect();
         let xmax = xy.iter().map(|p| p.0).fold(0.0, f64::max);
         let base = f.intercept.max(1.0);
         let growth = f.slope * xmax / base;
@@ -470,6 +522,8 @@ pub fn fits(cfg: &Config, results: &[MethodResult]) -> Vec<RssFit> {
             growth,
             flat: growth.abs() < 0.10,
             shares_vm: m.is_vm_family(cfg.clone),
+            slope_spread: stats::spread(&per_run),
+            per_run_ms_per_gib: per_run,
         });
     }
     out

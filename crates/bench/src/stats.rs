@@ -12,9 +12,70 @@ pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("static bounds are valid")
 }
 
+/// The per-run histogram used while timing: auto-resizing u32 counts, so
+/// it stays small (tens of KiB) — every page the parent touches is a page
+/// fork must copy, and would be billed to fork.
+pub fn new_run_histogram() -> Histogram<u32> {
+    let mut h = Histogram::new(3).expect("3 significant figures is valid");
+    h.auto(true);
+    h
+}
+
 /// Record a sample, clamping to the histogram's range.
-pub fn record(h: &mut Histogram<u64>, ns: u64) {
-    h.saturating_record(ns.max(1));
+/// (An auto-resizing histogram grows; a fixed one clamps.)
+pub fn record<T: hdrhistogram::Counter>(h: &mut Histogram<T>, ns: u64) {
+    if h.record(ns.max(1)).is_err() {
+        h.saturating_record(ns.max(1));
+    }
+}
+
+/// A histogram kept between runs as sorted (value, count) pairs: a few KiB
+/// instead of the dense array (see [`new_run_histogram`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sparse(Vec<(u64, u64)>);
+
+impl Sparse {
+    /// Add every recorded value of `h`.
+    pub fn add(&mut self, h: &Histogram<u32>) {
+        let other: Vec<(u64, u64)> = h
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), u64::from(v.count_at_value())))
+            .collect();
+        let mut out = Vec::with_capacity(self.0.len() + other.len());
+        let (mut i, mut j) = (0, 0);
+        while i < self.0.len() || j < other.len() {
+            match (self.0.get(i), other.get(j)) {
+                (Some(a), Some(b)) if a.0 == b.0 => {
+                    out.push((a.0, a.1 + b.1));
+                    i += 1;
+                    j += 1;
+                }
+                (Some(a), Some(b)) if a.0 < b.0 => {
+                    out.push(*a);
+                    i += 1;
+                }
+                (Some(a), None) => {
+                    out.push(*a);
+                    i += 1;
+                }
+                (_, Some(b)) => {
+                    out.push(*b);
+                    j += 1;
+                }
+                (None, None) => unreachable!("loop condition"),
+            }
+        }
+        self.0 = out;
+    }
+
+    /// The dense histogram, for statistics once timing is over.
+    pub fn to_histogram(&self) -> Histogram<u64> {
+        let mut h = new_histogram();
+        for &(v, n) in &self.0 {
+            h.saturating_record_n(v.max(1), n);
+        }
+        h
+    }
 }
 
 /// Summary of one distribution, in nanoseconds.
@@ -33,7 +94,7 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn from_histogram(h: &Histogram<u64>) -> Stats {
+    pub fn from_histogram<T: hdrhistogram::Counter>(h: &Histogram<T>) -> Stats {
         let mean = h.mean();
         Stats {
             samples: h.len(),
@@ -176,6 +237,24 @@ mod tests {
         assert_eq!(spread(&[100.0, 110.0, 105.0]), Some(10.0 / 105.0));
         assert_eq!(spread(&[100.0, 100.0]), Some(0.0));
         assert_eq!(median(&[3.0, 1.0, 2.0, 10.0]), 2.5);
+    }
+
+    #[test]
+    fn sparse_merges_runs() {
+        let mut sp = Sparse::default();
+        for run in 0..3u64 {
+            let mut h = new_run_histogram();
+            for v in [1000, 2000, 3_000_000_000 + run] {
+                record(&mut h, v);
+            }
+            sp.add(&h);
+        }
+        let h = sp.to_histogram();
+        assert_eq!(h.len(), 9);
+        assert_eq!(h.count_at(1000), 3);
+        assert_eq!(h.value_at_quantile(0.5), 2000);
+        assert!(h.max() >= 3_000_000_000);
+        assert!(sp.0.windows(2).all(|w| w[0].0 < w[1].0));
     }
 
     #[test]

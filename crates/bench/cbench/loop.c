@@ -1,0 +1,263 @@
+/* Plain C reference loops for forklore bench.
+ *
+ * The same operations forklore times, written the way a C programmer would:
+ * libc wrappers where libc has one (syscall(SYS_fork), vfork(), execve(),
+ * posix_spawn(), waitpid()), a raw trampoline where it has none (clone3,
+ * clone with a child stack). Each operation is timed with
+ * clock_gettime(CLOCK_MONOTONIC); the output is one line:
+ *
+ *   METHOD p50_ns mean_ns min_ns samples
+ *
+ * Usage: loop METHOD ITERATIONS WARMUP CPU|-1 EXEC_TARGET
+ * Build:  gcc -O2 -o loop loop.c   (examples/c_baseline.rs does this)
+ */
+#define _GNU_SOURCE
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/futex.h>
+
+struct child_exec {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+};
+
+static char *empty_env[] = {NULL};
+static char *argv_buf[2];
+static struct child_exec exec_args;
+static const struct child_exec *child_arg; /* NULL: the child just exits */
+static void *stack_base;
+static const size_t stack_len = 64 * 1024;
+static volatile uint32_t tid_word;
+static int pidfd_slot;
+
+static inline uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Runs in the child: execve (optional) then SYS_exit, raw syscalls only. */
+__attribute__((used, noreturn)) void forklore_child_main(const struct child_exec *e)
+{
+    long code = 0;
+    if (e) {
+        long r;
+        __asm__ volatile("syscall" : "=a"(r)
+                         : "0"((long)SYS_execve), "D"(e->path), "S"(e->argv), "d"(e->envp)
+                         : "rcx", "r11", "memory");
+        code = 127;
+    }
+    for (;;)
+        __asm__ volatile("syscall" : : "a"((long)SYS_exit), "D"(code) : "rcx", "r11", "memory");
+}
+
+/* clone/clone3 whose child never returns into C frames (no libc wrapper
+ * exists for a child on its own stack). */
+static inline long spawn_raw(long nr, long a1, long a2, long a3, long a4, long a5,
+                             const struct child_exec *arg)
+{
+    long ret;
+    register long r10 __asm__("r10") = a4;
+    register long r8 __asm__("r8") = a5;
+    register long r12 __asm__("r12") = (long)arg;
+    __asm__ volatile("syscall\n\t"
+                     "test %%rax, %%rax\n\t"
+                     "jnz 1f\n\t"
+                     "xor %%ebp, %%ebp\n\t"
+                     "and $-16, %%rsp\n\t"
+                     "mov %%r12, %%rdi\n\t"
+                     "call forklore_child_main\n\t"
+                     "ud2\n"
+                     "1:"
+                     : "=a"(ret)
+                     : "0"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r12)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+
+static void die(const char *what)
+{
+    perror(what);
+    exit(1);
+}
+
+static void reap(pid_t pid)
+{
+    int status;
+    if (waitpid(pid, &status, __WALL) != pid)
+        die("waitpid");
+    if (status != 0) {
+        fprintf(stderr, "child status %#x\n", status);
+        exit(1);
+    }
+}
+
+static void join_thread(void)
+{
+    uint32_t v;
+    while ((v = tid_word) != 0)
+        syscall(SYS_futex, &tid_word, FUTEX_WAIT, v, NULL, NULL, 0);
+}
+
+#define THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | \
+                      CLONE_SYSVSEM | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID)
+
+static long do_clone3(uint64_t flags, int own_stack)
+{
+    struct clone_args a;
+    memset(&a, 0, sizeof a);
+    a.flags = flags;
+    a.exit_signal = (flags & CLONE_THREAD) ? 0 : SIGCHLD;
+    a.pidfd = (uint64_t)(uintptr_t)&pidfd_slot;
+    a.child_tid = a.parent_tid = (uint64_t)(uintptr_t)&tid_word;
+    if (own_stack) {
+        a.stack = (uint64_t)(uintptr_t)stack_base;
+        a.stack_size = stack_len;
+    }
+    return spawn_raw(SYS_clone3, (long)&a, sizeof a, 0, 0, 0, child_arg);
+}
+
+/* One operation; returns the end timestamp (fork-return stops the clock
+ * before the reap). */
+static uint64_t op(const char *m)
+{
+    pid_t pid;
+    if (!strcmp(m, "getpid")) {
+        syscall(SYS_getpid);
+    } else if (!strcmp(m, "fork") || !strcmp(m, "fork-return")) {
+        pid = syscall(SYS_fork);
+        if (pid == 0)
+            syscall(SYS_exit, 0);
+        if (pid < 0)
+            die("fork");
+        uint64_t t = now_ns();
+        reap(pid);
+        return m[4] ? t : now_ns();
+    } else if (!strcmp(m, "fork-libc")) {
+        pid = fork();
+        if (pid == 0)
+            _exit(0);
+        if (pid < 0)
+            die("fork");
+        reap(pid);
+    } else if (!strcmp(m, "vfork")) {
+        pid = vfork();
+        if (pid == 0)
+            syscall(SYS_exit, 0);
+        if (pid < 0)
+            die("vfork");
+        reap(pid);
+    } else if (!strcmp(m, "clone3") || !strcmp(m, "clone3-vfork") || !strcmp(m, "clone3-pidfd")) {
+        uint64_t flags = m[6] == 0 ? 0 : m[7] == 'v' ? CLONE_VM | CLONE_VFORK : CLONE_PIDFD;
+        long r = do_clone3(flags, flags & CLONE_VM);
+        if (r < 0)
+            die("clone3");
+        if (flags & CLONE_PIDFD) {
+            siginfo_t si;
+            if (syscall(SYS_waitid, P_PIDFD, pidfd_slot, &si, WEXITED | __WALL, NULL) != 0)
+                die("waitid");
+            close(pidfd_slot);
+        } else {
+            reap(r);
+        }
+    } else if (!strcmp(m, "thread") || !strcmp(m, "thread3")) {
+        tid_word = ~0u;
+        long r = m[6] ? do_clone3(THREAD_FLAGS, 1)
+                      : spawn_raw(SYS_clone, THREAD_FLAGS, (long)stack_base + stack_len,
+                                  (long)&tid_word, (long)&tid_word, 0, NULL);
+        if (r < 0)
+            die("clone");
+        join_thread();
+    } else if (!strncmp(m, "posix-spawn", 11)) {
+        int e = posix_spawn(&pid, exec_args.path, NULL, NULL, exec_args.argv, empty_env);
+        if (e)
+            die("posix_spawn");
+        reap(pid);
+    } else if (!strncmp(m, "fork-exec", 9)) {
+        pid = syscall(SYS_fork);
+        if (pid == 0) {
+            execve(exec_args.path, exec_args.argv, empty_env);
+            syscall(SYS_exit, 127);
+        }
+        if (pid < 0)
+            die("fork");
+        reap(pid);
+    } else if (!strncmp(m, "vfork-exec", 10)) {
+        pid = vfork();
+        if (pid == 0) {
+            execve(exec_args.path, exec_args.argv, empty_env);
+            syscall(SYS_exit, 127);
+        }
+        if (pid < 0)
+            die("vfork");
+        reap(pid);
+    } else {
+        fprintf(stderr, "unknown method %s\n", m);
+        exit(2);
+    }
+    return now_ns();
+}
+
+static int cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 6) {
+        fprintf(stderr, "usage: %s METHOD ITERATIONS WARMUP CPU|-1 EXEC_TARGET\n", argv[0]);
+        return 2;
+    }
+    const char *m = argv[1];
+    long n = atol(argv[2]), warm = atol(argv[3]), cpu = atol(argv[4]);
+    if (n <= 0)
+        return 2;
+    if (cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        if (sched_setaffinity(0, sizeof set, &set))
+            die("sched_setaffinity");
+    }
+    const char *target = strstr(m, "-true") ? "/bin/true" : argv[5];
+    argv_buf[0] = (char *)target;
+    exec_args = (struct child_exec){target, argv_buf, empty_env};
+    stack_base = mmap(NULL, stack_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (stack_base == MAP_FAILED)
+        die("mmap");
+    /* Raw-trampoline children exec the target for the exec methods only;
+     * thread/clone3 children just exit. */
+    child_arg = NULL;
+
+    uint64_t *s = malloc(sizeof(uint64_t) * n);
+    if (!s)
+        die("malloc");
+    for (long i = 0; i < warm; i++)
+        op(m);
+    for (long i = 0; i < n; i++) {
+        uint64_t t0 = now_ns();
+        s[i] = op(m) - t0;
+    }
+    double sum = 0;
+    for (long i = 0; i < n; i++)
+        sum += s[i];
+    qsort(s, n, sizeof *s, cmp);
+    printf("%s %llu %.0f %llu %ld\n", m, (unsigned long long)s[n / 2], sum / n,
+           (unsigned long long)s[0], n);
+    return 0;
+}
