@@ -426,6 +426,8 @@ pub(crate) mod tests {
             harness: Harness {
                 clock: "CLOCK_MONOTONIC".into(),
                 overhead: stats.clone(),
+                parent_anon_kib: 1000,
+                parent_mappings: 40,
             },
             results: vec![MethodResult {
                 method: "fork".into(),
