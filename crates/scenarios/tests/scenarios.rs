@@ -16,14 +16,27 @@ fn main() {
     groups.dedup();
     // Run every scenario once, up front (two scenario processes at a time);
     // the trials report per group.
-    let results = std::sync::Arc::new(run(&cmd, &[], Duration::from_secs(60), None));
-    let trials = groups
-        .into_iter()
-        .map(|g| {
-            let results = results.clone();
-            Trial::test(format!("lifecycle::{g}"), move || {
+    let mut passes = vec![(String::new(), run(&cmd, &[], Duration::from_secs(60), None))];
+    // As root, run everything a second time with the scenario processes
+    // dropped to an unprivileged uid (FORKLORE_SCENARIOS_UID, default 65534;
+    // "none" turns it off).
+    let uid = std::env::var("FORKLORE_SCENARIOS_UID").unwrap_or_else(|_| "65534".into());
+    if nix::unistd::geteuid().is_root() {
+        if let Ok(u) = uid.parse::<u32>() {
+            passes.push((
+                format!("::as_uid_{u}"),
+                run(&cmd, &[], Duration::from_secs(60), Some(u)),
+            ));
+        }
+    }
+    let passes = std::sync::Arc::new(passes);
+    let mut trials = Vec::new();
+    for (pi, (suffix, _)) in passes.iter().enumerate() {
+        for g in &groups {
+            let (g, passes) = (*g, passes.clone());
+            trials.push(Trial::test(format!("lifecycle::{g}{suffix}"), move || {
                 let mut bad = Vec::new();
-                for r in results.iter().filter(|r| r.group == g) {
+                for r in passes[pi].1.iter().filter(|r| r.group == g) {
                     let reason = r.reason.clone().unwrap_or_default();
                     match r.verdict {
                         Verdict::Pass => println!("  pass  {} ({} ms)", r.id, r.duration_ms),
@@ -41,8 +54,8 @@ fn main() {
                 } else {
                     Err(Failed::from(bad.join("\n")))
                 }
-            })
-        })
-        .collect();
+            }));
+        }
+    }
     libtest_mimic::run(&args, trials).exit();
 }

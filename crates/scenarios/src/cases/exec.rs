@@ -769,10 +769,15 @@ pub fn non_leader(ctx: &Ctx) -> Result<Check, Abort> {
     let (out_r, out_w) = pipe()?;
     let (hold_r, hold_w) = pipe()?;
     let (tid_r, tid_w) = pipe()?;
+    let (tgo_r, tgo_w) = pipe()?;
     let pid = fork_child(move || {
         let _ = sys::dup2(out_w.as_raw_fd(), 1);
         let _ = sys::dup2(hold_r.as_raw_fd(), 100);
+        // The thread execs only after the leader reported its tid.
         let th = sys::spawn_thread(Script::new(&[
+            Step::Read {
+                fd: tgo_r.as_raw_fd(),
+            },
             Step::Execve {
                 path: c.as_ptr() as usize,
                 argv: args.argv_addr(),
@@ -782,6 +787,7 @@ pub fn non_leader(ctx: &Ctx) -> Result<Check, Abort> {
         ]));
         let tid = th.as_ref().map(|t| t.tid()).unwrap_or(-1);
         let _ = util::write_all(&tid_w, &tid.to_le_bytes());
+        let _ = util::write_all(&tgo_w, b"x");
         std::mem::forget(th);
         // The leader blocks until de_thread kills it.
         let (never_r, _never_w): (OwnedFd, OwnedFd) = match pipe() {
