@@ -43,7 +43,12 @@ pub fn proc_info_in(root: &Path, pid: i32) -> Result<ProcInfo, String> {
     let st = p.status().map_err(|e| format!("/proc/{pid}/status: {e}"))?;
     let stat = p.stat().map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
     Ok(ProcInfo {
-        state: st.state.chars().next().map(String::from).unwrap_or_default(),
+        state: st
+            .state
+            .chars()
+            .next()
+            .map(String::from)
+            .unwrap_or_default(),
         pid: st.pid,
         tgid: st.tgid,
         ppid: st.ppid,
@@ -72,11 +77,18 @@ pub fn pidfd_info(fd: i32) -> Result<PidfdInfo, String> {
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
     let mut out = PidfdInfo::default();
     for line in text.lines() {
-        let Some((k, v)) = line.split_once(':') else { continue };
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
         let v = v.trim();
         match k {
             "Pid" => out.pid = v.parse().ok(),
-            "NSpid" => out.nspid = v.split_whitespace().filter_map(|x| x.parse().ok()).collect(),
+            "NSpid" => {
+                out.nspid = v
+                    .split_whitespace()
+                    .filter_map(|x| x.parse().ok())
+                    .collect()
+            }
             "flags" => out.flags = u32::from_str_radix(v, 8).unwrap_or(0),
             _ => {}
         }
@@ -107,8 +119,11 @@ pub fn kernel_version() -> Option<KernelVersion> {
 
 fn status_field(name: &str) -> Option<String> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':').map(|v| v.trim().to_string()))
+    s.lines().find_map(|l| {
+        l.strip_prefix(name)?
+            .strip_prefix(':')
+            .map(|v| v.trim().to_string())
+    })
 }
 
 /// Effective capabilities (`CapEff:`).
@@ -123,21 +138,34 @@ pub fn effective_caps() -> Caps {
 /// `NSpid:` of this process, outermost first.
 pub fn self_nspid() -> Vec<i32> {
     status_field("NSpid")
-        .map(|v| v.split_whitespace().filter_map(|x| x.parse().ok()).collect())
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Real, effective uid (`Uid:` first two fields).
 pub fn self_uids() -> (u32, u32) {
     let v: Vec<u32> = status_field("Uid")
-        .map(|v| v.split_whitespace().filter_map(|x| x.parse().ok()).collect())
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
         .unwrap_or_default();
-    (v.first().copied().unwrap_or(u32::MAX), v.get(1).copied().unwrap_or(u32::MAX))
+    (
+        v.first().copied().unwrap_or(u32::MAX),
+        v.get(1).copied().unwrap_or(u32::MAX),
+    )
 }
 
 /// The seccomp mode (`Seccomp:`): 0 off, 1 strict, 2 filter.
 pub fn seccomp_mode() -> u32 {
-    status_field("Seccomp").and_then(|v| v.parse().ok()).unwrap_or(0)
+    status_field("Seccomp")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 fn self_stat_field(n: usize) -> Option<String> {
@@ -149,12 +177,16 @@ fn self_stat_field(n: usize) -> Option<String> {
 
 /// This process's exit_signal (stat field 38).
 pub fn leader_exit_signal() -> i64 {
-    self_stat_field(38).and_then(|v| v.parse().ok()).unwrap_or(17)
+    self_stat_field(38)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(17)
 }
 
 /// Scheduling policy (stat field 41); 6 = SCHED_DEADLINE.
 pub fn sched_policy() -> u32 {
-    self_stat_field(41).and_then(|v| v.parse().ok()).unwrap_or(0)
+    self_stat_field(41)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// `pid_max` as this process's pid namespace sees it.
@@ -218,7 +250,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
             out.push(v);
             i += 4;
@@ -249,7 +284,8 @@ pub fn cgroup_v1_mount() -> Option<PathBuf> {
 /// This process's cgroup2 path (`0::/path` in /proc/self/cgroup).
 pub fn self_cgroup2_path() -> Option<String> {
     let s = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    s.lines().find_map(|l| l.strip_prefix("0::").map(str::to_string))
+    s.lines()
+        .find_map(|l| l.strip_prefix("0::").map(str::to_string))
 }
 
 /// No mount is visible at `/`: the process root is below its mount
@@ -271,7 +307,10 @@ pub fn in_initial_userns() -> bool {
 pub fn map_uid_outward(uid: u32) -> Option<u32> {
     let s = std::fs::read_to_string("/proc/self/uid_map").ok()?;
     for l in s.lines() {
-        let f: Vec<u64> = l.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        let f: Vec<u64> = l
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
         if let [inside, outside, count] = f[..] {
             if (uid as u64) >= inside && (uid as u64) < inside + count {
                 return Some((outside + uid as u64 - inside) as u32);
@@ -284,12 +323,46 @@ pub fn map_uid_outward(uid: u32) -> Option<u32> {
 /// Tasks (threads, zombies included) whose real uid is `uid` as this
 /// process sees uids, over every visible pid.
 pub fn tasks_of_ruid(uid: u32) -> u64 {
-    let Ok(all) = procfs::process::all_processes() else { return 0 };
+    let Ok(all) = procfs::process::all_processes() else {
+        return 0;
+    };
     all.filter_map(|p| p.ok())
         .filter_map(|p| p.status().ok())
         .filter(|s| s.ruid == uid)
         .map(|s| s.threads.max(1))
         .sum()
+}
+
+/// Every uid any visible process uses (real, effective, saved, fs).
+pub fn uids_in_use() -> std::collections::HashSet<u32> {
+    let Ok(all) = procfs::process::all_processes() else {
+        return Default::default();
+    };
+    all.filter_map(|p| p.ok())
+        .filter_map(|p| p.status().ok())
+        .flat_map(|s| [s.ruid, s.euid, s.suid, s.fuid])
+        .collect()
+}
+
+/// Processes whose parent is `pid`, with their state letter (from /proc/*/stat).
+pub fn children_of(pid: i32) -> Vec<(i32, char)> {
+    let Ok(all) = procfs::process::all_processes() else {
+        return Vec::new();
+    };
+    all.filter_map(|p| p.ok())
+        .filter_map(|p| p.stat().ok())
+        .filter(|s| s.ppid == pid)
+        .map(|s| (s.pid, s.state))
+        .collect()
+}
+
+/// Ids listed in an /etc/passwd- or /etc/group-style file (third field).
+pub fn ids_in_file(path: &str) -> std::collections::HashSet<u32> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(':').nth(2)?.parse().ok())
+        .collect()
 }
 
 /// `readlink /proc/self/ns/<name>`.
@@ -321,6 +394,9 @@ pub struct ContextHints {
     pub pidns_levels_owned: Option<u32>,
     /// The RLIMIT_NPROC soft limit when /proc is unreliable.
     pub nproc_limit: Option<u64>,
+    /// Level of the caller's active pid namespace when /proc (remounted
+    /// inside it) cannot tell.
+    pub active_pidns_level: Option<u32>,
 }
 
 /// RLIMIT_NPROC soft limit (`Max processes` in /proc/self/limits); `None` = unlimited.
@@ -346,12 +422,14 @@ pub fn detect_context(h: &ContextHints) -> Context {
         false
     });
     let nspid = self_nspid();
-    let is_pidns_init = nspid.last() == Some(&1);
+    let is_pidns_init = nspid.last() == Some(&1) || std::process::id() == 1;
     let differs = match (ns_id("pid"), ns_id("pid_for_children")) {
         (Some(a), Some(b)) => a != b,
         _ => false,
     };
-    let active_level = nspid.len().saturating_sub(1) as u32;
+    let active_level = h
+        .active_pidns_level
+        .unwrap_or(nspid.len().saturating_sub(1) as u32);
     let pidns_level = active_level + differs as u32;
     let timens_differs = match (ns_id("time"), ns_id("time_for_children")) {
         (Some(a), Some(b)) => a != b,
@@ -363,7 +441,9 @@ pub fn detect_context(h: &ContextHints) -> Context {
         count: h.nproc_count.unwrap_or_else(|| tasks_of_ruid(ruid)),
     });
     let set_tid_cap = caps.has(cap::CAP_SYS_ADMIN) || caps.has(cap::CAP_CHECKPOINT_RESTORE);
-    let owned = h.pidns_levels_owned.unwrap_or(if userns_level == 0 { u32::MAX } else { 0 });
+    let owned = h
+        .pidns_levels_owned
+        .unwrap_or(if userns_level == 0 { u32::MAX } else { 0 });
     // Innermost first: index 0 is pid_ns_for_children (level pidns_level).
     let set_tid_capable = (0..=pidns_level)
         .map(|i| set_tid_cap && i < owned)
@@ -386,7 +466,11 @@ pub fn detect_context(h: &ContextHints) -> Context {
         seccomp_filter: seccomp_mode() == 2,
         leader_exit_signal: leader_exit_signal(),
         caller_autoreap: false,
-        task_size_max: if la57() { TASK_SIZE_MAX_5LEVEL } else { TASK_SIZE_MAX_4LEVEL },
+        task_size_max: if la57() {
+            TASK_SIZE_MAX_5LEVEL
+        } else {
+            TASK_SIZE_MAX_4LEVEL
+        },
         pid_max: pid_max(),
         set_tid_capable,
     }

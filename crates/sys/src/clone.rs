@@ -91,23 +91,38 @@ unsafe extern "C" fn child_entry(ctl: *const ChildCtl) -> ! {
     // set_tid_address/exit touch only the control block, which lives as long
     // as this child (see above); none allocates or uses TLS.
     unsafe {
-        ctl.tid.store(raw::syscall0(nr::GETTID) as i32, Ordering::Relaxed);
-        ctl.pid.store(raw::syscall0(nr::GETPID) as i32, Ordering::Relaxed);
-        ctl.ppid.store(raw::syscall0(nr::GETPPID) as i32, Ordering::Relaxed);
+        ctl.tid
+            .store(raw::syscall0(nr::GETTID) as i32, Ordering::Relaxed);
+        ctl.pid
+            .store(raw::syscall0(nr::GETPID) as i32, Ordering::Relaxed);
+        ctl.ppid
+            .store(raw::syscall0(nr::GETPPID) as i32, Ordering::Relaxed);
         let a = ctl.child_tid_addr.load(Ordering::Relaxed);
         if a != 0 {
             // The CHILD_SETTID word is in the same shared page.
             let w = &*(a as *const AtomicU32);
-            ctl.child_tid_seen.store(w.load(Ordering::Relaxed) as i64, Ordering::Relaxed);
+            ctl.child_tid_seen
+                .store(w.load(Ordering::Relaxed) as i64, Ordering::Relaxed);
         }
         if ctl.set_join_address.load(Ordering::Relaxed) != 0 {
             raw::syscall1(nr::SET_TID_ADDRESS, &ctl.join as *const AtomicU32 as u64);
         }
         ctl.started.store(1, Ordering::Release);
-        raw::syscall3(nr::FUTEX, &ctl.started as *const AtomicU32 as u64, FUTEX_WAKE, 1);
+        raw::syscall3(
+            nr::FUTEX,
+            &ctl.started as *const AtomicU32 as u64,
+            FUTEX_WAKE,
+            1,
+        );
         if ctl.wait_go.load(Ordering::Relaxed) != 0 {
             while ctl.go.load(Ordering::Acquire) == 0 {
-                raw::syscall4(nr::FUTEX, &ctl.go as *const AtomicU32 as u64, FUTEX_WAIT, 0, 0);
+                raw::syscall4(
+                    nr::FUTEX,
+                    &ctl.go as *const AtomicU32 as u64,
+                    FUTEX_WAIT,
+                    0,
+                    0,
+                );
             }
         }
         ctl.exited.store(1, Ordering::Release);
@@ -353,13 +368,20 @@ impl Arena {
         c.started.store(0, Ordering::Relaxed);
         c.exited.store(0, Ordering::Relaxed);
         c.join.store(WORD_SENTINEL, Ordering::Relaxed);
-        c.wait_go.store(spec.child.wait_go as u32, Ordering::Relaxed);
-        c.set_join_address.store(spec.child.set_join_address as u32, Ordering::Relaxed);
-        c.exit_code.store(spec.child.exit_code as u32, Ordering::Relaxed);
+        c.wait_go
+            .store(spec.child.wait_go as u32, Ordering::Relaxed);
+        c.set_join_address
+            .store(spec.child.set_join_address as u32, Ordering::Relaxed);
+        c.exit_code
+            .store(spec.child.exit_code as u32, Ordering::Relaxed);
         c.tid.store(0, Ordering::Relaxed);
         c.pid.store(0, Ordering::Relaxed);
         c.ppid.store(0, Ordering::Relaxed);
-        let cta = if spec.child_tid == UPtr::Word { &sh.child_tid as *const AtomicU32 as u64 } else { 0 };
+        let cta = if spec.child_tid == UPtr::Word {
+            &sh.child_tid as *const AtomicU32 as u64
+        } else {
+            0
+        };
         c.child_tid_addr.store(cta, Ordering::Relaxed);
         c.child_tid_seen.store(NOT_READ, Ordering::Relaxed);
         sh.parent_tid.store(WORD_SENTINEL, Ordering::Relaxed);
@@ -384,7 +406,13 @@ impl Arena {
             CallKind::Vfork => (nr::VFORK, [0; 5]),
             CallKind::Clone => (
                 nr::CLONE,
-                [spec.flags, stack.wrapping_add(stack_size), parent_tid, child_tid, tls],
+                [
+                    spec.flags,
+                    stack.wrapping_add(stack_size),
+                    parent_tid,
+                    child_tid,
+                    tls,
+                ],
             ),
             CallKind::Clone3 => {
                 let b = spec.clone3.clone().unwrap_or(Clone3Block {
@@ -532,7 +560,11 @@ mod tests {
     use crate::process::{self, WALL};
 
     fn plan(wait_go: bool) -> ChildPlan {
-        ChildPlan { wait_go, set_join_address: false, exit_code: 42 }
+        ChildPlan {
+            wait_go,
+            set_join_address: false,
+            exit_code: 42,
+        }
     }
 
     fn spec(kind: CallKind, flags: u64) -> CallSpec {
@@ -561,7 +593,10 @@ mod tests {
         assert!(ret > 0, "clone failed: {ret}");
         assert!(a.wait_started(Duration::from_secs(5)));
         assert_eq!(a.ctl().tid.load(Ordering::Relaxed), ret as i32);
-        assert_eq!(a.ctl().ppid.load(Ordering::Relaxed), std::process::id() as i32);
+        assert_eq!(
+            a.ctl().ppid.load(Ordering::Relaxed),
+            std::process::id() as i32
+        );
         assert_eq!(a.shared().parent_tid.load(Ordering::Relaxed), ret as u32);
         assert_eq!(a.ctl().child_tid_seen.load(Ordering::Relaxed), ret);
         a.release();
@@ -588,7 +623,11 @@ mod tests {
         });
         let ret = a.call(&s).unwrap();
         assert!(ret > 0, "clone3 failed: {ret}");
-        assert_eq!(a.ctl().exited.load(Ordering::Relaxed), 1, "vfork parent resumed before the child exited");
+        assert_eq!(
+            a.ctl().exited.load(Ordering::Relaxed),
+            1,
+            "vfork parent resumed before the child exited"
+        );
         let r = process::wait4(ret as i32, WALL, false).unwrap().unwrap();
         assert_eq!(r.status, 42 << 8);
         a.child_gone();

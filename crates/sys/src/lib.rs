@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod clone;
 pub mod lifecycle;
+pub mod mailbox;
 pub mod mem;
 pub mod process;
 pub mod raw;

@@ -34,7 +34,11 @@ impl Mapping {
             Prot::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
             Prot::None => libc::PROT_NONE,
         };
-        let kind = if shared { libc::MAP_SHARED } else { libc::MAP_PRIVATE };
+        let kind = if shared {
+            libc::MAP_SHARED
+        } else {
+            libc::MAP_PRIVATE
+        };
         // SAFETY: a fresh anonymous mapping at an address the kernel picks
         // aliases no existing Rust object.
         let p = unsafe {
@@ -50,7 +54,10 @@ impl Mapping {
         if p == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(Mapping { addr: p as usize, len })
+        Ok(Mapping {
+            addr: p as usize,
+            len,
+        })
     }
 
     /// Change the protection of the pages `[offset, offset + len)`.
@@ -124,7 +131,10 @@ pub struct Shared<T: SharedPod> {
 impl<T: SharedPod> Shared<T> {
     pub fn new() -> io::Result<Self> {
         let map = Mapping::anon(std::mem::size_of::<T>().max(1), true, Prot::ReadWrite)?;
-        Ok(Shared { map, _t: PhantomData })
+        Ok(Shared {
+            map,
+            _t: PhantomData,
+        })
     }
 
     /// Address of the instance (for futex words inside it, or diagnostics).

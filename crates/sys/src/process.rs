@@ -35,7 +35,13 @@ pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
     // SAFETY: `word` is a live atomic; the kernel only reads it and the
     // timespec, which outlives the call.
     unsafe {
-        raw::syscall4(nr::FUTEX, word as *const AtomicU32 as u64, 0, expected as u64, tsp);
+        raw::syscall4(
+            nr::FUTEX,
+            word as *const AtomicU32 as u64,
+            0,
+            expected as u64,
+            tsp,
+        );
     }
 }
 
@@ -73,10 +79,20 @@ pub fn wait4(pid: i32, options: i32, want_rusage: bool) -> Result<Option<Reaped>
     let mut status: i32 = 0;
     // SAFETY: all-zero is a valid rusage.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    let rup = if want_rusage { &mut ru as *mut libc::rusage as u64 } else { 0 };
+    let rup = if want_rusage {
+        &mut ru as *mut libc::rusage as u64
+    } else {
+        0
+    };
     // SAFETY: status and ru are live locals the kernel writes into.
     let r = unsafe {
-        raw::syscall4(nr::WAIT4, pid as i64 as u64, &mut status as *mut i32 as u64, options as i64 as u64, rup)
+        raw::syscall4(
+            nr::WAIT4,
+            pid as i64 as u64,
+            &mut status as *mut i32 as u64,
+            options as i64 as u64,
+            rup,
+        )
     };
     let r = errno(r)?;
     if r == 0 {
@@ -116,12 +132,23 @@ pub const CLD_CONTINUED: i32 = 6;
 /// `waitid(pid > 0 ? P_PID : P_ALL, pid, &info, options, NULL)`.
 /// `Ok(None)` when WNOHANG found nothing.
 pub fn waitid(pid: i32, options: i32) -> Result<Option<WaitInfo>, i32> {
-    let (idtype, id) = if pid > 0 { (libc::P_PID, pid as u64) } else { (libc::P_ALL, 0) };
+    let (idtype, id) = if pid > 0 {
+        (libc::P_PID, pid as u64)
+    } else {
+        (libc::P_ALL, 0)
+    };
     // SAFETY: all-zero is a valid siginfo_t.
     let mut si: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: `si` is a live local the kernel fills in; rusage is NULL.
     let r = unsafe {
-        raw::syscall5(nr::WAITID, idtype as u64, id, &mut si as *mut libc::siginfo_t as u64, options as i64 as u64, 0)
+        raw::syscall5(
+            nr::WAITID,
+            idtype as u64,
+            id,
+            &mut si as *mut libc::siginfo_t as u64,
+            options as i64 as u64,
+            0,
+        )
     };
     errno(r)?;
     // SAFETY: after a successful waitid the SIGCHLD fields are initialised
@@ -130,7 +157,11 @@ pub fn waitid(pid: i32, options: i32) -> Result<Option<WaitInfo>, i32> {
     if pid == 0 {
         return Ok(None);
     }
-    Ok(Some(WaitInfo { pid, code: si.si_code, status }))
+    Ok(Some(WaitInfo {
+        pid,
+        code: si.si_code,
+        status,
+    }))
 }
 
 /// `tgkill(tgid, tid, sig)`.
@@ -284,7 +315,13 @@ pub fn sigmask() -> u64 {
     let mut old: u64 = 0;
     // SAFETY: query only; the kernel writes 8 bytes into `old`.
     unsafe {
-        raw::syscall4(nr::RT_SIGPROCMASK, libc::SIG_SETMASK as u64, 0, &mut old as *mut u64 as u64, 8);
+        raw::syscall4(
+            nr::RT_SIGPROCMASK,
+            libc::SIG_SETMASK as u64,
+            0,
+            &mut old as *mut u64 as u64,
+            8,
+        );
     }
     old
 }
@@ -293,7 +330,13 @@ pub fn sigmask() -> u64 {
 pub fn set_sigmask(mask: u64) {
     // SAFETY: the kernel reads 8 bytes from `mask`; no old mask is returned.
     unsafe {
-        raw::syscall4(nr::RT_SIGPROCMASK, libc::SIG_SETMASK as u64, &mask as *const u64 as u64, 0, 8);
+        raw::syscall4(
+            nr::RT_SIGPROCMASK,
+            libc::SIG_SETMASK as u64,
+            &mask as *const u64 as u64,
+            0,
+            8,
+        );
     }
 }
 

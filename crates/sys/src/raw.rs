@@ -24,7 +24,10 @@ pub unsafe fn syscall0(nr: u64) -> i64 {
     ret
 }
 
-/// `syscall(nr, a1)`. # Safety: as [`syscall0`].
+/// `syscall(nr, a1)`.
+///
+/// # Safety
+/// As [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall1(nr: u64, a1: u64) -> i64 {
     let ret: i64;
@@ -36,7 +39,10 @@ pub unsafe fn syscall1(nr: u64, a1: u64) -> i64 {
     ret
 }
 
-/// `syscall(nr, a1, a2)`. # Safety: as [`syscall0`].
+/// `syscall(nr, a1, a2)`.
+///
+/// # Safety
+/// As [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall2(nr: u64, a1: u64, a2: u64) -> i64 {
     let ret: i64;
@@ -48,7 +54,10 @@ pub unsafe fn syscall2(nr: u64, a1: u64, a2: u64) -> i64 {
     ret
 }
 
-/// `syscall(nr, a1, a2, a3)`. # Safety: as [`syscall0`].
+/// `syscall(nr, a1, a2, a3)`.
+///
+/// # Safety
+/// As [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall3(nr: u64, a1: u64, a2: u64, a3: u64) -> i64 {
     let ret: i64;
@@ -60,7 +69,10 @@ pub unsafe fn syscall3(nr: u64, a1: u64, a2: u64, a3: u64) -> i64 {
     ret
 }
 
-/// `syscall(nr, a1, a2, a3, a4)`. # Safety: as [`syscall0`].
+/// `syscall(nr, a1, a2, a3, a4)`.
+///
+/// # Safety
+/// As [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall4(nr: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> i64 {
     let ret: i64;
@@ -73,7 +85,10 @@ pub unsafe fn syscall4(nr: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> i64 {
     ret
 }
 
-/// `syscall(nr, a1, a2, a3, a4, a5)`. # Safety: as [`syscall0`].
+/// `syscall(nr, a1, a2, a3, a4, a5)`.
+///
+/// # Safety
+/// As [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall5(nr: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
     let ret: i64;
@@ -86,7 +101,10 @@ pub unsafe fn syscall5(nr: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> 
     ret
 }
 
-/// `syscall(nr, a1, ..., a6)`. # Safety: as [`syscall0`].
+/// `syscall(nr, a1, ..., a6)`.
+///
+/// # Safety
+/// As [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall6(nr: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64, a6: u64) -> i64 {
     let ret: i64;

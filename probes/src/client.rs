@@ -1,0 +1,296 @@
+//! The runner side: spawn a probe, feed it a batch, read results with a
+//! stall timeout, and recover from crashes by re-spawning for the rest.
+//!
+//! Safe to call from any thread of a multithreaded process: the only
+//! process creation here is `std::process::Command`.
+
+use crate::protocol::{Header, Msg};
+use crate::{ContextSpec, Observation, ProbeCase, ProbeCommand};
+use forklore_model::Context;
+use forklore_sys::process::{self, WEXITED, WNOHANG, WNOWAIT};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What a batch produced.
+#[derive(Clone, Debug)]
+pub struct BatchResult {
+    /// The context the probe arranged and detected, or why it was skipped.
+    pub context: Result<Context, String>,
+    /// One entry per case, in order (`broken` ones included), unless the
+    /// context was skipped (then empty).
+    pub results: Vec<(String, Observation)>,
+    /// Pid (= process group id) of every probe spawned for this batch.
+    pub probe_pids: Vec<u32>,
+    /// Diagnostics: probe stderr and crash notes.
+    pub notes: Vec<String>,
+}
+
+#[derive(Default)]
+struct ProbeRun {
+    pid: Option<u32>,
+    context: Option<Result<Context, String>>,
+    results: Vec<(String, Observation)>,
+    end: Option<(String, Option<i32>, u32)>,
+    stalled: bool,
+    spawn_error: Option<String>,
+    stderr: String,
+}
+
+impl ProbeRun {
+    /// Why the case in flight did not finish.
+    fn failure(&self, timeout: Duration) -> String {
+        if let Some(e) = &self.spawn_error {
+            return format!("cannot start the probe: {e}");
+        }
+        if self.stalled {
+            return format!("probe stalled for {:.1}s (killed)", timeout.as_secs_f64());
+        }
+        match &self.end {
+            Some((_, Some(sig), _)) => {
+                format!(
+                    "probe killed by {}",
+                    forklore_model::flags::signal_name(*sig as u64)
+                )
+            }
+            Some((w, None, _)) => format!("probe worker {w} early"),
+            None => "probe ended without a report".into(),
+        }
+    }
+}
+
+/// Run `cases` in a probe arranged as `ctx`. `timeout` bounds how long the
+/// probe may go without producing a result line (a stall): a stalled probe
+/// is killed and the case in flight reported broken. A crashing case is
+/// reported broken ("probe killed by SIGSEGV") and the rest of the batch
+/// continues in a new probe. Nothing the probe created survives the call.
+pub fn run_batch(
+    cmd: &ProbeCommand,
+    ctx: &ContextSpec,
+    cases: &[ProbeCase],
+    timeout: Duration,
+) -> BatchResult {
+    let mut out = BatchResult {
+        context: Err("the probe reported no context".into()),
+        results: Vec::with_capacity(cases.len()),
+        probe_pids: Vec::new(),
+        notes: Vec::new(),
+    };
+    let mut next = 0;
+    let mut have_context = false;
+    loop {
+        let run = run_probe(cmd, ctx, &cases[next..], timeout);
+        out.probe_pids.extend(run.pid);
+        if !run.stderr.trim().is_empty() {
+            out.notes.push(run.stderr.trim_end().to_string());
+        }
+        match &run.context {
+            Some(Ok(c)) if !have_context => {
+                out.context = Ok(c.clone());
+                have_context = true;
+            }
+            Some(Ok(_)) => {}
+            Some(Err(reason)) if !have_context => {
+                out.context = Err(reason.clone());
+                return out;
+            }
+            Some(Err(reason)) => {
+                let why = format!("the context could not be arranged again: {reason}");
+                for c in &cases[next..] {
+                    out.results
+                        .push((c.id.clone(), Observation::broken(why.clone())));
+                }
+                return out;
+            }
+            None if !have_context => {
+                out.context = Err(format!("the probe did not start: {}", run.failure(timeout)));
+                return out;
+            }
+            None => {}
+        }
+        let done = run.results.len();
+        out.results.extend(run.results.iter().cloned());
+        next += done;
+        if next >= cases.len() {
+            return out;
+        }
+        let why = run.failure(timeout);
+        out.notes.push(format!("case {:?}: {why}", cases[next].id));
+        out.results
+            .push((cases[next].id.clone(), Observation::broken(why)));
+        next += 1;
+        if next >= cases.len() {
+            return out;
+        }
+    }
+}
+
+fn encode_input(ctx: &ContextSpec, cases: &[ProbeCase]) -> Vec<u8> {
+    let header = Header {
+        context: *ctx,
+        runner_pid: Some(std::process::id()),
+    };
+    let mut s = serde_json::to_string(&header).unwrap_or_default();
+    s.push('\n');
+    for c in cases {
+        s.push_str(&serde_json::to_string(c).unwrap_or_default());
+        s.push('\n');
+    }
+    s.into_bytes()
+}
+
+fn handle_line(line: &str, run: &mut ProbeRun) {
+    match serde_json::from_str::<Msg>(line) {
+        Ok(Msg::Context { context }) => run.context = Some(Ok(context)),
+        Ok(Msg::Skip { reason }) => run.context = Some(Err(reason)),
+        Ok(Msg::Result { id, obs, .. }) => run.results.push((id, *obs)),
+        Ok(Msg::End {
+            worker,
+            signal,
+            killed,
+        }) => run.end = Some((worker, signal, killed)),
+        Err(e) => run
+            .stderr
+            .push_str(&format!("unreadable probe line ({e}): {line}\n")),
+    }
+}
+
+fn run_probe(
+    cmd: &ProbeCommand,
+    ctx: &ContextSpec,
+    cases: &[ProbeCase],
+    timeout: Duration,
+) -> ProbeRun {
+    let mut run = ProbeRun::default();
+    let mut child = match Command::new(&cmd.program)
+        .args(&cmd.args)
+        .process_group(0)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            run.spawn_error = Some(format!("{}: {e}", cmd.program.display()));
+            return run;
+        }
+    };
+    let pid = child.id();
+    run.pid = Some(pid);
+    // The probe reads all of stdin before it does anything else.
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(&encode_input(ctx, cases));
+    }
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let mut pending = Vec::new();
+    let mut errbuf = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut last_progress = Instant::now();
+    while stdout.is_some() {
+        let left = timeout.saturating_sub(last_progress.elapsed());
+        if left.is_zero() {
+            run.stalled = true;
+            break;
+        }
+        let wait =
+            PollTimeout::try_from(left.min(Duration::from_secs(1))).unwrap_or(PollTimeout::MAX);
+        let (out_ready, err_ready) = {
+            let mut fds = Vec::with_capacity(2);
+            if let Some(o) = &stdout {
+                fds.push(PollFd::new(o.as_fd(), PollFlags::POLLIN));
+            }
+            if let Some(e) = &stderr {
+                fds.push(PollFd::new(e.as_fd(), PollFlags::POLLIN));
+            }
+            match poll(&mut fds, wait) {
+                Ok(0) | Err(nix::errno::Errno::EINTR) => (false, false),
+                Err(_) => break,
+                Ok(_) => {
+                    let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
+                    (ready(&fds[0]), fds.get(1).is_some_and(ready))
+                }
+            }
+        };
+        if err_ready {
+            if let Some(e) = stderr.as_mut() {
+                match e.read(&mut buf) {
+                    Ok(0) | Err(_) => stderr = None,
+                    Ok(n) => errbuf.extend_from_slice(&buf[..n]),
+                }
+            }
+        }
+        if out_ready {
+            if let Some(o) = stdout.as_mut() {
+                match o.read(&mut buf) {
+                    Ok(0) | Err(_) => stdout = None,
+                    Ok(n) => pending.extend_from_slice(&buf[..n]),
+                }
+            }
+            while let Some(nl) = pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=nl).collect();
+                let before = run.results.len();
+                handle_line(String::from_utf8_lossy(&line[..nl]).trim(), &mut run);
+                if run.results.len() != before || run.context.is_some() && before == 0 {
+                    last_progress = Instant::now();
+                }
+            }
+        }
+    }
+    finish(&mut child, pid, run.stalled);
+    // Whatever stderr still holds.
+    if let Some(mut e) = stderr {
+        let _ = e.read_to_end(&mut errbuf);
+    }
+    if let Some(mut o) = stdout {
+        let mut rest = Vec::new();
+        let _ = o.read_to_end(&mut rest);
+        pending.extend(rest);
+    }
+    for line in String::from_utf8_lossy(&pending).lines() {
+        if !line.trim().is_empty() {
+            handle_line(line.trim(), &mut run);
+        }
+    }
+    run.stderr.push_str(&String::from_utf8_lossy(&errbuf));
+    run
+}
+
+/// End the probe and everything it made. The reaper gets SIGTERM first (it
+/// then kills the worker and every descendant and removes what it created);
+/// the whole process group gets SIGKILL while the reaper's zombie still
+/// pins the group id, so nothing else can be hit.
+fn finish(child: &mut std::process::Child, pid: u32, stalled: bool) {
+    let p = pid as i32;
+    let reaper_exited = |limit: Duration| {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(_)) = process::waitid(p, WEXITED | WNOWAIT | WNOHANG) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    if stalled {
+        let _ = kill(Pid::from_raw(p), Signal::SIGTERM);
+    }
+    if !reaper_exited(Duration::from_secs(5)) {
+        let _ = kill(Pid::from_raw(p), Signal::SIGTERM);
+        reaper_exited(Duration::from_secs(2));
+    }
+    let _ = kill(Pid::from_raw(-p), Signal::SIGKILL);
+    let _ = child.wait();
+    // Backstop for a reaper that died before its cleanup.
+    if let Some(m) = forklore_observe::cgroup2_mount() {
+        let _ = std::fs::remove_dir(m.join(format!("forklore-{pid}")));
+    }
+}

@@ -1,0 +1,470 @@
+//! Arranging a context inside the probe, and the worker's main loop.
+//!
+//! Order matters: resources that need the runner's privileges (cgroup
+//! directories, fds) are prepared first, then credentials change, then the
+//! cgroup write permissions are measured as the new credentials, then
+//! chroot. A context that cannot be arranged is a skip with the reason.
+
+use crate::engine::{CgroupTarget, Engine, Resources};
+use crate::protocol::{emit, Msg};
+use crate::{ContextSpec, ProbeCase};
+use forklore_model::{CgroupFd, Syscall};
+use forklore_observe::{self as observe, ContextHints};
+use forklore_sys::mailbox::Mailbox;
+use forklore_sys::process::{self, Disposition, Forked};
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use nix::unistd::{self, Gid, Uid};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// What the reaper sets up before forking the worker (and removes after).
+pub(crate) struct Prepared {
+    pub chroot_dir: Option<tempfile::TempDir>,
+    pub cg2_created: Option<PathBuf>,
+    pub cg2_created_err: Option<String>,
+}
+
+fn wants_cgroup2_created(cases: &[ProbeCase]) -> bool {
+    cases.iter().any(|c| {
+        matches!(
+            c.request.clone3.as_ref().map(|a| a.cgroup),
+            Some(CgroupFd::Cgroup2 { created: true, .. })
+        )
+    })
+}
+
+impl Prepared {
+    pub fn before_fork(spec: &ContextSpec, cases: &[ProbeCase]) -> Result<Prepared, String> {
+        let mut p = Prepared {
+            chroot_dir: None,
+            cg2_created: None,
+            cg2_created_err: None,
+        };
+        if *spec == ContextSpec::PidNsInit {
+            unshare(CloneFlags::CLONE_NEWPID)
+                .map_err(|e| format!("cannot unshare(CLONE_NEWPID): {e} (needs CAP_SYS_ADMIN)"))?;
+        }
+        if *spec == ContextSpec::Chroot {
+            if !Uid::effective().is_root() {
+                return Err(
+                    "chroot needs root (CAP_SYS_CHROOT and CAP_SYS_ADMIN for /proc)".into(),
+                );
+            }
+            p.chroot_dir = Some(
+                tempfile::Builder::new()
+                    .prefix("forklore-chroot-")
+                    .tempdir()
+                    .map_err(|e| format!("cannot create the chroot directory: {e}"))?,
+            );
+        }
+        if wants_cgroup2_created(cases) {
+            match observe::cgroup2_mount() {
+                None => p.cg2_created_err = Some("no cgroup2 hierarchy is mounted".into()),
+                Some(m) => {
+                    let dir = m.join(format!("forklore-{}", std::process::id()));
+                    match std::fs::create_dir(&dir) {
+                        Ok(()) => p.cg2_created = Some(dir),
+                        Err(e) => {
+                            p.cg2_created_err =
+                                Some(format!("cannot create cgroup {}: {e}", dir.display()))
+                        }
+                    }
+                }
+            }
+        }
+        Ok(p)
+    }
+
+    /// Remove what `before_fork` created. Runs in the reaper once every
+    /// other probe process is gone.
+    pub fn cleanup(self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Some(dir) = &self.cg2_created {
+            let mut last = None;
+            for _ in 0..200 {
+                match std::fs::remove_dir(dir) {
+                    Ok(()) => {
+                        last = None;
+                        break;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        last = None;
+                        break;
+                    }
+                    // Dying tasks can keep a cgroup busy for a moment.
+                    Err(e) => last = Some(e),
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            if let Some(e) = last {
+                problems.push(format!("cannot remove cgroup {}: {e}", dir.display()));
+            }
+        }
+        if let Some(d) = self.chroot_dir {
+            let _ = std::fs::remove_dir(d.path().join("proc"));
+            if let Err(e) = d.close() {
+                problems.push(format!("cannot remove the chroot directory: {e}"));
+            }
+        }
+        problems
+    }
+}
+
+/// What arranging the context produced.
+pub(crate) struct Arranged {
+    pub hints: ContextHints,
+    /// The holder child kept alive as init of the unshared pid namespace.
+    pub holder: Option<i32>,
+    /// Level of the pid namespace /proc shows (after a remount).
+    pub procfs_level: u32,
+    /// Level of the caller's active pid namespace.
+    pub active_level: u32,
+    /// Caller's pid at each level from 0 (as NSpid, outermost first).
+    pub nspid_abs: Vec<i32>,
+}
+
+fn errno_str(e: nix::Error) -> String {
+    format!("{} ({})", e.desc(), e as i32)
+}
+
+/// The first uid/gid in 40000.. that no process uses and neither
+/// /etc/passwd nor /etc/group lists.
+fn unused_id() -> Option<u32> {
+    let used = observe::uids_in_use();
+    let passwd = observe::ids_in_file("/etc/passwd");
+    let group = observe::ids_in_file("/etc/group");
+    (40000..60000).find(|u| !used.contains(u) && !passwd.contains(u) && !group.contains(u))
+}
+
+/// Re-arm what credential changes clear.
+fn rearm(reaper: u32, pidns_init: bool) -> Result<(), String> {
+    let _ = process::set_dumpable(true);
+    process::set_pdeathsig(libc::SIGKILL).map_err(|e| format!("PR_SET_PDEATHSIG: errno {e}"))?;
+    let pp = std::os::unix::process::parent_id();
+    if pp != reaper && !(pidns_init && pp == 0) {
+        return Err("the reaper is gone".into());
+    }
+    Ok(())
+}
+
+fn become_unprivileged() -> Result<u32, String> {
+    if !Uid::effective().is_root() {
+        return Ok(Uid::current().as_raw());
+    }
+    let id = unused_id().ok_or("no unused uid in 40000..60000")?;
+    unistd::setgroups(&[]).map_err(|e| format!("setgroups([]): {}", errno_str(e)))?;
+    let g = Gid::from_raw(id);
+    unistd::setresgid(g, g, g).map_err(|e| format!("setresgid({id}): {}", errno_str(e)))?;
+    let u = Uid::from_raw(id);
+    unistd::setresuid(u, u, u).map_err(|e| format!("setresuid({id}): {}", errno_str(e)))?;
+    // All three uids non-zero: the kernel cleared permitted/effective; the
+    // ambient set goes too.
+    let _ = caps::clear(None, caps::CapSet::Ambient);
+    let eff = caps::read(None, caps::CapSet::Effective).map_err(|e| e.to_string())?;
+    if !eff.is_empty() {
+        return Err(format!("capabilities left after setuid: {eff:?}"));
+    }
+    Ok(id)
+}
+
+fn enter_userns() -> Result<(), String> {
+    let uid = Uid::effective().as_raw();
+    let gid = Gid::effective().as_raw();
+    if let Some(0) = observe::max_user_namespaces() {
+        return Err("user namespaces are disabled (user.max_user_namespaces = 0)".into());
+    }
+    unshare(CloneFlags::CLONE_NEWUSER).map_err(|e| {
+        format!(
+            "user namespaces unavailable: unshare(CLONE_NEWUSER): {}",
+            errno_str(e)
+        )
+    })?;
+    let w = |p: &str, s: String| std::fs::write(p, s).map_err(|e| format!("cannot write {p}: {e}"));
+    w("/proc/self/setgroups", "deny".into())?;
+    w("/proc/self/uid_map", format!("0 {uid} 1"))?;
+    w("/proc/self/gid_map", format!("0 {gid} 1"))?;
+    Ok(())
+}
+
+/// Mount a fresh procfs on `target` inside a private mount namespace.
+fn private_proc(target: &Path) -> Result<(), String> {
+    unshare(CloneFlags::CLONE_NEWNS)
+        .map_err(|e| format!("unshare(CLONE_NEWNS): {}", errno_str(e)))?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|e| format!("make / private: {}", errno_str(e)))?;
+    mount(
+        Some("proc"),
+        target,
+        Some("proc"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    )
+    .map_err(|e| format!("mount proc on {}: {}", target.display(), errno_str(e)))
+}
+
+fn common_ancestor(a: &str, b: &str) -> String {
+    let pa: Vec<&str> = a.split('/').filter(|s| !s.is_empty()).collect();
+    let pb: Vec<&str> = b.split('/').filter(|s| !s.is_empty()).collect();
+    let n = pa.iter().zip(&pb).take_while(|(x, y)| x == y).count();
+    format!("/{}", pa[..n].join("/"))
+}
+
+fn writable(p: &Path) -> bool {
+    nix::unistd::faccessat(
+        nix::fcntl::AT_FDCWD,
+        p,
+        nix::unistd::AccessFlags::W_OK,
+        nix::fcntl::AtFlags::AT_EACCESS,
+    )
+    .is_ok()
+}
+
+/// cgroup.procs write permission of `dir` and of the common ancestor of
+/// the caller's cgroup and `dir` (cgroup_procs_write_permission).
+fn cgroup_access(mount_point: &Path, dir: &Path) -> (bool, bool) {
+    let rel = dir
+        .strip_prefix(mount_point)
+        .map(|p| format!("/{}", p.display()))
+        .unwrap_or("/".into());
+    let src = observe::self_cgroup2_path().unwrap_or("/".into());
+    let anc = common_ancestor(&src, &rel);
+    let anc_dir = mount_point.join(anc.trim_start_matches('/'));
+    (
+        writable(&dir.join("cgroup.procs")),
+        writable(&anc_dir.join("cgroup.procs")),
+    )
+}
+
+fn measure_cgroups(res: &mut Resources) {
+    let Some(m) = observe::cgroup2_mount() else {
+        return;
+    };
+    for t in [&mut res.cg2_root, &mut res.cg2_created]
+        .into_iter()
+        .flatten()
+    {
+        let (p, a) = cgroup_access(&m, &t.path);
+        t.procs_writable = p;
+        t.ancestor_writable = a;
+    }
+}
+
+/// Arrange `spec` in the worker. Credentials first, then measurements that
+/// depend on them, then chroot.
+fn arrange(
+    spec: &ContextSpec,
+    prepared: &Prepared,
+    res: &mut Resources,
+    reaper: u32,
+) -> Result<Arranged, String> {
+    let nspid_abs = observe::self_nspid();
+    let base_userns = if observe::in_initial_userns() { 0 } else { 1 };
+    let ruid0 = Uid::current().is_root() && base_userns == 0;
+    let mut a = Arranged {
+        hints: ContextHints::default(),
+        holder: None,
+        procfs_level: 0,
+        active_level: nspid_abs.len().saturating_sub(1) as u32,
+        nspid_abs,
+    };
+    match spec {
+        ContextSpec::AsIs => {}
+        ContextSpec::Unprivileged => {
+            become_unprivileged()?;
+            rearm(reaper, false)?;
+        }
+        ContextSpec::Nproc(n) => {
+            let uid = become_unprivileged()?;
+            rearm(reaper, false)?;
+            nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NPROC, *n, *n)
+                .map_err(|e| format!("setrlimit(RLIMIT_NPROC, {n}): {}", errno_str(e)))?;
+            a.hints.nproc_count = Some(observe::tasks_of_ruid(uid));
+            a.hints.nproc_limit = Some(*n);
+        }
+        ContextSpec::DropCap(c) => {
+            let cap = caps::all()
+                .into_iter()
+                .find(|k| k.index() as u32 == *c)
+                .ok_or_else(|| format!("capability {c} is unknown to this probe"))?;
+            for set in [
+                caps::CapSet::Effective,
+                caps::CapSet::Permitted,
+                caps::CapSet::Inheritable,
+            ] {
+                caps::drop(None, set, cap).map_err(|e| format!("cannot drop {cap}: {e}"))?;
+            }
+            let _ = caps::drop(None, caps::CapSet::Bounding, cap);
+            let _ = caps::drop(None, caps::CapSet::Ambient, cap);
+            rearm(reaper, false)?;
+        }
+        ContextSpec::UserNs | ContextSpec::UserNsLimitZero => {
+            enter_userns()?;
+            rearm(reaper, false)?;
+            a.hints.userns_level = Some(base_userns + 1);
+            a.hints.ruid_is_global_root = Some(ruid0);
+            a.hints.pidns_levels_owned = Some(0);
+            if *spec == ContextSpec::UserNsLimitZero {
+                std::fs::write("/proc/sys/user/max_user_namespaces", "0").map_err(|e| {
+                    format!("cannot set user.max_user_namespaces in the child namespace: {e}")
+                })?;
+                if observe::max_user_namespaces() != Some(0) {
+                    return Err("user.max_user_namespaces did not become 0".into());
+                }
+            }
+        }
+        ContextSpec::PidNsInit => {
+            if std::process::id() != 1 {
+                return Err("the worker is not pid 1 of the new pid namespace".into());
+            }
+            rearm(reaper, true)?;
+            private_proc(Path::new("/proc"))?;
+            a.procfs_level = a.active_level;
+            a.hints.active_pidns_level = Some(a.active_level);
+        }
+        ContextSpec::UnsharePid => {
+            unshare(CloneFlags::CLONE_NEWPID).map_err(|e| {
+                format!(
+                    "cannot unshare(CLONE_NEWPID): {} (needs CAP_SYS_ADMIN)",
+                    errno_str(e)
+                )
+            })?;
+            match process::fork_single_threaded() {
+                Err(e) => return Err(format!("cannot fork the pid-namespace holder: errno {e}")),
+                Ok(Forked::Child) => {
+                    // Init of the new namespace until the worker goes.
+                    let _ = process::set_pdeathsig(libc::SIGKILL);
+                    loop {
+                        nix::unistd::pause();
+                    }
+                }
+                Ok(Forked::Parent { child }) => a.holder = Some(child),
+            }
+        }
+        ContextSpec::Chroot => {}
+    }
+    measure_cgroups(res);
+    if *spec == ContextSpec::Chroot {
+        let dir = prepared
+            .chroot_dir
+            .as_ref()
+            .ok_or("no chroot directory")?
+            .path()
+            .to_path_buf();
+        let proc_dir = dir.join("proc");
+        std::fs::create_dir_all(&proc_dir)
+            .map_err(|e| format!("mkdir {}: {e}", proc_dir.display()))?;
+        private_proc(&proc_dir)?;
+        unistd::chroot(&dir).map_err(|e| format!("chroot: {}", errno_str(e)))?;
+        unistd::chdir("/").map_err(|e| format!("chdir /: {}", errno_str(e)))?;
+        a.hints.chrooted = Some(true);
+    }
+    Ok(a)
+}
+
+/// Signals a case can send the worker: every child's exit signal (any of
+/// 1..64 through clone's low byte or clone3's field). Ignored signals are
+/// dropped when sent, so they neither kill the worker nor pile up. SIGCHLD
+/// stays default (SIG_IGN would auto-reap children); SIGSTOP is undone by
+/// the reaper; SIGKILL cannot be ignored (the engine declines such cases).
+fn ignore_signals() {
+    for sig in 1..=64 {
+        if sig == libc::SIGCHLD || sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        let _ = process::set_signal_disposition(sig, Disposition::Ignore);
+    }
+    let _ = process::set_signal_disposition(libc::SIGCHLD, Disposition::Default);
+    process::set_sigmask(0);
+}
+
+/// Open what the cases refer to while the runner's privileges still hold.
+fn open_resources(cases: &[ProbeCase], prepared: &Prepared) -> Resources {
+    let mut r = Resources::default();
+    let kinds: Vec<CgroupFd> = cases
+        .iter()
+        .filter(|c| c.request.syscall == Syscall::Clone3)
+        .filter_map(|c| c.request.clone3.as_ref().map(|a| a.cgroup))
+        .collect();
+    let any = |f: &dyn Fn(&CgroupFd) -> bool| kinds.iter().any(f);
+    if any(&|k| *k == CgroupFd::RegularFile) {
+        r.regular_file = tempfile::tempfile().ok();
+    }
+    if any(&|k| *k == CgroupFd::NonCgroupDir) {
+        r.non_cgroup_dir = File::open("/").ok();
+    }
+    if any(&|k| *k == CgroupFd::CgroupV1Dir) {
+        r.cgroup_v1 = observe::cgroup_v1_mount().and_then(|m| File::open(m).ok());
+    }
+    if any(&|k| matches!(k, CgroupFd::Cgroup2 { created: false, .. })) {
+        r.cg2_root =
+            observe::cgroup2_mount().and_then(|m| Some(CgroupTarget::new(File::open(&m).ok()?, m)));
+    }
+    if any(&|k| matches!(k, CgroupFd::Cgroup2 { created: true, .. })) {
+        match &prepared.cg2_created {
+            Some(d) => {
+                r.cg2_created = File::open(d).ok().map(|f| CgroupTarget::new(f, d.clone()));
+                if r.cg2_created.is_none() {
+                    r.cg2_created_err = Some(format!("cannot open {}", d.display()));
+                }
+            }
+            None => r.cg2_created_err = prepared.cg2_created_err.clone(),
+        }
+    }
+    r
+}
+
+pub(crate) fn worker_main(
+    reaper: u32,
+    spec: &ContextSpec,
+    prepared: &Prepared,
+    cases: &[ProbeCase],
+    mailbox: &Mailbox,
+) -> i32 {
+    let pidns_init = *spec == ContextSpec::PidNsInit;
+    if rearm(reaper, pidns_init).is_err() {
+        return 3;
+    }
+    ignore_signals();
+    let mut res = open_resources(cases, prepared);
+    let arranged = match arrange(spec, prepared, &mut res, reaper) {
+        Ok(a) => a,
+        Err(reason) => {
+            emit(&Msg::Skip { reason });
+            return 0;
+        }
+    };
+    let ctx = observe::detect_context(&arranged.hints);
+    emit(&Msg::Context {
+        context: ctx.clone(),
+    });
+    let mut engine = match Engine::new(mailbox, res, &arranged, &ctx) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("forklore-probe: cannot set up the case memory: {e}");
+            return 4;
+        }
+    };
+    for (index, case) in cases.iter().enumerate() {
+        let obs = engine.run(case);
+        emit(&Msg::Result {
+            index,
+            id: case.id.clone(),
+            obs: Box::new(obs),
+        });
+    }
+    if let Some(h) = arranged.holder {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(h),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = process::wait4(h, process::WALL, false);
+    }
+    0
+}

@@ -1,0 +1,704 @@
+//! Running one case in the worker: turn the abstract `Request` into real
+//! arguments, call through the trampoline, observe, reap or join, and put
+//! the worker back the way it was.
+
+use crate::context::Arranged;
+use crate::{CaseOutcome, Observation, ObserveLevel, ProbeCase, Rusage, CRASH_PROBE_ID_PREFIX};
+use forklore_model::flags::{
+    CLONE_CHILD_CLEARTID, CLONE_NEWPID, CLONE_PARENT, CLONE_PIDFD, CLONE_THREAD, CLONE_VFORK,
+    CLONE_VM, SIGCHLD,
+};
+use forklore_model::{
+    ArgsMem, CgroupFd, Context, Errno, PidfdKind, Ptr, ReapedBy, Request, Stack, Syscall, TidSpec,
+    Tls,
+};
+use forklore_observe as observe;
+use forklore_sys::clone::{
+    Arena, BlockMem, CallKind, CallSpec, ChildPlan, Clone3Block, JoinWord, SetTidArg, StackArg,
+    TlsArg, UPtr, NOT_READ, WORD_SENTINEL,
+};
+use forklore_sys::mailbox::{Mailbox, ReapRecord};
+use forklore_sys::process::{self, Disposition, WALL, WCLONE, WEXITED, WNOHANG, WNOWAIT};
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// The exit code every probe child passes to SYS_exit.
+pub const CHILD_EXIT_CODE: u8 = 42;
+const WAIT_LIMIT: Duration = Duration::from_secs(10);
+
+/// A cgroup2 directory a case can clone into, and what the probe's
+/// credentials may do there.
+pub(crate) struct CgroupTarget {
+    pub file: File,
+    pub path: PathBuf,
+    pub procs_writable: bool,
+    pub ancestor_writable: bool,
+}
+
+impl CgroupTarget {
+    pub fn new(file: File, path: PathBuf) -> Self {
+        CgroupTarget {
+            file,
+            path,
+            procs_writable: false,
+            ancestor_writable: false,
+        }
+    }
+}
+
+/// Descriptors the cases' `cgroup` field can refer to, opened up front.
+#[derive(Default)]
+pub(crate) struct Resources {
+    pub regular_file: Option<File>,
+    pub non_cgroup_dir: Option<File>,
+    pub cgroup_v1: Option<File>,
+    pub cg2_root: Option<CgroupTarget>,
+    pub cg2_created: Option<CgroupTarget>,
+    pub cg2_created_err: Option<String>,
+}
+
+/// The worker's state that cases must not change, captured once.
+struct Baseline {
+    sigmask: u64,
+    dispositions: Vec<(i32, Disposition)>,
+    fds: BTreeSet<i32>,
+    lowest_free_fd: i32,
+    nproc: Option<(u64, u64)>,
+    nofile: Option<(u64, u64)>,
+    cwd: Option<PathBuf>,
+}
+
+fn dispositions() -> Vec<(i32, Disposition)> {
+    (1..=64)
+        .filter(|s| *s != libc::SIGKILL && *s != libc::SIGSTOP)
+        .filter_map(|s| Some((s, process::signal_disposition(s).ok()?.0)))
+        .collect()
+}
+
+fn rlimit(r: nix::sys::resource::Resource) -> Option<(u64, u64)> {
+    nix::sys::resource::getrlimit(r).ok()
+}
+
+pub(crate) struct Engine<'a> {
+    arena: Arena,
+    mailbox: &'a Mailbox,
+    mail_seen: u32,
+    res: Resources,
+    not_open_fd: i32,
+    caller_pid: i32,
+    caller_ppid: i32,
+    is_pidns_init: bool,
+    holder: Option<i32>,
+    pid_max: i32,
+    children_level: u32,
+    procfs_level: u32,
+    nspid_abs: Vec<i32>,
+    unused_cursor: i32,
+    nested_cursor: i32,
+    base: Baseline,
+}
+
+fn uptr(p: Ptr) -> UPtr {
+    match p {
+        Ptr::Valid => UPtr::Word,
+        Ptr::Null => UPtr::Null,
+        Ptr::Unmapped => UPtr::Unmapped,
+        Ptr::Kernel => UPtr::Kernel,
+    }
+}
+
+/// A word the kernel may have written: `None` while it holds the sentinel.
+fn word(v: u32) -> Option<i64> {
+    (v != WORD_SENTINEL).then_some(v as i32 as i64)
+}
+
+/// The CLONE_* bits that reach copy_process, and the exit signal.
+fn effective(req: &Request) -> (u64, u64) {
+    match req.syscall {
+        Syscall::Fork => (0, SIGCHLD),
+        Syscall::Vfork => (CLONE_VM | CLONE_VFORK, SIGCHLD),
+        // kernel/fork.c SYSCALL_DEFINE5(clone): lower_32_bits, low byte = signal.
+        Syscall::Clone => (req.flags & 0xffff_ff00, req.flags & 0xff),
+        Syscall::Clone3 => (
+            req.flags,
+            req.clone3.as_ref().map_or(SIGCHLD, |a| a.exit_signal),
+        ),
+    }
+}
+
+fn reaped_by_code(code: u32) -> Option<ReapedBy> {
+    match code {
+        1 => Some(ReapedBy::Plain),
+        2 => Some(ReapedBy::Wclone),
+        3 => Some(ReapedBy::Wall),
+        _ => None,
+    }
+}
+
+fn rusage(r: &process::Rusage) -> Rusage {
+    Rusage {
+        utime_us: r.utime_us,
+        stime_us: r.stime_us,
+        maxrss_kb: r.maxrss_kb,
+        minflt: r.minflt,
+        majflt: r.majflt,
+        nvcsw: r.nvcsw,
+        nivcsw: r.nivcsw,
+    }
+}
+
+/// Reap a zombie child with the first of plain, __WCLONE, __WALL that
+/// works (eligible_child in kernel/exit.c decides which).
+pub(crate) fn reap_in_order(
+    pid: i32,
+    want_rusage: bool,
+) -> Result<(ReapedBy, process::Reaped), i32> {
+    let mut last = libc::ECHILD;
+    for (opt, who) in [
+        (0, ReapedBy::Plain),
+        (WCLONE, ReapedBy::Wclone),
+        (WALL, ReapedBy::Wall),
+    ] {
+        match process::wait4(pid, WNOHANG | opt, want_rusage) {
+            Ok(Some(r)) => return Ok((who, r)),
+            Ok(None) => {}
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+fn record_to_obs(r: &ReapRecord, obs: &mut Observation) {
+    obs.reaped_by = Some(ReapedBy::CallersParent);
+    obs.reaper_option = reaped_by_code(r.option.load(Ordering::Relaxed));
+    obs.wait_status = Some(r.status.load(Ordering::Relaxed));
+    if r.has_rusage.load(Ordering::Relaxed) != 0 {
+        let v: Vec<u64> = r
+            .rusage
+            .iter()
+            .map(|x| x.load(Ordering::Relaxed) as u64)
+            .collect();
+        obs.rusage = Some(Rusage {
+            utime_us: v[0],
+            stime_us: v[1],
+            maxrss_kb: v[2],
+            minflt: v[3],
+            majflt: v[4],
+            nvcsw: v[5],
+            nivcsw: v[6],
+        });
+    }
+    if r.has_zombie.load(Ordering::Relaxed) != 0 {
+        let n = (r.z_nspid_len.load(Ordering::Relaxed) as usize).min(r.z_nspid.len());
+        let es = r.z_exit_signal.load(Ordering::Relaxed);
+        let z = observe::ProcInfo {
+            state: char::from(r.z_state.load(Ordering::Relaxed) as u8).to_string(),
+            pid: r.z_pid.load(Ordering::Relaxed),
+            tgid: r.z_tgid.load(Ordering::Relaxed),
+            ppid: r.z_ppid.load(Ordering::Relaxed),
+            threads: r.z_threads.load(Ordering::Relaxed) as u64,
+            nspid: r.z_nspid[..n]
+                .iter()
+                .map(|x| x.load(Ordering::Relaxed))
+                .collect(),
+            exit_signal: (es != i32::MIN).then_some(es),
+        };
+        obs.zombie_state = Some(z.state.clone());
+        obs.zombie = Some(z);
+    }
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(
+        mailbox: &'a Mailbox,
+        res: Resources,
+        arranged: &Arranged,
+        ctx: &Context,
+    ) -> std::io::Result<Self> {
+        let arena = Arena::new()?;
+        let not_open_fd = (100..)
+            .find(|fd| !process::fd_is_open(*fd))
+            .unwrap_or(1_000_000);
+        let pid_max = ctx.pid_max as i32;
+        let base = Baseline {
+            sigmask: process::sigmask(),
+            dispositions: dispositions(),
+            fds: observe::open_fds().into_iter().collect(),
+            lowest_free_fd: process::lowest_free_fd().unwrap_or(-1),
+            nproc: rlimit(nix::sys::resource::Resource::RLIMIT_NPROC),
+            nofile: rlimit(nix::sys::resource::Resource::RLIMIT_NOFILE),
+            cwd: std::env::current_dir().ok(),
+        };
+        Ok(Engine {
+            arena,
+            mailbox,
+            mail_seen: mailbox.posted.load(Ordering::Acquire),
+            res,
+            not_open_fd,
+            caller_pid: std::process::id() as i32,
+            caller_ppid: std::os::unix::process::parent_id() as i32,
+            is_pidns_init: ctx.is_pidns_init,
+            holder: arranged.holder,
+            pid_max,
+            children_level: ctx.pidns_level,
+            procfs_level: arranged.procfs_level,
+            nspid_abs: arranged.nspid_abs.clone(),
+            unused_cursor: pid_max - 1,
+            nested_cursor: 2000,
+            base,
+        })
+    }
+
+    /// A pid no task uses at `level` right now (set_tid `Unused`).
+    fn unused_pid(&mut self, level: i64) -> i32 {
+        if level == self.procfs_level as i64 {
+            for _ in 0..self.pid_max {
+                let p = self.unused_cursor;
+                if !std::path::Path::new(&format!("/proc/{p}")).exists() {
+                    return p;
+                }
+                self.unused_cursor = if p <= 300 { self.pid_max - 1 } else { p - 1 };
+            }
+            self.unused_cursor
+        } else {
+            // A namespace /proc does not show: nested namespaces hold only
+            // the probe's few tasks, so a high pid is free.
+            self.nested_cursor += 1;
+            if self.nested_cursor >= self.pid_max {
+                self.nested_cursor = 2000;
+            }
+            self.nested_cursor
+        }
+    }
+
+    fn resolve_set_tid(&mut self, flags: u64, entries: &[TidSpec]) -> Vec<i32> {
+        let child_level = self.children_level as i64 + (flags & CLONE_NEWPID != 0) as i64;
+        let mut out = Vec::with_capacity(entries.len());
+        for (i, t) in entries.iter().enumerate() {
+            let level = child_level - i as i64;
+            out.push(match *t {
+                TidSpec::Value(v) => v,
+                TidSpec::PidMax => self.pid_max,
+                TidSpec::CallerPid => {
+                    if level >= 0 && (level as usize) < self.nspid_abs.len() {
+                        self.nspid_abs[level as usize]
+                    } else {
+                        self.caller_pid
+                    }
+                }
+                TidSpec::Unused => self.unused_pid(level),
+            });
+        }
+        out
+    }
+
+    fn cgroup_fd(&self, c: CgroupFd, obs: &mut Observation) -> Result<u64, String> {
+        let fd = |f: &Option<File>, why: &str| -> Result<u64, String> {
+            f.as_ref()
+                .map(|f| f.as_raw_fd() as u64)
+                .ok_or_else(|| why.to_string())
+        };
+        match c {
+            CgroupFd::Zero => Ok(0),
+            CgroupFd::Raw(v) => Ok(v),
+            CgroupFd::NotOpen => Ok(self.not_open_fd as u64),
+            CgroupFd::RegularFile => fd(&self.res.regular_file, "cannot create a regular file"),
+            CgroupFd::NonCgroupDir => fd(&self.res.non_cgroup_dir, "cannot open /"),
+            CgroupFd::CgroupV1Dir => fd(&self.res.cgroup_v1, "no cgroup v1 hierarchy is mounted"),
+            CgroupFd::Cgroup2 { created, .. } => {
+                let t = if created {
+                    &self.res.cg2_created
+                } else {
+                    &self.res.cg2_root
+                };
+                let Some(t) = t else {
+                    return Err(if created {
+                        self.res
+                            .cg2_created_err
+                            .clone()
+                            .unwrap_or("no created cgroup".into())
+                    } else {
+                        "no cgroup2 hierarchy is mounted".into()
+                    });
+                };
+                obs.cgroup_procs_writable = Some(t.procs_writable);
+                obs.cgroup_ancestor_writable = Some(t.ancestor_writable);
+                Ok(t.file.as_raw_fd() as u64)
+            }
+        }
+    }
+
+    /// Turn the request into a call with every pointer symbolic.
+    fn build(&mut self, req: &Request, obs: &mut Observation) -> Result<CallSpec, String> {
+        let (flags, _) = effective(req);
+        let vfork = flags & CLONE_VFORK != 0;
+        let thread = flags & CLONE_THREAD != 0;
+        let kind = match req.syscall {
+            Syscall::Fork => CallKind::Fork,
+            Syscall::Vfork => CallKind::Vfork,
+            Syscall::Clone => CallKind::Clone,
+            Syscall::Clone3 => CallKind::Clone3,
+        };
+        let clone3 = if req.syscall == Syscall::Clone3 {
+            let a = req.clone3.clone().unwrap_or_default();
+            let set_tid = match &a.set_tid {
+                None => None,
+                Some(st) => {
+                    let entries = self.resolve_set_tid(flags, &st.entries);
+                    obs.set_tid = Some(entries.clone());
+                    Some(SetTidArg {
+                        ptr: uptr(st.ptr),
+                        size: st.size,
+                        entries,
+                    })
+                }
+            };
+            let cgroup = self.cgroup_fd(a.cgroup, obs)?;
+            Some((
+                Clone3Block {
+                    size: a.size,
+                    mem: match a.mem {
+                        ArgsMem::Valid => BlockMem::Valid,
+                        ArgsMem::Null => BlockMem::Null,
+                        ArgsMem::Unmapped => BlockMem::Unmapped,
+                        ArgsMem::Truncated(n) => BlockMem::Truncated(n),
+                    },
+                    tail_nonzero_at: a.tail_nonzero_at,
+                    exit_signal: a.exit_signal,
+                    set_tid,
+                    cgroup,
+                },
+                uptr(a.pidfd),
+                a.pidfd_is_parent_tid,
+            ))
+        } else {
+            None
+        };
+        let (block, pidfd, same) = match clone3 {
+            Some((b, p, s)) => (Some(b), p, s),
+            None => (None, UPtr::Word, false),
+        };
+        Ok(CallSpec {
+            kind,
+            flags: req.flags,
+            parent_tid: uptr(req.parent_tid),
+            child_tid: uptr(req.child_tid),
+            pidfd,
+            pidfd_is_parent_tid: same,
+            tls: match req.tls {
+                Tls::Valid => TlsArg::Dummy,
+                Tls::Raw(v) => TlsArg::Raw(v),
+            },
+            stack: match req.stack {
+                Stack::Inherit => StackArg::Inherit,
+                Stack::Fresh => StackArg::Fresh,
+                Stack::Raw { stack, size } => StackArg::Raw { stack, size },
+            },
+            clone3: block,
+            child: ChildPlan {
+                wait_go: !vfork,
+                set_join_address: thread
+                    && !(flags & CLONE_CHILD_CLEARTID != 0 && req.child_tid == Ptr::Valid),
+                exit_code: CHILD_EXIT_CODE,
+            },
+        })
+    }
+
+    pub fn run(&mut self, case: &ProbeCase) -> Observation {
+        if case.id.starts_with(CRASH_PROBE_ID_PREFIX) {
+            crash_self();
+        }
+        let mut obs = self.run_inner(case);
+        obs.caller_pid = self.caller_pid;
+        obs.caller_ppid = self.caller_ppid;
+        let (flags, _) = effective(&case.request);
+        self.restore(&mut obs, flags, case.observe == ObserveLevel::Full);
+        obs
+    }
+
+    fn run_inner(&mut self, case: &ProbeCase) -> Observation {
+        let req = &case.request;
+        let full = case.observe == ObserveLevel::Full;
+        let mut obs = Observation::default();
+        let spec = match self.build(req, &mut obs) {
+            Ok(s) => s,
+            Err(reason) => {
+                return Observation {
+                    skipped: Some(reason),
+                    outcome: CaseOutcome::Skipped,
+                    ..obs
+                }
+            }
+        };
+        let (flags, exit_signal) = effective(req);
+        let thread = flags & CLONE_THREAD != 0;
+        let parent = flags & CLONE_PARENT != 0;
+        let vfork = flags & CLONE_VFORK != 0;
+        if !thread && !parent && exit_signal == libc::SIGKILL as u64 && !self.is_pidns_init {
+            return Observation {
+                skipped: Some("exit_signal SIGKILL: the child's exit would kill the probe".into()),
+                outcome: CaseOutcome::Skipped,
+                ..obs
+            };
+        }
+        self.mailbox.full.store(full as u32, Ordering::Relaxed);
+
+        let t0 = Instant::now();
+        let ret = match self.arena.call(&spec) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = self.arena.renew();
+                return Observation {
+                    broken: Some(e.to_string()),
+                    outcome: CaseOutcome::Broken,
+                    ..obs
+                };
+            }
+        };
+        obs.call_ns = t0.elapsed().as_nanos() as u64;
+        let exited_at_return = self.arena.ctl().exited.load(Ordering::Acquire) != 0;
+        let sh = self.arena.shared();
+        let parent_tid_word = word(sh.parent_tid.load(Ordering::Acquire));
+        let pidfd_word = word(sh.pidfd.load(Ordering::Acquire));
+        obs.ret = Some(ret);
+        obs.parent_tid = parent_tid_word;
+        if ret < 0 {
+            obs.outcome = CaseOutcome::Error;
+            obs.errno = Some(Errno((-ret) as i32));
+            self.arena.child_gone();
+            return obs;
+        }
+        obs.outcome = CaseOutcome::Success;
+        obs.caller_suspended = Some(exited_at_return);
+        let tid = ret as i32;
+
+        // The pidfd: legacy clone writes it to parent_tid; clone3 to pidfd.
+        let mut pidfd = None;
+        if flags & CLONE_PIDFD != 0 {
+            let slot = match req.syscall {
+                Syscall::Clone => parent_tid_word,
+                Syscall::Clone3 if spec.pidfd_is_parent_tid => parent_tid_word,
+                Syscall::Clone3 => pidfd_word,
+                _ => None,
+            };
+            if let Some(fd) = slot {
+                let fd = fd as i32;
+                if fd >= 0 && process::pidfd_send_signal(fd, 0) != Err(libc::EBADF) {
+                    let fl = process::fcntl_getfl(fd).unwrap_or(0) as u32;
+                    obs.pidfd = Some(if fl & observe::PIDFD_THREAD != 0 {
+                        PidfdKind::Thread
+                    } else {
+                        PidfdKind::Process
+                    });
+                    pidfd = Some(fd);
+                }
+            }
+        }
+
+        if full && !vfork {
+            if self.arena.wait_started(WAIT_LIMIT) {
+                if let Ok(p) = observe::proc_info(tid) {
+                    obs.proc_state = Some(p.state.clone());
+                    obs.exit_signal = p.exit_signal;
+                    obs.proc = Some(p);
+                }
+            }
+            if let Some(fd) = pidfd {
+                obs.pidfd_pid = observe::pidfd_info(fd).ok().and_then(|i| i.pid);
+            }
+        }
+
+        let mut gone = true;
+        if thread {
+            // Threads are on the thread list, not `children`: not waitable.
+            let w = process::wait4(tid, WNOHANG | WALL, false);
+            self.arena.release();
+            let which = if spec.child.set_join_address {
+                JoinWord::Join
+            } else {
+                JoinWord::ChildTid
+            };
+            if !self.arena.wait_cleared(which, WAIT_LIMIT) || !self.wait_thread_gone(tid) {
+                gone = false;
+                obs.outcome = CaseOutcome::Broken;
+                obs.broken = Some("the CLONE_THREAD child did not exit".into());
+            }
+            obs.reaped_by = Some(ReapedBy::None);
+            obs.wait_errno = w.err().map(Errno);
+        } else if parent {
+            self.arena.release();
+            let (rec, seen) = self.mailbox.wait_for(tid, self.mail_seen, WAIT_LIMIT);
+            self.mail_seen = seen;
+            match rec {
+                Some(r) => record_to_obs(r, &mut obs),
+                None => {
+                    gone = false;
+                    obs.outcome = CaseOutcome::Broken;
+                    obs.broken = Some("the reaper did not report the CLONE_PARENT child".into());
+                }
+            }
+        } else {
+            self.arena.release();
+            match process::waitid(tid, WEXITED | WNOWAIT | WALL) {
+                Ok(Some(_)) => {
+                    if full {
+                        if let Ok(z) = observe::proc_info(tid) {
+                            obs.zombie_state = Some(z.state.clone());
+                            obs.zombie = Some(z);
+                        }
+                    }
+                    match reap_in_order(tid, full) {
+                        Ok((who, r)) => {
+                            obs.reaped_by = Some(who);
+                            obs.wait_status = Some(r.status);
+                            obs.rusage = r.rusage.as_ref().map(rusage);
+                        }
+                        Err(e) => {
+                            obs.reaped_by = Some(ReapedBy::None);
+                            obs.wait_errno = Some(Errno(e));
+                        }
+                    }
+                }
+                // Gone without a zombie: auto-reaped (SIGCHLD ignored).
+                Err(libc::ECHILD) => {
+                    obs.reaped_by = Some(ReapedBy::None);
+                    obs.wait_errno = Some(Errno(libc::ECHILD));
+                }
+                Ok(None) | Err(_) => {
+                    gone = false;
+                    obs.outcome = CaseOutcome::Broken;
+                    obs.broken = Some("waitid on the child failed".into());
+                }
+            }
+        }
+        if let Some(z) = &obs.zombie {
+            obs.exit_signal = z.exit_signal.or(obs.exit_signal);
+        }
+
+        let c = self.arena.ctl();
+        if c.started.load(Ordering::Acquire) != 0 {
+            obs.pid = Some(c.tid.load(Ordering::Relaxed));
+            obs.tgid = Some(c.pid.load(Ordering::Relaxed));
+            obs.ppid = Some(c.ppid.load(Ordering::Relaxed));
+            let seen = c.child_tid_seen.load(Ordering::Relaxed);
+            obs.child_tid = if seen == NOT_READ {
+                None
+            } else {
+                word(seen as u32)
+            };
+        }
+        if req.child_tid == Ptr::Valid {
+            obs.child_tid_after_exit = word(self.arena.shared().child_tid.load(Ordering::Acquire));
+        }
+        if let Some(fd) = pidfd {
+            let _ = process::close_pidfd(fd);
+        }
+        if gone {
+            self.arena.child_gone();
+        } else {
+            // The child may still run on the arena: abandon it.
+            let _ = self.arena.renew();
+        }
+        obs
+    }
+
+    /// After CHILD_CLEARTID woke us the thread is still in do_exit; wait
+    /// until it is released (tgkill says ESRCH) so the probe is
+    /// single-threaded again before the next case.
+    fn wait_thread_gone(&self, tid: i32) -> bool {
+        let deadline = Instant::now() + WAIT_LIMIT;
+        let mut spins = 0u32;
+        while process::tgkill(self.caller_pid, tid, 0) != Err(libc::ESRCH) {
+            if Instant::now() > deadline {
+                return false;
+            }
+            spins += 1;
+            if spins > 100 {
+                std::thread::sleep(Duration::from_micros(50));
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        true
+    }
+
+    /// Verify and restore what a case may have changed in the worker.
+    fn restore(&mut self, obs: &mut Observation, _flags: u64, full: bool) {
+        // zap_pid_ns_processes() sets SIGCHLD to SIG_IGN in a handler table
+        // shared through CLONE_SIGHAND (model-spec §3.5).
+        if process::signal_disposition(libc::SIGCHLD).map(|d| d.0) != Ok(Disposition::Default) {
+            let _ = process::set_signal_disposition(libc::SIGCHLD, Disposition::Default);
+            obs.restored.push("SIGCHLD disposition".into());
+        }
+        // Only SIGCHLD is known to change (above); the full check is for Full cases.
+        if full {
+            let mut changed = false;
+            for (sig, d) in &self.base.dispositions {
+                if *sig == libc::SIGCHLD {
+                    continue;
+                }
+                if process::signal_disposition(*sig).map(|x| x.0).ok() != Some(*d) {
+                    let _ = process::set_signal_disposition(*sig, *d);
+                    changed = true;
+                }
+            }
+            if changed {
+                obs.restored.push("signal dispositions".into());
+            }
+        }
+        if process::sigmask() != self.base.sigmask {
+            process::set_sigmask(self.base.sigmask);
+            obs.restored.push("signal mask".into());
+        }
+        // Children left behind (none should be: every case reaps its own).
+        while let Ok(Some(r)) = process::wait4(-1, WNOHANG | WALL, false) {
+            if Some(r.pid) != self.holder {
+                obs.restored.push(format!("unreaped child {}", r.pid));
+            }
+        }
+        // Leaked descriptors: a pidfd is always allocated at the lowest free
+        // number, so a leak shows there first.
+        if process::lowest_free_fd().unwrap_or(-1) != self.base.lowest_free_fd {
+            let mut closed = false;
+            for fd in observe::open_fds() {
+                if !self.base.fds.contains(&fd) && process::close_pidfd(fd).is_ok() {
+                    closed = true;
+                }
+            }
+            if closed {
+                obs.restored.push("open fds".into());
+            }
+        }
+        if full {
+            use nix::sys::resource::{setrlimit, Resource};
+            for (r, base, name) in [
+                (Resource::RLIMIT_NPROC, self.base.nproc, "RLIMIT_NPROC"),
+                (Resource::RLIMIT_NOFILE, self.base.nofile, "RLIMIT_NOFILE"),
+            ] {
+                if let Some((s, h)) = base {
+                    if rlimit(r) != Some((s, h)) {
+                        let _ = setrlimit(r, s, h);
+                        obs.restored.push(name.into());
+                    }
+                }
+            }
+            if let Some(cwd) = &self.base.cwd {
+                if std::env::current_dir().ok().as_ref() != Some(cwd) {
+                    let _ = std::env::set_current_dir(cwd);
+                    obs.restored.push("cwd".into());
+                }
+            }
+        }
+    }
+}
+
+/// Test-only: die by SIGSEGV as a crashing case would.
+fn crash_self() -> ! {
+    let _ = process::set_signal_disposition(libc::SIGSEGV, Disposition::Default);
+    let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSEGV);
+    process::exit_now(139)
+}
