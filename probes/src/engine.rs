@@ -3,7 +3,10 @@
 //! the worker back the way it was.
 
 use crate::context::Arranged;
-use crate::{CaseOutcome, Observation, ObserveLevel, ProbeCase, Rusage, CRASH_PROBE_ID_PREFIX};
+use crate::{
+    CaseOutcome, Observation, ObserveLevel, ProbeCase, Rusage, CRASH_PROBE_ID_PREFIX,
+    STALL_PROBE_ID_PREFIX,
+};
 use forklore_model::flags::{
     CLONE_CHILD_CLEARTID, CLONE_NEWPID, CLONE_PARENT, CLONE_PIDFD, CLONE_THREAD, CLONE_VFORK,
     CLONE_VM, SIGCHLD,
@@ -333,7 +336,12 @@ impl<'a> Engine<'a> {
     }
 
     /// Turn the request into a call with every pointer symbolic.
-    fn build(&mut self, req: &Request, obs: &mut Observation) -> Result<CallSpec, String> {
+    fn build(
+        &mut self,
+        req: &Request,
+        full: bool,
+        obs: &mut Observation,
+    ) -> Result<CallSpec, String> {
         let (flags, _) = effective(req);
         let vfork = flags & CLONE_VFORK != 0;
         let thread = flags & CLONE_THREAD != 0;
@@ -400,7 +408,9 @@ impl<'a> Engine<'a> {
             },
             clone3: block,
             child: ChildPlan {
-                wait_go: !vfork,
+                // Full: keep the child alive for /proc. Never for VFORK: the
+                // caller is suspended until the child exits.
+                wait_go: full && !vfork,
                 set_join_address: thread
                     && !(flags & CLONE_CHILD_CLEARTID != 0 && req.child_tid == Ptr::Valid),
                 exit_code: CHILD_EXIT_CODE,
@@ -411,6 +421,11 @@ impl<'a> Engine<'a> {
     pub fn run(&mut self, case: &ProbeCase) -> Observation {
         if case.id.starts_with(CRASH_PROBE_ID_PREFIX) {
             crash_self();
+        }
+        if case.id.starts_with(STALL_PROBE_ID_PREFIX) {
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
         }
         let mut obs = self.run_inner(case);
         obs.caller_pid = self.caller_pid;
@@ -424,7 +439,7 @@ impl<'a> Engine<'a> {
         let req = &case.request;
         let full = case.observe == ObserveLevel::Full;
         let mut obs = Observation::default();
-        let spec = match self.build(req, &mut obs) {
+        let spec = match self.build(req, full, &mut obs) {
             Ok(s) => s,
             Err(reason) => {
                 return Observation {
@@ -473,7 +488,16 @@ impl<'a> Engine<'a> {
             return obs;
         }
         obs.outcome = CaseOutcome::Success;
-        obs.caller_suspended = Some(exited_at_return);
+        // With the go-ahead handshake (Full) a child cannot exit before the
+        // caller looks unless the caller was suspended. Without it (Light),
+        // "already exited" can also be a child that simply ran first: only
+        // "not exited" is conclusive, except for CLONE_VFORK where the
+        // child never waits anyway.
+        obs.caller_suspended = if spec.child.wait_go || vfork || !exited_at_return {
+            Some(exited_at_return)
+        } else {
+            None
+        };
         let tid = ret as i32;
 
         // The pidfd: legacy clone writes it to parent_tid; clone3 to pidfd.
@@ -501,7 +525,17 @@ impl<'a> Engine<'a> {
 
         if full && !vfork {
             if self.arena.wait_started(WAIT_LIMIT) {
-                if let Ok(p) = observe::proc_info(tid) {
+                // The report is written just before the child blocks on the
+                // go-ahead futex: give it a moment to be seen sleeping.
+                let mut info = observe::proc_info(tid);
+                for _ in 0..50 {
+                    if !matches!(&info, Ok(p) if p.state == "R") {
+                        break;
+                    }
+                    std::thread::yield_now();
+                    info = observe::proc_info(tid);
+                }
+                if let Ok(p) = info {
                     obs.proc_state = Some(p.state.clone());
                     obs.exit_signal = p.exit_signal;
                     obs.proc = Some(p);

@@ -56,6 +56,10 @@ pub struct ProbeCase {
 /// recovery and cleanup).
 pub const CRASH_PROBE_ID_PREFIX: &str = "__forklore_crash_probe__";
 
+/// Test-only: a case whose id starts with this makes the probe worker hang
+/// (to test the runner's stall timeout).
+pub const STALL_PROBE_ID_PREFIX: &str = "__forklore_stall_probe__";
+
 impl ProbeCase {
     pub fn new(id: impl Into<String>, request: Request, observe: ObserveLevel) -> Self {
         ProbeCase {
@@ -69,6 +73,15 @@ impl ProbeCase {
     pub fn crash_probe(suffix: &str) -> Self {
         ProbeCase::new(
             format!("{CRASH_PROBE_ID_PREFIX}{suffix}"),
+            Request::fork(),
+            ObserveLevel::Light,
+        )
+    }
+
+    /// Test-only: a case that hangs the probe (see [`STALL_PROBE_ID_PREFIX`]).
+    pub fn stall_probe(suffix: &str) -> Self {
+        ProbeCase::new(
+            format!("{STALL_PROBE_ID_PREFIX}{suffix}"),
             Request::fork(),
             ObserveLevel::Light,
         )
@@ -256,7 +269,10 @@ pub struct Observation {
     /// `Pid:` in the pidfd's fdinfo while the child was alive (Full).
     pub pidfd_pid: Option<i32>,
     /// The caller slept until the child exited: the child's "about to exit"
-    /// flag was already set when the call returned.
+    /// flag was already set when the call returned. Conclusive for Full
+    /// cases (the child waits for a go-ahead) and CLONE_VFORK cases; a Light
+    /// non-VFORK case whose child had already exited reports `None` (it may
+    /// simply have run first).
     pub caller_suspended: Option<bool>,
     /// The probe worker's getpid() / getppid() (what CLONE_PARENT and
     /// CLONE_THREAD children should report).
