@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use forklore_suite::exit;
-use forklore_suite::input::{ContextArgs, RequestArgs};
+use forklore_suite::input::{ContextArgs, InputError, RequestArgs};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -30,6 +30,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run one case on this host: observed next to predicted, and a verdict.
+    Probe {
+        #[command(flatten)]
+        request: RequestArgs,
+        /// Context the probe sets up first: root, user, drop-cap-<cap>,
+        /// userns, pidns-init, unshare-pid, nproc-<N>, chroot, userns-limit-0.
+        /// Default: root when run as root, else user.
+        #[arg(long)]
+        context: Option<String>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The conformance suite (default: every case, every context).
+    Check(forklore_suite::cli::CheckArgs),
+    /// List the catalogue: case ids, groups and contexts.
+    List(forklore_suite::cli::ListArgs),
+    /// Latency workbench: what process creation costs.
+    Bench(forklore_bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,24 +62,7 @@ fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
-                || matches!(e.kind(), ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand)
-            {
-                let _ = e.print();
-                return code(if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                    exit::USAGE
-                } else {
-                    exit::OK
-                });
-            }
-            // One line naming the problem (clap's first line), exit 2.
-            let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("forklore: {}", first.trim_start_matches("error: "));
-            return code(exit::USAGE);
-        }
+        Err(e) => return code(clap_error(e)),
     };
     match run(cli) {
         Ok(c) => code(c),
@@ -71,13 +73,38 @@ fn main() -> ExitCode {
     }
 }
 
+/// Help and version go to stdout with exit 0; every usage error is one line
+/// on stderr and exit 2.
+fn clap_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            exit::OK
+        }
+        _ => {
+            let text = e.render().to_string();
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments");
+            eprintln!("forklore: {}", first.trim_start_matches("error: "));
+            exit::USAGE
+        }
+    }
+}
+
 fn code(c: i32) -> ExitCode {
     ExitCode::from(c.clamp(0, 255) as u8)
 }
 
-fn run(cli: Cli) -> Result<i32, forklore_suite::input::InputError> {
+fn run(cli: Cli) -> Result<i32, InputError> {
     match cli.command {
-        Command::Explain { request, context, json } => {
+        Command::Explain {
+            request,
+            context,
+            json,
+        } => {
             let req = request.build()?;
             let host = forklore_observe::detect_host_context();
             let ctx = context.build(&host)?;
@@ -89,5 +116,23 @@ fn run(cli: Cli) -> Result<i32, forklore_suite::input::InputError> {
             }
             Ok(exit::OK)
         }
+        Command::Probe {
+            request,
+            context,
+            json,
+        } => {
+            let req = request.build()?;
+            forklore_suite::cli::probe_one(&req, context.as_deref(), json)
+        }
+        Command::Check(args) => forklore_suite::cli::check(&args),
+        Command::List(args) => forklore_suite::cli::list(&args),
+        Command::Bench(args) => match forklore_bench::run(&args) {
+            Ok(c) => Ok(c),
+            Err(e @ forklore_bench::BenchError::BadInput(_)) => Err(InputError(e.to_string())),
+            Err(e) => {
+                eprintln!("forklore bench: {e}");
+                Ok(exit::BROKEN)
+            }
+        },
     }
 }

@@ -62,6 +62,9 @@ pub struct Context {
     /// `pid_ns_for_children` differs from the active pid ns (after
     /// `unshare(CLONE_NEWPID)`).
     pub pidns_for_children_differs: bool,
+    /// After `unshare(CLONE_NEWPID)`: the first child was created and is
+    /// still alive, so `pid_ns_for_children` has a child reaper (its init).
+    pub unshared_pidns_has_init: bool,
     /// Level of `pid_ns_for_children` (0 = initial).
     pub pidns_level: u32,
     /// `pid_ns_for_children` no longer accepts tasks (its init exited).
@@ -105,6 +108,7 @@ impl Context {
             ruid_is_global_root: true,
             is_pidns_init: false,
             pidns_for_children_differs: false,
+            unshared_pidns_has_init: false,
             pidns_level: 0,
             pidns_dead: false,
             timens_for_children_differs: false,
@@ -118,7 +122,9 @@ impl Context {
             caller_autoreap: false,
             task_size_max: 0x7fff_ffff_f000,
             pid_max: 32768,
-            set_tid_capable: vec![caps.has(cap::CAP_SYS_ADMIN) || caps.has(cap::CAP_CHECKPOINT_RESTORE)],
+            set_tid_capable: vec![
+                caps.has(cap::CAP_SYS_ADMIN) || caps.has(cap::CAP_CHECKPOINT_RESTORE),
+            ],
         }
     }
 

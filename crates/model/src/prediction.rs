@@ -19,10 +19,19 @@ impl VersionRange {
 }
 
 impl std::fmt::Display for VersionRange {
+    /// `5.2+`, `5.2–6.8` (a `to` with patch `u32::MAX` means every X.Y.z),
+    /// `5.10.175–5.10` (a stable backport).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let short = |v: KernelVersion| {
+            if v.patch == 0 || v.patch == u32::MAX {
+                format!("{}.{}", v.major, v.minor)
+            } else {
+                v.to_string()
+            }
+        };
         match self.to {
-            None => write!(f, "{}+", self.from),
-            Some(t) => write!(f, "{}–{}", self.from, t),
+            None => write!(f, "{}+", short(self.from)),
+            Some(t) => write!(f, "{}–{}", short(self.from), short(t)),
         }
     }
 }
@@ -40,6 +49,10 @@ pub enum ReapedBy {
     Wall,
     /// Not waitable (a CLONE_THREAD child).
     None,
+    /// No wait finds it: the kernel reaped it when it exited
+    /// (`do_notify_parent` with SIGCHLD ignored by the parent, or 7.1's
+    /// CLONE_AUTOREAP).
+    Autoreaped,
     /// Reaped by the caller's parent (the probe's reaper): CLONE_PARENT.
     CallersParent,
 }
@@ -89,10 +102,14 @@ pub struct Semantics {
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum Outcome {
     Success(Semantics),
-    Error { errno: Errno },
+    Error {
+        errno: Errno,
+    },
     /// Decided by the environment, not by a deterministic kernel rule
     /// (ENOMEM, LSM, seccomp...): not asserted.
-    Environment { reason: String },
+    Environment {
+        reason: String,
+    },
 }
 
 /// One row of the rule table, as shown to users.

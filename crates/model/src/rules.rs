@@ -27,7 +27,7 @@ pub use table::TABLE;
 
 use crate::flags::{
     CLONE_AUTOREAP, CLONE_CHILD_SETTID, CLONE_NEWPID, CLONE_PARENT, CLONE_PARENT_SETTID,
-    CLONE_PIDFD, CLONE_THREAD, CLONE_VFORK, SIGCHLD,
+    CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, SIGCHLD,
 };
 use crate::prediction::{Outcome, Parent, PidfdKind, Prediction, ReapedBy, RuleInfo, Semantics};
 use crate::request::{Request, Syscall};
@@ -194,10 +194,21 @@ pub fn semantics(ctx: &Context, k: &Kargs) -> Semantics {
     } else {
         k.exit_signal as i64
     };
-    let reaped_by = if thread || k.has(CLONE_AUTOREAP) {
-        // Threads are not waitable; a 7.1 CLONE_AUTOREAP child is reaped by
-        // the kernel, so no wait finds it either.
+    // A NEWPID child is init of its new namespace. When it exits,
+    // zap_pid_ns_processes (kernel/pid_namespace.c) sets SIGCHLD to SIG_IGN
+    // in *its* handler table; with CLONE_SIGHAND that table is the caller's,
+    // so do_notify_parent (kernel/signal.c) then sees the parent ignoring
+    // SIGCHLD and reaps the child itself (model-spec §3.5 quirk). Only a
+    // SIGCHLD exit_signal is auto-reaped that way, and only when the parent
+    // is the caller (CLONE_PARENT gives it a parent with its own table).
+    let reaps_itself =
+        k.has(CLONE_SIGHAND) && k.has(CLONE_NEWPID) && !parent && exit_signal == SIGCHLD as i64;
+    let reaped_by = if thread {
+        // Threads are not waitable.
         ReapedBy::None
+    } else if k.has(CLONE_AUTOREAP) || reaps_itself {
+        // 7.1 CLONE_AUTOREAP: reaped by the kernel at exit.
+        ReapedBy::Autoreaped
     } else if parent {
         ReapedBy::CallersParent
     } else if exit_signal == SIGCHLD as i64 {

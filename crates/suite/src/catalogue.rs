@@ -3,9 +3,7 @@
 //! runs in. Every case has a stable id (`group/...`), a group and tags.
 
 use forklore_model::flags::*;
-use forklore_model::{
-    ArgsMem, CgroupFd, Ptr, Request, SetTid, Stack, TidSpec, Tls,
-};
+use forklore_model::{ArgsMem, CgroupFd, Ptr, Request, SetTid, Stack, TidSpec, Tls};
 
 /// One catalogue entry, before it is bound to a context.
 #[derive(Clone, Debug)]
@@ -82,7 +80,13 @@ fn clone3_signal(flags: u64) -> u64 {
 }
 
 fn case(id: String, group: &'static str, tags: &[&'static str], request: Request) -> Case {
-    Case { id, group, tags: tags.to_vec(), request, full: false }
+    Case {
+        id,
+        group,
+        tags: tags.to_vec(),
+        request,
+        full: false,
+    }
 }
 
 /// Every combination of the 17 legacy flags through clone (exit signal
@@ -92,7 +96,12 @@ pub fn clone_matrix(step: usize) -> Vec<Case> {
         .step_by(step)
         .map(|n| {
             let f = combo(&MATRIX_FLAGS, n);
-            case(format!("clone/flags={f:#x}"), "clone-matrix", &["matrix"], Request::clone(f | SIGCHLD))
+            case(
+                format!("clone/flags={f:#x}"),
+                "clone-matrix",
+                &["matrix"],
+                Request::clone(f | SIGCHLD),
+            )
         })
         .collect()
 }
@@ -108,7 +117,12 @@ pub fn clone3_matrix(step: usize) -> Vec<Case> {
         .map(|n| {
             let f = combo(&bits, n);
             let sig = clone3_signal(f);
-            case(format!("clone3/flags={f:#x}"), "clone3-matrix", &["matrix"], Request::clone3(f, sig))
+            case(
+                format!("clone3/flags={f:#x}"),
+                "clone3-matrix",
+                &["matrix"],
+                Request::clone3(f, sig),
+            )
         })
         .collect()
 }
@@ -150,12 +164,22 @@ pub fn undefined_bits() -> Vec<Case> {
     let mut out = Vec::new();
     for b in 32..64 {
         let f = 1u64 << b;
-        out.push(case(format!("clone/bit={b}"), "undefined-bits", &["bits"], Request::clone(f | SIGCHLD)));
+        out.push(case(
+            format!("clone/bit={b}"),
+            "undefined-bits",
+            &["bits"],
+            Request::clone(f | SIGCHLD),
+        ));
     }
     for b in 32..64 {
         let f = 1u64 << b;
         // Bits 32 and 33 are CLEAR_SIGHAND and INTO_CGROUP: still single-bit cases.
-        out.push(case(format!("clone3/bit={b}"), "undefined-bits", &["bits"], Request::clone3(f, SIGCHLD)));
+        out.push(case(
+            format!("clone3/bit={b}"),
+            "undefined-bits",
+            &["bits"],
+            Request::clone3(f, SIGCHLD),
+        ));
     }
     out
 }
@@ -221,48 +245,116 @@ pub fn clone3_args(task_size_max: u64) -> Vec<Case> {
         });
     };
     for size in [0u64, 63, 64, 80, 88, 96, 4096, 4097] {
-        add(&format!("size={size}"), &["size"], c3(0, |r| args(r).size = size));
+        add(
+            &format!("size={size}"),
+            &["size"],
+            c3(0, |r| args(r).size = size),
+        );
     }
-    add("size=96/tail-nonzero", &["size"], c3(0, |r| {
-        args(r).size = 96;
-        args(r).tail_nonzero_at = Some(90);
-    }));
-    add("size=4096/tail-nonzero", &["size"], c3(0, |r| {
-        args(r).size = 4096;
-        args(r).tail_nonzero_at = Some(4095);
-    }));
-    add("size=96/tail-unmapped", &["size", "pointer"], c3(0, |r| {
-        args(r).size = 96;
-        args(r).mem = ArgsMem::Truncated(88);
-    }));
-    add("size=96/tail-unmapped/bad-flags", &["size", "pointer", "order"], c3(1 << 40, |r| {
-        args(r).size = 96;
-        args(r).mem = ArgsMem::Truncated(88);
-    }));
-    add("size=88/ver1-unmapped", &["size", "pointer"], c3(0, |r| {
-        args(r).mem = ArgsMem::Truncated(64);
-    }));
+    add(
+        "size=96/tail-nonzero",
+        &["size"],
+        c3(0, |r| {
+            args(r).size = 96;
+            args(r).tail_nonzero_at = Some(90);
+        }),
+    );
+    add(
+        "size=4096/tail-nonzero",
+        &["size"],
+        c3(0, |r| {
+            args(r).size = 4096;
+            args(r).tail_nonzero_at = Some(4095);
+        }),
+    );
+    add(
+        "size=96/tail-unmapped",
+        &["size", "pointer"],
+        c3(0, |r| {
+            args(r).size = 96;
+            args(r).mem = ArgsMem::Truncated(88);
+        }),
+    );
+    add(
+        "size=96/tail-unmapped/bad-flags",
+        &["size", "pointer", "order"],
+        c3(1 << 40, |r| {
+            args(r).size = 96;
+            args(r).mem = ArgsMem::Truncated(88);
+        }),
+    );
+    add(
+        "size=88/ver1-unmapped",
+        &["size", "pointer"],
+        c3(0, |r| {
+            args(r).mem = ArgsMem::Truncated(64);
+        }),
+    );
     for (mem, name) in [(ArgsMem::Null, "null"), (ArgsMem::Unmapped, "unmapped")] {
         for size in [63u64, 64, 88, 4097] {
-            add(&format!("uargs={name}/size={size}"), &["pointer", "order"], c3(0, |r| {
-                args(r).size = size;
-                args(r).mem = mem;
-            }));
+            add(
+                &format!("uargs={name}/size={size}"),
+                &["pointer", "order"],
+                c3(0, |r| {
+                    args(r).size = size;
+                    args(r).mem = mem;
+                }),
+            );
         }
     }
     // Stacks (C5): x86_64 access_ok accepts stack + size <= TASK_SIZE_MAX.
     let page = 4096u64;
     let stacks: [(&str, Stack); 7] = [
         ("inherit", Stack::Inherit),
-        ("zero-with-size", Stack::Raw { stack: 0, size: page }),
-        ("no-size", Stack::Raw { stack: 0x10000, size: 0 }),
-        ("end-at-task-size-max", Stack::Raw { stack: task_size_max - page, size: page }),
-        ("past-task-size-max", Stack::Raw { stack: task_size_max - page, size: 2 * page }),
-        ("overflow", Stack::Raw { stack: u64::MAX - page + 1, size: 2 * page }),
-        ("kernel", Stack::Raw { stack: 0xffff_8000_0000_0000, size: page }),
+        (
+            "zero-with-size",
+            Stack::Raw {
+                stack: 0,
+                size: page,
+            },
+        ),
+        (
+            "no-size",
+            Stack::Raw {
+                stack: 0x10000,
+                size: 0,
+            },
+        ),
+        (
+            "end-at-task-size-max",
+            Stack::Raw {
+                stack: task_size_max - page,
+                size: page,
+            },
+        ),
+        (
+            "past-task-size-max",
+            Stack::Raw {
+                stack: task_size_max - page,
+                size: 2 * page,
+            },
+        ),
+        (
+            "overflow",
+            Stack::Raw {
+                stack: u64::MAX - page + 1,
+                size: 2 * page,
+            },
+        ),
+        (
+            "kernel",
+            Stack::Raw {
+                stack: 0xffff_8000_0000_0000,
+                size: page,
+            },
+        ),
     ];
     for (name, st) in stacks {
-        add(&format!("stack={name}"), &["stack"], c3(0, |r| r.stack = st));
+        add(
+            &format!("stack={name}"),
+            &["stack"],
+            c3(0, |r| r.stack = st),
+        );
     }
     // TLS (E30): do_arch_prctl_64(ARCH_SET_FS) rejects tls >= TASK_SIZE_MAX.
     for (name, v) in [
@@ -270,23 +362,59 @@ pub fn clone3_args(task_size_max: u64) -> Vec<Case> {
         ("task-size-max", task_size_max),
         ("kernel", 0xffff_8000_0000_0000),
     ] {
-        add(&format!("tls={name}"), &["tls"], c3(CLONE_SETTLS, |r| r.tls = Tls::Raw(v)));
+        add(
+            &format!("tls={name}"),
+            &["tls"],
+            c3(CLONE_SETTLS, |r| r.tls = Tls::Raw(v)),
+        );
         out_clone_tls(&mut |n, r| add(&n, &["tls"], r), name, v);
     }
     // pidfd / parent_tid (D1, E32).
     let pp = CLONE_PIDFD | CLONE_PARENT_SETTID;
-    add("pidfd+parent_settid/same", &["pidfd", "pointer"], c3(pp, |r| args(r).pidfd_is_parent_tid = true));
-    add("pidfd+parent_settid/different", &["pidfd", "pointer"], c3(pp, |_| {}));
-    add("pidfd+parent_settid/both-null", &["pidfd", "pointer"], c3(pp, |r| {
-        args(r).pidfd = Ptr::Null;
-        r.parent_tid = Ptr::Null;
-    }));
-    for (p, name) in [(Ptr::Null, "null"), (Ptr::Unmapped, "unmapped"), (Ptr::Kernel, "kernel")] {
-        add(&format!("pidfd={name}"), &["pidfd", "pointer"], c3(CLONE_PIDFD, |r| args(r).pidfd = p));
-        add(&format!("parent_tid={name}"), &["pointer"], c3(CLONE_PARENT_SETTID, |r| r.parent_tid = p));
-        add(&format!("child_tid={name}"), &["pointer"], c3(CLONE_CHILD_SETTID, |r| r.child_tid = p));
+    add(
+        "pidfd+parent_settid/same",
+        &["pidfd", "pointer"],
+        c3(pp, |r| args(r).pidfd_is_parent_tid = true),
+    );
+    add(
+        "pidfd+parent_settid/different",
+        &["pidfd", "pointer"],
+        c3(pp, |_| {}),
+    );
+    add(
+        "pidfd+parent_settid/both-null",
+        &["pidfd", "pointer"],
+        c3(pp, |r| {
+            args(r).pidfd = Ptr::Null;
+            r.parent_tid = Ptr::Null;
+        }),
+    );
+    for (p, name) in [
+        (Ptr::Null, "null"),
+        (Ptr::Unmapped, "unmapped"),
+        (Ptr::Kernel, "kernel"),
+    ] {
+        add(
+            &format!("pidfd={name}"),
+            &["pidfd", "pointer"],
+            c3(CLONE_PIDFD, |r| args(r).pidfd = p),
+        );
+        add(
+            &format!("parent_tid={name}"),
+            &["pointer"],
+            c3(CLONE_PARENT_SETTID, |r| r.parent_tid = p),
+        );
+        add(
+            &format!("child_tid={name}"),
+            &["pointer"],
+            c3(CLONE_CHILD_SETTID, |r| r.child_tid = p),
+        );
     }
-    add("pidfd-ignored-without-flag", &["pidfd", "pointer"], c3(0, |r| args(r).pidfd = Ptr::Unmapped));
+    add(
+        "pidfd-ignored-without-flag",
+        &["pidfd", "pointer"],
+        c3(0, |r| args(r).pidfd = Ptr::Unmapped),
+    );
     out
 }
 
@@ -299,20 +427,44 @@ fn out_clone_tls(add: &mut dyn FnMut(String, Request), name: &str, v: u64) {
 /// Legacy clone pointer cases (§1.A, §1.F).
 pub fn legacy_pointers() -> Vec<Case> {
     let mut out = Vec::new();
-    for (p, name) in [(Ptr::Null, "null"), (Ptr::Unmapped, "unmapped"), (Ptr::Kernel, "kernel")] {
+    for (p, name) in [
+        (Ptr::Null, "null"),
+        (Ptr::Unmapped, "unmapped"),
+        (Ptr::Kernel, "kernel"),
+    ] {
         let mut r = Request::clone(CLONE_PARENT_SETTID | SIGCHLD);
         r.parent_tid = p;
-        out.push(case(format!("pointers/clone/parent_tid={name}"), "pointers", &["pointer"], r));
+        out.push(case(
+            format!("pointers/clone/parent_tid={name}"),
+            "pointers",
+            &["pointer"],
+            r,
+        ));
         let mut r = Request::clone(CLONE_CHILD_SETTID | SIGCHLD);
         r.child_tid = p;
-        out.push(case(format!("pointers/clone/child_tid={name}"), "pointers", &["pointer"], r));
+        out.push(case(
+            format!("pointers/clone/child_tid={name}"),
+            "pointers",
+            &["pointer"],
+            r,
+        ));
         let mut r = Request::clone(CLONE_PIDFD | SIGCHLD);
         r.parent_tid = p;
-        out.push(case(format!("pointers/clone/pidfd={name}"), "pointers", &["pointer", "pidfd"], r));
+        out.push(case(
+            format!("pointers/clone/pidfd={name}"),
+            "pointers",
+            &["pointer", "pidfd"],
+            r,
+        ));
     }
     let mut r = Request::clone(CLONE_VM | CLONE_VFORK | SIGCHLD);
     r.stack = Stack::Inherit;
-    out.push(case("pointers/clone/vfork-inherit-stack".into(), "pointers", &["stack"], r));
+    out.push(case(
+        "pointers/clone/vfork-inherit-stack".into(),
+        "pointers",
+        &["stack"],
+        r,
+    ));
     out
 }
 
@@ -326,27 +478,68 @@ pub fn set_tid() -> Vec<Case> {
     };
     add("size=33", 0, st(Ptr::Valid, 33, vec![TidSpec::Unused; 33]));
     add("null-with-size", 0, st(Ptr::Null, 1, vec![]));
-    add("ptr-with-size-0", 0, st(Ptr::Valid, 0, vec![TidSpec::Unused]));
+    add(
+        "ptr-with-size-0",
+        0,
+        st(Ptr::Valid, 0, vec![TidSpec::Unused]),
+    );
     add("unmapped", 0, st(Ptr::Unmapped, 1, vec![TidSpec::Unused]));
-    add("unmapped/bad-flags", 1 << 40, st(Ptr::Unmapped, 1, vec![TidSpec::Unused]));
+    add(
+        "unmapped/bad-flags",
+        1 << 40,
+        st(Ptr::Unmapped, 1, vec![TidSpec::Unused]),
+    );
     add("zero", 0, st(Ptr::Valid, 1, vec![TidSpec::Value(0)]));
     add("negative", 0, st(Ptr::Valid, 1, vec![TidSpec::Value(-5)]));
     add("pid_max", 0, st(Ptr::Valid, 1, vec![TidSpec::PidMax]));
     add("in-use", 0, st(Ptr::Valid, 1, vec![TidSpec::CallerPid]));
     add("unused", 0, st(Ptr::Valid, 1, vec![TidSpec::Unused]));
-    add("size=2-at-level-0", 0, st(Ptr::Valid, 2, vec![TidSpec::Unused, TidSpec::Unused]));
+    add(
+        "size=2-at-level-0",
+        0,
+        st(Ptr::Valid, 2, vec![TidSpec::Unused, TidSpec::Unused]),
+    );
     let nsp = CLONE_NEWUSER | CLONE_NEWPID;
-    add("newuser+newpid/[1]", nsp, st(Ptr::Valid, 1, vec![TidSpec::Value(1)]));
-    add("newuser+newpid/[2]", nsp, st(Ptr::Valid, 1, vec![TidSpec::Value(2)]));
-    add("newuser+newpid/[1,unused]", nsp, st(Ptr::Valid, 2, vec![TidSpec::Value(1), TidSpec::Unused]));
-    add("newuser+newpid/size=3", nsp, st(Ptr::Valid, 3, vec![TidSpec::Value(1), TidSpec::Unused, TidSpec::Unused]));
-    add("newpid/[1]", CLONE_NEWPID, st(Ptr::Valid, 1, vec![TidSpec::Value(1)]));
+    add(
+        "newuser+newpid/[1]",
+        nsp,
+        st(Ptr::Valid, 1, vec![TidSpec::Value(1)]),
+    );
+    add(
+        "newuser+newpid/[2]",
+        nsp,
+        st(Ptr::Valid, 1, vec![TidSpec::Value(2)]),
+    );
+    add(
+        "newuser+newpid/[1,unused]",
+        nsp,
+        st(Ptr::Valid, 2, vec![TidSpec::Value(1), TidSpec::Unused]),
+    );
+    add(
+        "newuser+newpid/size=3",
+        nsp,
+        st(
+            Ptr::Valid,
+            3,
+            vec![TidSpec::Value(1), TidSpec::Unused, TidSpec::Unused],
+        ),
+    );
+    add(
+        "newpid/[1]",
+        CLONE_NEWPID,
+        st(Ptr::Valid, 1, vec![TidSpec::Value(1)]),
+    );
     // Ordering (§1.H): E31 (set_tid) before E34 (cgroup).
     let r = c3(CLONE_INTO_CGROUP, |r| {
         args(r).set_tid = st(Ptr::Valid, 1, vec![TidSpec::Unused]);
         args(r).cgroup = CgroupFd::NotOpen;
     });
-    out.push(case("set-tid/unused+bad-cgroup".into(), "set-tid", &["set_tid", "order"], r));
+    out.push(case(
+        "set-tid/unused+bad-cgroup".into(),
+        "set-tid",
+        &["set_tid", "order"],
+        r,
+    ));
     out
 }
 
@@ -360,20 +553,36 @@ pub fn cgroup() -> Vec<Case> {
     };
     add("not-open", &|r| args(r).cgroup = CgroupFd::NotOpen);
     add("regular-file", &|r| args(r).cgroup = CgroupFd::RegularFile);
-    add("non-cgroup-dir", &|r| args(r).cgroup = CgroupFd::NonCgroupDir);
+    add("non-cgroup-dir", &|r| {
+        args(r).cgroup = CgroupFd::NonCgroupDir
+    });
     add("cgroup-v1-dir", &|r| args(r).cgroup = CgroupFd::CgroupV1Dir);
-    add("over-int-max", &|r| args(r).cgroup = CgroupFd::Raw(0xffff_ffff));
+    add("over-int-max", &|r| {
+        args(r).cgroup = CgroupFd::Raw(0xffff_ffff)
+    });
     add("size=80", &|r| {
         args(r).size = 80;
-        args(r).cgroup = CgroupFd::Cgroup2 { created: true, procs_writable: true, ancestor_writable: true };
+        args(r).cgroup = CgroupFd::Cgroup2 {
+            created: true,
+            procs_writable: true,
+            ancestor_writable: true,
+        };
     });
     add("v2-child", &|r| {
-        args(r).cgroup = CgroupFd::Cgroup2 { created: true, procs_writable: true, ancestor_writable: true };
+        args(r).cgroup = CgroupFd::Cgroup2 {
+            created: true,
+            procs_writable: true,
+            ancestor_writable: true,
+        };
     });
     add("v2-child/thread", &|r| {
         r.flags |= CLONE_THREAD | CLONE_SIGHAND | CLONE_VM;
         args(r).exit_signal = 0;
-        args(r).cgroup = CgroupFd::Cgroup2 { created: true, procs_writable: true, ancestor_writable: true };
+        args(r).cgroup = CgroupFd::Cgroup2 {
+            created: true,
+            procs_writable: true,
+            ancestor_writable: true,
+        };
     });
     add("value-without-flag", &|r| {
         r.flags &= !CLONE_INTO_CGROUP;
@@ -401,28 +610,53 @@ pub fn orderings() -> Vec<Case> {
             full: true,
         });
     };
-    add("newuts+thread", Request::clone(CLONE_NEWUTS | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM));
+    add(
+        "newuts+thread",
+        Request::clone(CLONE_NEWUTS | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM),
+    );
     add("newuts", Request::clone(CLONE_NEWUTS | SIGCHLD));
-    add("newuser+fs", Request::clone(CLONE_NEWUSER | CLONE_FS | SIGCHLD));
-    add("newipc+sysvsem", Request::clone(CLONE_NEWIPC | CLONE_SYSVSEM | SIGCHLD));
+    add(
+        "newuser+fs",
+        Request::clone(CLONE_NEWUSER | CLONE_FS | SIGCHLD),
+    );
+    add(
+        "newipc+sysvsem",
+        Request::clone(CLONE_NEWIPC | CLONE_SYSVSEM | SIGCHLD),
+    );
     let mut r = Request::clone3(CLONE_SETTLS, SIGCHLD);
     r.tls = Tls::Raw(0xffff_8000_0000_0000);
     if let Some(a) = r.clone3.as_mut() {
-        a.set_tid = Some(SetTid { ptr: Ptr::Valid, size: 1, entries: vec![TidSpec::Value(0)] });
+        a.set_tid = Some(SetTid {
+            ptr: Ptr::Valid,
+            size: 1,
+            entries: vec![TidSpec::Value(0)],
+        });
     }
     add("bad-tls+bad-set-tid", r);
     // Full observations of each kind of child.
     add("fork", Request::fork());
     add("vfork", Request::vfork());
-    add("thread", Request::clone(CLONE_THREAD | CLONE_SIGHAND | CLONE_VM));
+    add(
+        "thread",
+        Request::clone(CLONE_THREAD | CLONE_SIGHAND | CLONE_VM),
+    );
     add("parent", Request::clone(CLONE_PARENT));
     add("pidfd", Request::clone3(CLONE_PIDFD, SIGCHLD));
-    add("pidfd-thread", Request::clone3(CLONE_PIDFD | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, 0));
+    add(
+        "pidfd-thread",
+        Request::clone3(CLONE_PIDFD | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, 0),
+    );
     add("newpid", Request::clone(CLONE_NEWPID | SIGCHLD));
-    add("newuser+newpid", Request::clone(CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD));
+    add(
+        "newuser+newpid",
+        Request::clone(CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD),
+    );
     add("exit-signal-usr1", Request::clone(10));
     add("exit-signal-0", Request::clone3(0, 0));
-    add("settids", Request::clone(CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD));
+    add(
+        "settids",
+        Request::clone(CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD),
+    );
     add("vfork-no-vm", Request::clone(CLONE_VFORK | SIGCHLD));
     out
 }
@@ -446,10 +680,17 @@ pub fn context_cover() -> Vec<Case> {
         CLONE_PIDFD,
         CLONE_FS,
     ] {
-        for ns in NS_LIST.iter().copied().chain([0, CLONE_NEWUSER | CLONE_NEWPID]) {
+        for ns in NS_LIST
+            .iter()
+            .copied()
+            .chain([0, CLONE_NEWUSER | CLONE_NEWPID])
+        {
             let fl = f | ns;
             add(format!("clone/flags={fl:#x}"), Request::clone(fl | SIGCHLD));
-            add(format!("clone3/flags={fl:#x}"), Request::clone3(fl, clone3_signal(fl)));
+            add(
+                format!("clone3/flags={fl:#x}"),
+                Request::clone3(fl, clone3_signal(fl)),
+            );
         }
     }
     for c in set_tid() {
@@ -495,7 +736,9 @@ mod tests {
     fn matrix_sizes() {
         assert_eq!(clone_matrix(1).len(), 131072);
         assert_eq!(clone3_matrix(1).len(), 262144);
-        assert!(clone_matrix(1).iter().all(|c| c.request.syscall == Syscall::Clone));
+        assert!(clone_matrix(1)
+            .iter()
+            .all(|c| c.request.syscall == Syscall::Clone));
     }
 
     #[test]

@@ -133,7 +133,11 @@ pub fn explain_text(req: &Request, ctx: &Context, p: &Prediction) -> String {
             ),
             format!(
                 "exit_signal {}",
-                if s.exit_signal < 0 { "-1 (none)".to_string() } else { signal_name(s.exit_signal as u64) }
+                if s.exit_signal < 0 {
+                    "-1 (none)".to_string()
+                } else {
+                    signal_name(s.exit_signal as u64)
+                }
             ),
             format!("reaped by: {:?}", s.reaped_by).to_lowercase(),
         ];
@@ -151,7 +155,11 @@ pub fn explain_text(req: &Request, ctx: &Context, p: &Prediction) -> String {
     let _ = writeln!(
         out,
         "checked:   {}",
-        if p.checked.is_empty() { "(none before it)".to_string() } else { p.checked.join(" ") }
+        if p.checked.is_empty() {
+            "(none before it)".to_string()
+        } else {
+            p.checked.join(" ")
+        }
     );
     out
 }

@@ -7,8 +7,8 @@
 use clap::Args;
 use forklore_model::flags::{self, parse_flags, parse_signal, SIGCHLD};
 use forklore_model::{
-    cap, ArgsMem, CgroupFd, Clone3Args, Context, KernelVersion, Nproc, Ptr, Request, SetTid,
-    Stack, Syscall, TidSpec, Tls,
+    cap, ArgsMem, CgroupFd, Clone3Args, Context, KernelVersion, Nproc, Ptr, Request, SetTid, Stack,
+    Syscall, TidSpec, Tls,
 };
 
 /// Bad user input: printed as one line, exit code 2.
@@ -95,7 +95,9 @@ fn parse_ptr(what: &str, s: &str) -> Result<Ptr, InputError> {
         "null" | "0" => Ok(Ptr::Null),
         "unmapped" => Ok(Ptr::Unmapped),
         "kernel" => Ok(Ptr::Kernel),
-        _ => bad(format!("{what}: {s:?} is not a pointer kind (valid, null, unmapped, kernel)")),
+        _ => bad(format!(
+            "{what}: {s:?} is not a pointer kind (valid, null, unmapped, kernel)"
+        )),
     }
 }
 
@@ -187,9 +189,14 @@ impl RequestArgs {
                 "inherit" | "0" => Stack::Inherit,
                 other => {
                     let (a, b) = other.split_once(':').ok_or_else(|| {
-                        InputError(format!("--stack: {s:?} is not fresh, inherit or STACK:SIZE"))
+                        InputError(format!(
+                            "--stack: {s:?} is not fresh, inherit or STACK:SIZE"
+                        ))
                     })?;
-                    Stack::Raw { stack: parse_u64("--stack", a)?, size: parse_u64("--stack", b)? }
+                    Stack::Raw {
+                        stack: parse_u64("--stack", a)?,
+                        size: parse_u64("--stack", b)?,
+                    }
                 }
             };
         }
@@ -210,7 +217,10 @@ impl RequestArgs {
     }
 
     fn clone3_args(&self, exit_signal: u64) -> Result<Clone3Args, InputError> {
-        let mut a = Clone3Args { exit_signal, ..Clone3Args::default() };
+        let mut a = Clone3Args {
+            exit_signal,
+            ..Clone3Args::default()
+        };
         if let Some(s) = &self.size {
             a.size = parse_u64("--size", s)?;
         }
@@ -283,8 +293,16 @@ impl RequestArgs {
                 "v1" => CgroupFd::CgroupV1Dir,
                 // Writability is an environment fact the probe fills in; for
                 // `explain` it follows the --as context (root may write).
-                "v2-root" => CgroupFd::Cgroup2 { created: false, procs_writable: true, ancestor_writable: true },
-                "v2-child" => CgroupFd::Cgroup2 { created: true, procs_writable: true, ancestor_writable: true },
+                "v2-root" => CgroupFd::Cgroup2 {
+                    created: false,
+                    procs_writable: true,
+                    ancestor_writable: true,
+                },
+                "v2-child" => CgroupFd::Cgroup2 {
+                    created: true,
+                    procs_writable: true,
+                    ancestor_writable: true,
+                },
                 other => CgroupFd::Raw(parse_u64("--cgroup", other)?),
             };
         }
@@ -365,13 +383,22 @@ impl ContextArgs {
     /// machine (kernel version, capabilities of root here, pid_max...).
     pub fn build(&self, host: &Context) -> Result<Context, InputError> {
         let kernel = match &self.kernel {
-            Some(k) => k.parse::<KernelVersion>().map_err(|e| InputError(format!("--kernel: {e}")))?,
+            Some(k) => k
+                .parse::<KernelVersion>()
+                .map_err(|e| InputError(format!("--kernel: {e}")))?,
             None => host.kernel,
         };
         let mut ctx = match self.as_.to_ascii_lowercase().as_str() {
             "root" => Context {
                 kernel,
-                ..Context::root(kernel, if host.ruid_is_global_root { host.caps } else { forklore_model::Caps::all() })
+                ..Context::root(
+                    kernel,
+                    if host.ruid_is_global_root {
+                        host.caps
+                    } else {
+                        forklore_model::Caps::all()
+                    },
+                )
             },
             "user" => Context::user(kernel),
             other => return bad(format!("--as {other:?}: expected root or user")),
@@ -391,7 +418,8 @@ impl ContextArgs {
         if self.unshared_pidns {
             ctx.pidns_for_children_differs = true;
             ctx.pidns_level += 1;
-            ctx.set_tid_capable.insert(0, ctx.caps.has(cap::CAP_SYS_ADMIN));
+            ctx.set_tid_capable
+                .insert(0, ctx.caps.has(cap::CAP_SYS_ADMIN));
         }
         if let Some(l) = self.userns_level {
             if l > 0 {
@@ -405,7 +433,10 @@ impl ContextArgs {
             let (l, c) = n.split_once(':').ok_or_else(|| {
                 InputError(format!("--nproc {n:?}: expected LIMIT:COUNT, e.g. 1:1"))
             })?;
-            ctx.nproc = Some(Nproc { limit: parse_u64("--nproc", l)?, count: parse_u64("--nproc", c)? });
+            ctx.nproc = Some(Nproc {
+                limit: parse_u64("--nproc", l)?,
+                count: parse_u64("--nproc", c)?,
+            });
         }
         ctx.userns_limit_reached = self.userns_limit_reached;
         ctx.seccomp_filter = self.seccomp;
@@ -421,7 +452,11 @@ mod tests {
     use super::*;
 
     fn req(syscall: &str, fl: &str) -> RequestArgs {
-        RequestArgs { syscall: syscall.into(), flags: fl.into(), ..Default::default() }
+        RequestArgs {
+            syscall: syscall.into(),
+            flags: fl.into(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -457,13 +492,27 @@ mod tests {
     #[test]
     fn context_parsing() {
         let host = Context::root("6.18".parse().unwrap(), forklore_model::Caps::all());
-        let c = ContextArgs { as_: "user".into(), ..Default::default() };
+        let c = ContextArgs {
+            as_: "user".into(),
+            ..Default::default()
+        };
         assert!(!c.build(&host).unwrap().ruid_is_global_root);
-        let c = ContextArgs { as_: "root".into(), kernel: Some("6.x".into()), ..Default::default() };
+        let c = ContextArgs {
+            as_: "root".into(),
+            kernel: Some("6.x".into()),
+            ..Default::default()
+        };
         assert!(c.build(&host).is_err());
-        let c = ContextArgs { as_: "root".into(), drop_caps: Some("sys_admin".into()), ..Default::default() };
+        let c = ContextArgs {
+            as_: "root".into(),
+            drop_caps: Some("sys_admin".into()),
+            ..Default::default()
+        };
         assert!(!c.build(&host).unwrap().caps.has(cap::CAP_SYS_ADMIN));
-        let c = ContextArgs { as_: "admin".into(), ..Default::default() };
+        let c = ContextArgs {
+            as_: "admin".into(),
+            ..Default::default()
+        };
         assert!(c.build(&host).is_err());
     }
 }

@@ -209,7 +209,11 @@ impl Report {
                     let _ = writeln!(o, "    {r}");
                 }
                 if let Some(rule) = c.expected.get("rule").and_then(Value::as_str) {
-                    let why = c.expected.get("reason").and_then(Value::as_str).unwrap_or("");
+                    let why = c
+                        .expected
+                        .get("reason")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
                     let _ = writeln!(o, "    model rule {rule}: {why}");
                 }
                 if let Some(r) = &c.repro {
@@ -221,7 +225,10 @@ impl Report {
             }
         }
         let mut skips: BTreeMap<String, usize> = BTreeMap::new();
-        for c in self.listed().filter(|c| matches!(c.verdict, Verdict::Skip | Verdict::Env)) {
+        for c in self
+            .listed()
+            .filter(|c| matches!(c.verdict, Verdict::Skip | Verdict::Env))
+        {
             *skips
                 .entry(format!(
                     "{} {}: {}",
@@ -252,7 +259,10 @@ impl Report {
                 "# {g}: {} cases: {} pass, {} fail, {} skip, {} env, {} broken",
                 c.total, c.pass, c.fail, c.skip, c.env, c.broken
             );
-            for r in self.listed().filter(|r| format!("{}/{}", r.group, r.context) == *g) {
+            for r in self
+                .listed()
+                .filter(|r| format!("{}/{}", r.group, r.context) == *g)
+            {
                 let _ = writeln!(
                     o,
                     "#   {} {}: {}",
@@ -301,7 +311,10 @@ impl Report {
                     TestCaseStatus::success(),
                 ));
             }
-            for r in self.listed().filter(|r| format!("{}/{}", r.group, r.context) == *g) {
+            for r in self
+                .listed()
+                .filter(|r| format!("{}/{}", r.group, r.context) == *g)
+            {
                 let status = match r.verdict {
                     Verdict::Fail | Verdict::Broken => {
                         let mut s = TestCaseStatus::non_success(if r.verdict == Verdict::Fail {
@@ -309,7 +322,12 @@ impl Report {
                         } else {
                             NonSuccessKind::Error
                         });
-                        if let TestCaseStatus::NonSuccess { message, description, .. } = &mut s {
+                        if let TestCaseStatus::NonSuccess {
+                            message,
+                            description,
+                            ..
+                        } = &mut s
+                        {
                             *message = r.reason.clone().map(Into::into);
                             *description = Some(
                                 format!(
@@ -327,8 +345,12 @@ impl Report {
                         let mut s = TestCaseStatus::skipped();
                         if let TestCaseStatus::Skipped { message, .. } = &mut s {
                             *message = Some(
-                                format!("{}: {}", r.verdict.as_str(), r.reason.as_deref().unwrap_or(""))
-                                    .into(),
+                                format!(
+                                    "{}: {}",
+                                    r.verdict.as_str(),
+                                    r.reason.as_deref().unwrap_or("")
+                                )
+                                .into(),
                             );
                         }
                         s
@@ -372,10 +394,24 @@ mod tests {
     #[test]
     fn counts_and_json_listing() {
         let r = sample();
-        assert_eq!(r.summary, Counts { pass: 1, fail: 1, skip: 1, env: 0, broken: 0, total: 3 });
+        assert_eq!(
+            r.summary,
+            Counts {
+                pass: 1,
+                fail: 1,
+                skip: 1,
+                env: 0,
+                broken: 0,
+                total: 3
+            }
+        );
         let v: Value = serde_json::from_str(&r.to_json(false)).unwrap();
         assert_eq!(v["schema"], SCHEMA);
-        assert_eq!(v["cases"].as_array().unwrap().len(), 2, "passing generated case is summarised");
+        assert_eq!(
+            v["cases"].as_array().unwrap().len(),
+            2,
+            "passing generated case is summarised"
+        );
         let v: Value = serde_json::from_str(&r.to_json(true)).unwrap();
         assert_eq!(v["cases"].as_array().unwrap().len(), 3);
     }

@@ -112,8 +112,10 @@ pub(crate) enum TidStop {
 ///
 /// Modelling decisions for pid values the model cannot know:
 /// * `CallerPid` is 1 when the caller is its pid namespace's init, else some
-///   pid > 1; it is in use in every namespace that already exists, and free
-///   in one without a reaper yet (new with CLONE_NEWPID, or unshared).
+///   pid > 1; it is in use at the caller's own level (and its ancestors',
+///   where the caller has a pid too) and assumed free in namespaces below
+///   the caller's (new with CLONE_NEWPID, or unshared), where the caller has
+///   no pid.
 /// * `Unused` is a free pid other than 1.
 /// * `Value(1)` is in use in a namespace that has a reaper (its init);
 ///   any other literal value is assumed free (vectors that need a busy pid
@@ -140,7 +142,11 @@ pub(crate) fn set_tid_walk(c: &Context, k: &Kargs) -> TidStop {
             .unwrap_or(TidSpec::Value(0));
         // The innermost level has no child reaper yet when the call creates
         // it (NEWPID) or after unshare(CLONE_NEWPID) with no child so far.
-        let fresh = i == 0 && (new_ns || c.pidns_for_children_differs);
+        let fresh =
+            i == 0 && (new_ns || (c.pidns_for_children_differs && !c.unshared_pidns_has_init));
+        // Levels below the caller's active pid namespace: a new one (NEWPID)
+        // and the unshared pid_ns_for_children. The caller has no pid there.
+        let below_caller = i < new_ns as usize + c.pidns_for_children_differs as usize;
         let value: Option<i64> = match entry {
             TidSpec::Value(v) => Some(v as i64),
             TidSpec::CallerPid => Some(caller_pid),
@@ -167,7 +173,11 @@ pub(crate) fn set_tid_walk(c: &Context, k: &Kargs) -> TidStop {
         if !capable {
             return TidStop::NoCap;
         }
-        let in_use = !fresh && matches!(entry, TidSpec::CallerPid | TidSpec::Value(1));
+        let in_use = match entry {
+            TidSpec::CallerPid => !below_caller,
+            TidSpec::Value(1) => !fresh,
+            _ => false,
+        };
         if in_use {
             return TidStop::InUse;
         }

@@ -1,0 +1,106 @@
+//! `cargo test` face of the conformance suite: runs `forklore check --quick`
+//! (every context) and the lifecycle scenarios once, then reports one test
+//! per group through libtest-mimic, so cargo test and nextest show
+//! conformance like any other test.
+//!
+//! This binary is also its own probe and scenario process: re-executed with
+//! `__probe` / `__scenario` it becomes the single-threaded probe before the
+//! (multithreaded) harness starts.
+
+use forklore_suite::check::{self, CheckOptions};
+use forklore_suite::report::{Report, Verdict};
+use libtest_mimic::{Arguments, Failed, Trial};
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+use std::time::Duration;
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    match argv.get(1).map(String::as_str) {
+        Some("__probe") => return ExitCode::from(forklore_probe::probe_main() as u8),
+        Some("__scenario") => {
+            return ExitCode::from(forklore_scenarios::scenario_main(&argv[2..]) as u8)
+        }
+        _ => {}
+    }
+    let args = Arguments::from_args();
+    let host = forklore_observe::detect_host_context();
+    let groups: BTreeSet<&'static str> =
+        forklore_suite::catalogue::catalogue(true, host.task_size_max)
+            .iter()
+            .map(|c| c.group)
+            .chain(["contexts"])
+            .collect();
+    let report = if args.list {
+        None
+    } else {
+        let opts = CheckOptions {
+            quick: true,
+            filters: Vec::new(),
+            contexts: check::default_contexts(),
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            probe: forklore_probe::ProbeCommand::current_exe().expect("own executable"),
+            batch_size: 2048,
+            batch_timeout: Duration::from_secs(120),
+            progress: None,
+            host: host.clone(),
+        };
+        Some(std::sync::Arc::new(check::run_check(
+            &opts,
+            host.ruid_is_global_root,
+        )))
+    };
+    let trials = groups
+        .into_iter()
+        .map(|g| {
+            let report = report.clone();
+            Trial::test(format!("conformance::{g}"), move || match report {
+                Some(r) => group_verdict(&r, g),
+                None => Ok(()),
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+fn group_verdict(r: &Report, group: &str) -> Result<(), Failed> {
+    let cases: Vec<_> = r.cases.iter().filter(|c| c.group == group).collect();
+    if cases.is_empty() {
+        return Err(format!("group {group} ran no case").into());
+    }
+    let bad: Vec<String> = cases
+        .iter()
+        .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Broken))
+        .take(20)
+        .map(|c| {
+            format!(
+                "{} {}: {}\n    reproduce: {}",
+                c.verdict.as_str(),
+                c.id,
+                c.reason.as_deref().unwrap_or(""),
+                c.repro.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    let count = |v: Verdict| cases.iter().filter(|c| c.verdict == v).count();
+    if !bad.is_empty() {
+        return Err(format!(
+            "{} of {} cases failed:\n{}",
+            count(Verdict::Fail) + count(Verdict::Broken),
+            cases.len(),
+            bad.join("\n")
+        )
+        .into());
+    }
+    if count(Verdict::Pass) == 0 {
+        // Nothing ran for real (every case skipped): say so rather than pass silently.
+        eprintln!(
+            "conformance::{group}: all {} cases skipped ({})",
+            cases.len(),
+            cases[0].reason.as_deref().unwrap_or("no reason")
+        );
+    }
+    Ok(())
+}

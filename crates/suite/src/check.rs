@@ -1,0 +1,285 @@
+//! `forklore check`: bind catalogue cases to contexts, feed them to probe
+//! processes in batches across `jobs` worker threads, predict each with the
+//! context the probe detected, and collect verdicts.
+//!
+//! The worker threads only spawn probe processes (std::process::Command);
+//! every fork/clone happens inside a single-threaded probe.
+
+use crate::catalogue::{self, Case};
+use crate::report::{CaseResult, ContextReport, Report, Verdict};
+use crate::verdict::{compare, repro_command, request_as_run};
+use forklore_model::{predict, Context};
+use forklore_probe::{run_batch, ContextSpec, ObserveLevel, ProbeCase, ProbeCommand};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Options of one check run.
+pub struct CheckOptions {
+    pub quick: bool,
+    /// Glob patterns on case ids and group names; empty = everything.
+    pub filters: Vec<glob::Pattern>,
+    /// Context names to run (see [`default_contexts`]).
+    pub contexts: Vec<String>,
+    pub jobs: usize,
+    pub probe: ProbeCommand,
+    pub batch_size: usize,
+    pub batch_timeout: Duration,
+    /// Called with (done, total) after every batch.
+    pub progress: Option<Box<dyn Fn(usize, usize) + Sync>>,
+    pub host: Context,
+}
+
+/// Contexts of the default run: the full catalogue as root and as a user,
+/// a covering set in the others.
+pub fn default_contexts() -> Vec<String> {
+    [
+        "root",
+        "user",
+        "drop-cap-sys_admin",
+        "userns",
+        "pidns-init",
+        "unshare-pid",
+        "nproc-1",
+        "userns-limit-0",
+        "chroot",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// The contexts that run the whole catalogue (the others run the cover set).
+pub fn is_full_context(name: &str) -> bool {
+    matches!(name, "root" | "user")
+}
+
+/// Resolve a context name to what the probe sets up, for a runner that is
+/// (or is not) root. `Err` = skip with this reason.
+pub fn context_spec(
+    name: &str,
+    runner_is_root: bool,
+) -> Result<Result<ContextSpec, String>, String> {
+    let spec: ContextSpec = match name {
+        "root" if !runner_is_root => {
+            return Ok(Err("needs root: forklore runs as an ordinary user".into()))
+        }
+        "root" => ContextSpec::AsIs,
+        "user" if !runner_is_root => ContextSpec::AsIs,
+        "user" => ContextSpec::Unprivileged,
+        other => other
+            .parse::<ContextSpec>()
+            .map_err(|e| format!("unknown context {other:?}: {e}"))?,
+    };
+    Ok(Ok(spec))
+}
+
+fn matches(filters: &[glob::Pattern], c: &Case, full_id: &str) -> bool {
+    filters.is_empty()
+        || filters
+            .iter()
+            .any(|p| p.matches(full_id) || p.matches(&c.id) || p.matches(c.group))
+}
+
+struct Work {
+    context: String,
+    spec: ContextSpec,
+    cases: Vec<Case>,
+}
+
+/// Run the suite. Never panics on kernel behaviour; a probe that crashes or
+/// hangs costs one case, reported as broken.
+pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
+    let start = Instant::now();
+    let host_json = serde_json::json!({
+        "kernel": opts.host.kernel.to_string(),
+        "runner_is_root": runner_is_root,
+        "jobs": opts.jobs,
+    });
+    let mut report = Report::new(opts.host.kernel.to_string(), host_json, opts.quick);
+    let full = catalogue::catalogue(opts.quick, opts.host.task_size_max);
+    let cover = catalogue::context_cover();
+
+    let mut queue = VecDeque::new();
+    let mut total = 0usize;
+    for name in &opts.contexts {
+        let source = if is_full_context(name) { &full } else { &cover };
+        let cases: Vec<Case> = source
+            .iter()
+            .filter(|c| matches(&opts.filters, c, &format!("{}/{name}", c.id)))
+            .cloned()
+            .collect();
+        if cases.is_empty() {
+            continue;
+        }
+        let spec = match context_spec(name, runner_is_root) {
+            Ok(Ok(s)) => s,
+            Ok(Err(reason)) | Err(reason) => {
+                report.contexts.push(ContextReport {
+                    name: name.clone(),
+                    status: "skipped".into(),
+                    reason: Some(reason.clone()),
+                    detected: serde_json::Value::Null,
+                    cases: cases.len(),
+                });
+                for c in cases {
+                    report.push(skip_result(&c, name, &reason));
+                }
+                continue;
+            }
+        };
+        total += cases.len();
+        // Contexts whose outcome depends on a per-uid task count run in one
+        // batch, so parallel probes do not share that count.
+        let chunk = if name.starts_with("nproc") {
+            usize::MAX
+        } else {
+            opts.batch_size.max(1)
+        };
+        let mut it = cases.into_iter().peekable();
+        while it.peek().is_some() {
+            let part: Vec<Case> = it.by_ref().take(chunk).collect();
+            queue.push_back(Work {
+                context: name.clone(),
+                spec: spec.clone(),
+                cases: part,
+            });
+        }
+    }
+
+    let queue = Mutex::new(queue);
+    let done = Mutex::new((
+        0usize,
+        Vec::<(String, Result<Context, String>, Vec<CaseResult>)>::new(),
+    ));
+    std::thread::scope(|s| {
+        for _ in 0..opts.jobs.max(1) {
+            s.spawn(|| loop {
+                let Some(work) = queue.lock().map(|mut q| q.pop_front()).ok().flatten() else {
+                    break;
+                };
+                let out = run_work(opts, &work);
+                let mut d = done.lock().expect("results lock");
+                d.0 += work.cases.len();
+                d.1.push(out);
+                if let Some(p) = &opts.progress {
+                    p(d.0, total);
+                }
+            });
+        }
+    });
+
+    let (_, batches) = done.into_inner().expect("results lock");
+    let mut seen_contexts: Vec<(String, Result<Context, String>, usize)> = Vec::new();
+    for (ctx_name, detected, results) in batches {
+        match seen_contexts.iter_mut().find(|(n, _, _)| *n == ctx_name) {
+            Some(entry) => entry.2 += results.len(),
+            None => seen_contexts.push((ctx_name.clone(), detected, results.len())),
+        }
+        for r in results {
+            report.push(r);
+        }
+    }
+    for name in &opts.contexts {
+        if let Some((n, detected, count)) = seen_contexts.iter().find(|(n, _, _)| n == name) {
+            report.contexts.push(match detected {
+                Ok(ctx) => ContextReport {
+                    name: n.clone(),
+                    status: "ran".into(),
+                    reason: None,
+                    detected: serde_json::to_value(ctx).unwrap_or_default(),
+                    cases: *count,
+                },
+                Err(reason) => ContextReport {
+                    name: n.clone(),
+                    status: "skipped".into(),
+                    reason: Some(reason.clone()),
+                    detected: serde_json::Value::Null,
+                    cases: *count,
+                },
+            });
+        }
+    }
+    report.cases.sort_by(|a, b| a.id.cmp(&b.id));
+    report.duration_s = start.elapsed().as_secs_f64();
+    report
+}
+
+fn skip_result(c: &Case, ctx: &str, reason: &str) -> CaseResult {
+    CaseResult {
+        id: format!("{}/{ctx}", c.id),
+        group: c.group.to_string(),
+        context: ctx.to_string(),
+        verdict: Verdict::Skip,
+        expected: serde_json::Value::Null,
+        observed: serde_json::Value::Null,
+        reason: Some(reason.to_string()),
+        repro: None,
+        generated: c.tags.contains(&"matrix"),
+    }
+}
+
+fn run_work(
+    opts: &CheckOptions,
+    work: &Work,
+) -> (String, Result<Context, String>, Vec<CaseResult>) {
+    let probe_cases: Vec<ProbeCase> = work
+        .cases
+        .iter()
+        .map(|c| ProbeCase {
+            id: c.id.clone(),
+            request: c.request.clone(),
+            observe: if c.full {
+                ObserveLevel::Full
+            } else {
+                ObserveLevel::Light
+            },
+        })
+        .collect();
+    let batch = run_batch(&opts.probe, &work.spec, &probe_cases, opts.batch_timeout);
+    let ctx = match &batch.context {
+        Ok(ctx) => ctx.clone(),
+        Err(reason) => {
+            let results = work
+                .cases
+                .iter()
+                .map(|c| skip_result(c, &work.context, reason))
+                .collect();
+            return (work.context.clone(), Err(reason.clone()), results);
+        }
+    };
+    let mut results = Vec::with_capacity(work.cases.len());
+    for (case, (id, obs)) in work.cases.iter().zip(batch.results.iter()) {
+        debug_assert_eq!(&case.id, id);
+        let request = request_as_run(&case.request, obs);
+        let pred = predict(&request, &ctx);
+        let (verdict, reason) = compare(&request, &ctx, &pred, obs);
+        let expected = crate::explain::explain_json(&request, &ctx, &pred);
+        results.push(CaseResult {
+            id: format!("{}/{}", case.id, work.context),
+            group: case.group.to_string(),
+            context: work.context.clone(),
+            verdict,
+            expected,
+            observed: serde_json::to_value(obs).unwrap_or_default(),
+            repro: (verdict != Verdict::Pass).then(|| repro_command(&case.request, &work.context)),
+            reason,
+            generated: case.tags.contains(&"matrix"),
+        });
+    }
+    // A batch that returned fewer results than cases lost the rest.
+    for case in work.cases.iter().skip(batch.results.len()) {
+        results.push(CaseResult {
+            id: format!("{}/{}", case.id, work.context),
+            group: case.group.to_string(),
+            context: work.context.clone(),
+            verdict: Verdict::Broken,
+            expected: serde_json::Value::Null,
+            observed: serde_json::Value::Null,
+            reason: Some("the probe returned no result for this case".into()),
+            repro: Some(repro_command(&case.request, &work.context)),
+            generated: case.tags.contains(&"matrix"),
+        });
+    }
+    (work.context.clone(), Ok(ctx), results)
+}

@@ -1,0 +1,371 @@
+//! Observed vs predicted: the verdict of one case, and the command line that
+//! reproduces it.
+
+use crate::report::Verdict;
+use forklore_model::{
+    ArgsMem, CgroupFd, Context, Outcome, Parent, Prediction, Ptr, ReapedBy, Request, Semantics,
+    Stack, Syscall, TidSpec, Tls,
+};
+use forklore_probe::{CaseOutcome, Observation};
+
+fn ptr_name(p: Ptr) -> &'static str {
+    match p {
+        Ptr::Valid => "valid",
+        Ptr::Null => "null",
+        Ptr::Unmapped => "unmapped",
+        Ptr::Kernel => "kernel",
+    }
+}
+
+/// A `forklore probe ...` command line that runs this request in this context.
+pub fn repro_command(req: &Request, context: &str) -> String {
+    let mut a = vec![format!("forklore probe --syscall {}", req.syscall)];
+    if matches!(req.syscall, Syscall::Clone | Syscall::Clone3) {
+        a.push(format!("--flags {:#x}", req.flags));
+    }
+    if let Some(c) = &req.clone3 {
+        a.push(format!("--exit-signal {}", c.exit_signal));
+        if c.size != 88 {
+            a.push(format!("--size {}", c.size));
+        }
+        match c.mem {
+            ArgsMem::Valid => {}
+            ArgsMem::Null => a.push("--args-mem null".into()),
+            ArgsMem::Unmapped => a.push("--args-mem unmapped".into()),
+            ArgsMem::Truncated(n) => a.push(format!("--args-mem truncated:{n}")),
+        }
+        if let Some(t) = c.tail_nonzero_at {
+            a.push(format!("--tail-nonzero-at {t}"));
+        }
+        if c.pidfd_is_parent_tid {
+            a.push("--pidfd parent-tid".into());
+        } else if c.pidfd != Ptr::Valid {
+            a.push(format!("--pidfd {}", ptr_name(c.pidfd)));
+        }
+        if let Some(st) = &c.set_tid {
+            if !st.entries.is_empty() {
+                let e: Vec<String> = st
+                    .entries
+                    .iter()
+                    .map(|t| match t {
+                        TidSpec::Value(v) => v.to_string(),
+                        TidSpec::CallerPid => "self".into(),
+                        TidSpec::Unused => "unused".into(),
+                        TidSpec::PidMax => "pid_max".into(),
+                    })
+                    .collect();
+                a.push(format!("--set-tid {}", e.join(",")));
+            }
+            a.push(format!("--set-tid-size {}", st.size));
+            a.push(format!("--set-tid-ptr {}", ptr_name(st.ptr)));
+        }
+        match c.cgroup {
+            CgroupFd::Zero => {}
+            CgroupFd::Raw(v) => a.push(format!("--cgroup {v:#x}")),
+            CgroupFd::NotOpen => a.push("--cgroup not-open".into()),
+            CgroupFd::RegularFile => a.push("--cgroup file".into()),
+            CgroupFd::NonCgroupDir => a.push("--cgroup dir".into()),
+            CgroupFd::CgroupV1Dir => a.push("--cgroup v1".into()),
+            CgroupFd::Cgroup2 { created: false, .. } => a.push("--cgroup v2-root".into()),
+            CgroupFd::Cgroup2 { created: true, .. } => a.push("--cgroup v2-child".into()),
+        }
+    }
+    match req.stack {
+        Stack::Fresh => {}
+        Stack::Inherit => a.push("--stack inherit".into()),
+        Stack::Raw { stack, size } => a.push(format!("--stack {stack:#x}:{size:#x}")),
+    }
+    if let Tls::Raw(v) = req.tls {
+        a.push(format!("--tls {v:#x}"));
+    }
+    if req.parent_tid != Ptr::Valid {
+        a.push(format!("--parent-tid {}", ptr_name(req.parent_tid)));
+    }
+    if req.child_tid != Ptr::Valid {
+        a.push(format!("--child-tid {}", ptr_name(req.child_tid)));
+    }
+    a.push(format!("--context {context}"));
+    a.join(" ")
+}
+
+fn errno_text(e: forklore_model::Errno) -> String {
+    e.to_string()
+}
+
+/// One line describing what the probe saw.
+pub fn observed_summary(obs: &Observation) -> String {
+    match obs.outcome {
+        CaseOutcome::Error => match obs.errno {
+            Some(e) => format!("{} ({})", errno_text(e), e.0),
+            None => "error".into(),
+        },
+        CaseOutcome::Success => {
+            let mut parts = vec![format!("success: child {}", obs.ret.unwrap_or(-1))];
+            if let (Some(p), Some(t), Some(pp)) = (obs.pid, obs.tgid, obs.ppid) {
+                parts.push(format!("child saw tid {p} pid {t} ppid {pp}"));
+            }
+            if let Some(s) = &obs.proc_state {
+                parts.push(format!("state {s}"));
+            }
+            if let Some(s) = &obs.zombie_state {
+                parts.push(format!("then {s}"));
+            }
+            if let Some(e) = obs.exit_signal {
+                parts.push(format!("exit_signal {e}"));
+            }
+            if let Some(r) = observed_reaped(obs) {
+                parts.push(format!("reaped by {}", reaped_name(r)));
+            }
+            if let Some(k) = obs.pidfd {
+                parts.push(format!("pidfd {k:?}").to_lowercase());
+            }
+            if obs.caller_suspended == Some(true) {
+                parts.push("caller suspended".into());
+            }
+            parts.join(", ")
+        }
+        CaseOutcome::Broken => format!("broken: {}", obs.broken.as_deref().unwrap_or("?")),
+        CaseOutcome::Skipped => format!("skipped: {}", obs.skipped.as_deref().unwrap_or("?")),
+    }
+}
+
+fn reaped_name(r: ReapedBy) -> &'static str {
+    match r {
+        ReapedBy::Plain => "plain wait",
+        ReapedBy::Wclone => "__WCLONE",
+        ReapedBy::Wall => "__WALL",
+        ReapedBy::None => "nobody (not waitable)",
+        ReapedBy::Autoreaped => "the kernel (auto-reaped)",
+        ReapedBy::CallersParent => "the caller's parent",
+    }
+}
+
+/// The request as the probe actually ran it: environment facts the probe
+/// measured (whether the caller may write the target cgroup's
+/// `cgroup.procs` and the common ancestor's) replace the catalogue's
+/// assumptions before the model predicts.
+pub fn request_as_run(req: &Request, obs: &Observation) -> Request {
+    let mut r = req.clone();
+    if let Some(c) = r.clone3.as_mut() {
+        if let CgroupFd::Cgroup2 {
+            created,
+            procs_writable,
+            ancestor_writable,
+        } = c.cgroup
+        {
+            c.cgroup = CgroupFd::Cgroup2 {
+                created,
+                procs_writable: obs.cgroup_procs_writable.unwrap_or(procs_writable),
+                ancestor_writable: obs.cgroup_ancestor_writable.unwrap_or(ancestor_writable),
+            };
+        }
+    }
+    r
+}
+
+/// Which wait reaped the child. The probe reports `none` both for threads
+/// (joined through CHILD_CLEARTID) and for processes no wait found
+/// (ECHILD): the latter were auto-reaped by the kernel.
+fn observed_reaped(obs: &Observation) -> Option<ReapedBy> {
+    // A thread reports the caller's tgid and a tid of its own.
+    let thread = obs.tgid == Some(obs.caller_pid) && obs.pid != obs.tgid;
+    match (obs.reaped_by, obs.wait_errno) {
+        (Some(ReapedBy::None), Some(e)) if e == forklore_model::Errno::ECHILD && !thread => {
+            Some(ReapedBy::Autoreaped)
+        }
+        (r, _) => r,
+    }
+}
+
+/// Compare the model's prediction with the observation.
+///
+/// An error prediction passes when the errno matches. A success prediction
+/// passes when every observed fact the model speaks about matches: thread
+/// group, parent as the child saw it, pid namespace, exit_signal, the wait
+/// option that reaped it, pidfd kind, the *_SETTID words and vfork
+/// suspension. Facts not observed at this level are not judged.
+pub fn compare(
+    req: &Request,
+    ctx: &Context,
+    pred: &Prediction,
+    obs: &Observation,
+) -> (Verdict, Option<String>) {
+    match obs.outcome {
+        CaseOutcome::Broken => {
+            return (
+                Verdict::Broken,
+                Some(obs.broken.clone().unwrap_or_else(|| "broken".into())),
+            )
+        }
+        CaseOutcome::Skipped => {
+            return (
+                Verdict::Skip,
+                Some(obs.skipped.clone().unwrap_or_else(|| "skipped".into())),
+            )
+        }
+        _ => {}
+    }
+    let rule = pred.rule.map(|r| r.id).unwrap_or("-");
+    match &pred.outcome {
+        Outcome::Environment { reason } => (Verdict::Env, Some(reason.clone())),
+        Outcome::Error { errno } => match obs.outcome {
+            CaseOutcome::Error if obs.errno == Some(*errno) => (Verdict::Pass, None),
+            _ => {
+                let seen = observed_summary(obs);
+                if let Some(env) = environment_explains(req, ctx, obs) {
+                    return (
+                        Verdict::Env,
+                        Some(format!("{env}; model predicted {errno} ({rule})")),
+                    );
+                }
+                (
+                    Verdict::Fail,
+                    Some(format!("expected {errno} ({rule}), observed {seen}")),
+                )
+            }
+        },
+        Outcome::Success(sem) => {
+            if obs.outcome == CaseOutcome::Error {
+                if let Some(env) = environment_explains(req, ctx, obs) {
+                    return (Verdict::Env, Some(env));
+                }
+                return (
+                    Verdict::Fail,
+                    Some(format!(
+                        "expected success, observed {}",
+                        observed_summary(obs)
+                    )),
+                );
+            }
+            let diffs = semantic_diffs(req, ctx, sem, obs);
+            if diffs.is_empty() {
+                (Verdict::Pass, None)
+            } else {
+                (
+                    Verdict::Fail,
+                    Some(format!("succeeded, but {}", diffs.join("; "))),
+                )
+            }
+        }
+    }
+}
+
+/// Errors the environment, not a kernel rule, produced: a seccomp filter
+/// returning ENOSYS/EPERM (Docker's default profile does this for clone3),
+/// or resource exhaustion the model does not track.
+fn environment_explains(req: &Request, ctx: &Context, obs: &Observation) -> Option<String> {
+    let e = obs.errno?;
+    if ctx.seccomp_filter
+        && (e == forklore_model::Errno::ENOSYS || e == forklore_model::Errno::EPERM)
+    {
+        return Some(format!(
+            "a seccomp filter is installed and {} returned {e}",
+            req.syscall
+        ));
+    }
+    if e == forklore_model::Errno::ENOMEM && !ctx.pidns_dead {
+        return Some("ENOMEM: memory or a kernel resource ran out".into());
+    }
+    None
+}
+
+fn semantic_diffs(req: &Request, ctx: &Context, sem: &Semantics, obs: &Observation) -> Vec<String> {
+    let mut d = Vec::new();
+    let mut check = |what: &str, expected: String, observed: String| {
+        if expected != observed {
+            d.push(format!("{what}: expected {expected}, observed {observed}"));
+        }
+    };
+    // Identity as the child saw it (§3.1).
+    if let Some(tgid) = obs.tgid {
+        let expected_tgid = if sem.new_pid_ns {
+            "1 (init of a new pid namespace)".to_string()
+        } else if sem.same_thread_group {
+            format!("{} (the caller's tgid)", obs.caller_pid)
+        } else if ctx.pidns_for_children_differs {
+            // The child lives in a namespace the caller cannot see from inside.
+            format!("{tgid}")
+        } else {
+            format!("{} (its own tid)", obs.ret.unwrap_or(-1))
+        };
+        let seen = if sem.new_pid_ns && tgid == 1 {
+            "1 (init of a new pid namespace)".to_string()
+        } else if sem.same_thread_group && tgid == obs.caller_pid {
+            format!("{tgid} (the caller's tgid)")
+        } else if !sem.same_thread_group && !sem.new_pid_ns && Some(tgid as i64) == obs.ret {
+            format!("{tgid} (its own tid)")
+        } else {
+            format!("{tgid}")
+        };
+        check("getpid() in the child", expected_tgid, seen);
+    }
+    if let Some(ppid) = obs.ppid {
+        let expected = if sem.new_pid_ns || ctx.pidns_for_children_differs {
+            0
+        } else {
+            match sem.parent {
+                Parent::Caller => obs.caller_pid,
+                Parent::CallersParent => obs.caller_ppid,
+            }
+        };
+        check(
+            "getppid() in the child",
+            expected.to_string(),
+            ppid.to_string(),
+        );
+    }
+    if let Some(es) = obs.exit_signal {
+        check("exit_signal", sem.exit_signal.to_string(), es.to_string());
+    }
+    if let Some(r) = observed_reaped(obs) {
+        check(
+            "reaped by",
+            reaped_name(sem.reaped_by).into(),
+            reaped_name(r).into(),
+        );
+    }
+    if sem.pidfd.is_some() || obs.pidfd.is_some() {
+        check(
+            "pidfd",
+            format!("{:?}", sem.pidfd),
+            format!("{:?}", obs.pidfd),
+        );
+    }
+    // PARENT_SETTID: the child's tid as the parent sees it, if the pointer
+    // was the probe's word (faults are ignored, §1.F). Legacy clone with
+    // CLONE_PIDFD uses the same slot for the pidfd.
+    let legacy_pidfd = req.syscall == Syscall::Clone && sem.pidfd.is_some();
+    if req.parent_tid == Ptr::Valid && !legacy_pidfd {
+        let expected = if sem.parent_tid_written {
+            obs.ret
+        } else {
+            None
+        };
+        check(
+            "PARENT_SETTID word",
+            format!("{expected:?}"),
+            format!("{:?}", obs.parent_tid),
+        );
+    }
+    // CHILD_SETTID: the child's tid in its own pid namespace.
+    if req.child_tid == Ptr::Valid && obs.pid.is_some() {
+        let expected = if sem.child_tid_written {
+            obs.pid.map(i64::from)
+        } else {
+            None
+        };
+        check(
+            "CHILD_SETTID word",
+            format!("{expected:?}"),
+            format!("{:?}", obs.child_tid),
+        );
+    }
+    if let Some(s) = obs.caller_suspended {
+        check(
+            "caller suspended",
+            sem.caller_suspended.to_string(),
+            s.to_string(),
+        );
+    }
+    d
+}
