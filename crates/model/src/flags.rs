@@ -218,7 +218,10 @@ pub fn parse_flags(expr: &str) -> Result<ParsedFlags, FlagParseError> {
         }
         let sig = parse_signal(&upper).ok_or_else(|| FlagParseError::UnknownName(t.into()))?;
         if let Some(prev) = out.exit_signal {
-            return Err(FlagParseError::TwoSignals(signal_name(prev), signal_name(sig)));
+            return Err(FlagParseError::TwoSignals(
+                signal_name(prev),
+                signal_name(sig),
+            ));
         }
         out.exit_signal = Some(sig);
     }
@@ -234,7 +237,11 @@ pub fn parse_signal(s: &str) -> Option<u64> {
         return Some(v);
     }
     let upper = t.to_ascii_uppercase();
-    let full = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
     if let Some((_, v)) = SIGNAL_NAMES.iter().find(|(n, _)| *n == full) {
         return Some(*v);
     }
@@ -290,8 +297,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_tokens() {
-        assert!(matches!(parse_flags("VM|BOGUS"), Err(FlagParseError::UnknownName(_))));
-        assert!(matches!(parse_flags("VM||FS"), Err(FlagParseError::Empty(_))));
+        assert!(matches!(
+            parse_flags("VM|BOGUS"),
+            Err(FlagParseError::UnknownName(_))
+        ));
+        assert!(matches!(
+            parse_flags("VM||FS"),
+            Err(FlagParseError::Empty(_))
+        ));
         assert!(matches!(
             parse_flags("0x1ffffffffffffffff"),
             Err(FlagParseError::Overflow(_))
@@ -300,13 +313,19 @@ mod tests {
             parse_flags("SIGCHLD|SIGUSR1"),
             Err(FlagParseError::TwoSignals(..))
         ));
-        assert!(matches!(parse_flags("SIGNOPE"), Err(FlagParseError::UnknownName(_))));
+        assert!(matches!(
+            parse_flags("SIGNOPE"),
+            Err(FlagParseError::UnknownName(_))
+        ));
     }
 
     #[test]
     fn formats_keep_unknown_bits() {
         assert_eq!(format_flags(CLONE_VM | (1 << 40)), "CLONE_VM|0x10000000000");
-        assert_eq!(format_legacy_clone_arg(0x4111), "CLONE_VM|CLONE_VFORK|SIGCHLD");
+        assert_eq!(
+            format_legacy_clone_arg(0x4111),
+            "CLONE_VM|CLONE_VFORK|SIGCHLD"
+        );
         assert_eq!(format_flags(0), "0");
     }
 

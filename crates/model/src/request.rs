@@ -49,7 +49,9 @@ impl std::str::FromStr for Syscall {
             "vfork" => Ok(Syscall::Vfork),
             "clone" => Ok(Syscall::Clone),
             "clone3" => Ok(Syscall::Clone3),
-            _ => Err(format!("unknown syscall {s:?} (fork, vfork, clone or clone3)")),
+            _ => Err(format!(
+                "unknown syscall {s:?} (fork, vfork, clone or clone3)"
+            )),
         }
     }
 }
@@ -232,7 +234,10 @@ impl Request {
     /// clone3 with the default argument block (size 88, exit_signal SIGCHLD).
     pub fn clone3(flags: u64, exit_signal: u64) -> Self {
         let mut r = Self::base(Syscall::Clone3, flags);
-        r.clone3 = Some(Clone3Args { exit_signal, ..Clone3Args::default() });
+        r.clone3 = Some(Clone3Args {
+            exit_signal,
+            ..Clone3Args::default()
+        });
         r
     }
     fn base(syscall: Syscall, flags: u64) -> Self {

@@ -14,7 +14,11 @@ pub struct KernelVersion {
 
 impl KernelVersion {
     pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
-        KernelVersion { major, minor, patch }
+        KernelVersion {
+            major,
+            minor,
+            patch,
+        }
     }
 }
 
@@ -64,7 +68,10 @@ mod tests {
 
     #[test]
     fn parses_uname_forms() {
-        assert_eq!("6.18".parse::<KernelVersion>().unwrap(), KernelVersion::new(6, 18, 0));
+        assert_eq!(
+            "6.18".parse::<KernelVersion>().unwrap(),
+            KernelVersion::new(6, 18, 0)
+        );
         assert_eq!(
             "6.18.44-fc-v669".parse::<KernelVersion>().unwrap(),
             KernelVersion::new(6, 18, 44)
