@@ -338,13 +338,19 @@ fn arrange(
             match process::fork_single_threaded() {
                 Err(e) => return Err(format!("cannot fork the pid-namespace holder: errno {e}")),
                 Ok(Forked::Child) => {
-                    // Init of the new namespace until the worker goes.
+                    // Init of the new namespace until the worker goes;
+                    // reaps whatever is orphaned into the namespace.
                     let _ = process::set_pdeathsig(libc::SIGKILL);
                     loop {
-                        nix::unistd::pause();
+                        if process::wait4(-1, process::WALL, false) == Err(libc::ECHILD) {
+                            nix::unistd::pause();
+                        }
                     }
                 }
-                Ok(Forked::Parent { child }) => a.holder = Some(child),
+                Ok(Forked::Parent { child }) => {
+                    a.holder = Some(child);
+                    a.hints.unshared_pidns_has_init = Some(true);
+                }
             }
         }
         ContextSpec::Chroot => {}
@@ -444,7 +450,10 @@ pub(crate) fn worker_main(
     emit(&Msg::Context {
         context: ctx.clone(),
     });
-    let mut engine = match Engine::new(mailbox, res, &arranged, &ctx) {
+    // A throwaway caller would change the task count (nproc) or leave its
+    // orphans to the namespace's init instead of the reaper (unshare-pid).
+    let helper_ok = !matches!(spec, ContextSpec::Nproc(_) | ContextSpec::UnsharePid);
+    let mut engine = match Engine::new(mailbox, res, &arranged, &ctx, helper_ok) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("forklore-probe: cannot set up the case memory: {e}");

@@ -21,7 +21,7 @@ use forklore_sys::clone::{
     TlsArg, UPtr, NOT_READ, WORD_SENTINEL,
 };
 use forklore_sys::mailbox::{Mailbox, ReapRecord};
-use forklore_sys::process::{self, Disposition, WALL, WCLONE, WEXITED, WNOHANG, WNOWAIT};
+use forklore_sys::process::{self, Disposition, Forked, WALL, WCLONE, WEXITED, WNOHANG, WNOWAIT};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -86,6 +86,12 @@ fn rlimit(r: nix::sys::resource::Resource) -> Option<(u64, u64)> {
     nix::sys::resource::getrlimit(r).ok()
 }
 
+/// What `call_and_peek` hands to `finish`.
+struct Peek {
+    tid: i32,
+    pidfd: Option<i32>,
+}
+
 pub(crate) struct Engine<'a> {
     arena: Arena,
     mailbox: &'a Mailbox,
@@ -103,6 +109,8 @@ pub(crate) struct Engine<'a> {
     unused_cursor: i32,
     nested_cursor: i32,
     base: Baseline,
+    /// Cases may fork a throwaway caller (not in RLIMIT_NPROC contexts).
+    helper_ok: bool,
 }
 
 fn uptr(p: Ptr) -> UPtr {
@@ -221,6 +229,7 @@ impl<'a> Engine<'a> {
         res: Resources,
         arranged: &Arranged,
         ctx: &Context,
+        helper_ok: bool,
     ) -> std::io::Result<Self> {
         let arena = Arena::new()?;
         let not_open_fd = (100..)
@@ -253,6 +262,7 @@ impl<'a> Engine<'a> {
             unused_cursor: pid_max - 1,
             nested_cursor: 2000,
             base,
+            helper_ok,
         })
     }
 
@@ -428,8 +438,10 @@ impl<'a> Engine<'a> {
             }
         }
         let mut obs = self.run_inner(case);
-        obs.caller_pid = self.caller_pid;
-        obs.caller_ppid = self.caller_ppid;
+        if !obs.helper_caller {
+            obs.caller_pid = self.caller_pid;
+            obs.caller_ppid = self.caller_ppid;
+        }
         let (flags, _) = effective(&case.request);
         self.restore(&mut obs, flags, case.observe == ObserveLevel::Full);
         obs
@@ -452,26 +464,51 @@ impl<'a> Engine<'a> {
         let (flags, exit_signal) = effective(req);
         let thread = flags & CLONE_THREAD != 0;
         let parent = flags & CLONE_PARENT != 0;
-        let vfork = flags & CLONE_VFORK != 0;
-        if !thread && !parent && exit_signal == libc::SIGKILL as u64 && !self.is_pidns_init {
-            return Observation {
-                skipped: Some("exit_signal SIGKILL: the child's exit would kill the probe".into()),
-                outcome: CaseOutcome::Skipped,
-                ..obs
-            };
-        }
         self.mailbox.full.store(full as u32, Ordering::Relaxed);
+        // A SIGKILL exit signal kills the caller when the child exits
+        // (do_notify_parent), unless the caller is a pid-namespace init
+        // (signals from inside are ignored there). Run it in a throwaway
+        // caller so the probe survives.
+        if !thread && !parent && exit_signal == libc::SIGKILL as u64 && !self.is_pidns_init {
+            if !self.helper_ok {
+                return Observation {
+                    skipped: Some(
+                        "exit_signal SIGKILL needs a throwaway caller, which would change \
+                         this context's task count"
+                            .into(),
+                    ),
+                    outcome: CaseOutcome::Skipped,
+                    ..obs
+                };
+            }
+            return self.run_in_helper(req, spec, full, obs);
+        }
+        match self.call_and_peek(req, &spec, full, &mut obs) {
+            Some(peek) => self.finish(req, &spec, full, peek, obs),
+            None => obs,
+        }
+    }
 
+    /// Issue the call and observe what can be seen before the child is
+    /// released: return value, words, pidfd, and (Full) /proc while alive.
+    /// `None` when there is no child to finish (error or broken).
+    fn call_and_peek(
+        &mut self,
+        req: &Request,
+        spec: &CallSpec,
+        full: bool,
+        obs: &mut Observation,
+    ) -> Option<Peek> {
+        let (flags, _) = effective(req);
+        let vfork = flags & CLONE_VFORK != 0;
         let t0 = Instant::now();
-        let ret = match self.arena.call(&spec) {
+        let ret = match self.arena.call(spec) {
             Ok(r) => r,
             Err(e) => {
                 let _ = self.arena.renew();
-                return Observation {
-                    broken: Some(e.to_string()),
-                    outcome: CaseOutcome::Broken,
-                    ..obs
-                };
+                obs.broken = Some(e.to_string());
+                obs.outcome = CaseOutcome::Broken;
+                return None;
             }
         };
         obs.call_ns = t0.elapsed().as_nanos() as u64;
@@ -485,7 +522,7 @@ impl<'a> Engine<'a> {
             obs.outcome = CaseOutcome::Error;
             obs.errno = Some(Errno((-ret) as i32));
             self.arena.child_gone();
-            return obs;
+            return None;
         }
         obs.outcome = CaseOutcome::Success;
         // With the go-ahead handshake (Full) a child cannot exit before the
@@ -546,6 +583,23 @@ impl<'a> Engine<'a> {
             }
         }
 
+        Some(Peek { tid, pidfd })
+    }
+
+    /// Release the child, wait for it to be gone (reaped, joined or
+    /// reported by the reaper), and collect the rest.
+    fn finish(
+        &mut self,
+        req: &Request,
+        spec: &CallSpec,
+        full: bool,
+        peek: Peek,
+        mut obs: Observation,
+    ) -> Observation {
+        let (flags, _) = effective(req);
+        let thread = flags & CLONE_THREAD != 0;
+        let parent = flags & CLONE_PARENT != 0;
+        let Peek { tid, pidfd } = peek;
         let mut gone = true;
         if thread {
             // Threads are on the thread list, not `children`: not waitable.
@@ -635,6 +689,120 @@ impl<'a> Engine<'a> {
             self.arena.child_gone();
         } else {
             // The child may still run on the arena: abandon it.
+            let _ = self.arena.renew();
+        }
+        obs
+    }
+
+    /// Run a case whose child's exit kills its caller: fork a throwaway
+    /// caller (the worker is single-threaded here), let it issue the call
+    /// and report what it saw before releasing the child over a pipe, then
+    /// observe its death. The orphaned zombie goes to the reaper (the
+    /// subreaper), which reports it through the mailbox.
+    fn run_in_helper(
+        &mut self,
+        req: &Request,
+        mut spec: CallSpec,
+        full: bool,
+        mut obs: Observation,
+    ) -> Observation {
+        use std::io::{Read, Write};
+        let (flags, _) = effective(req);
+        let vfork = flags & CLONE_VFORK != 0;
+        // The helper must report before the child may exit.
+        spec.child.wait_go = !vfork;
+        obs.helper_caller = true;
+        let (rd, wr) = match nix::unistd::pipe() {
+            Ok(p) => p,
+            Err(e) => {
+                obs.outcome = CaseOutcome::Broken;
+                obs.broken = Some(format!("pipe: {e}"));
+                return obs;
+            }
+        };
+        let helper = match process::fork_single_threaded() {
+            Err(e) => {
+                obs.outcome = CaseOutcome::Broken;
+                obs.broken = Some(format!("cannot fork a throwaway caller: errno {e}"));
+                return obs;
+            }
+            Ok(Forked::Child) => {
+                drop(rd);
+                let mut o = obs.clone();
+                o.caller_pid = std::process::id() as i32;
+                o.caller_ppid = std::os::unix::process::parent_id() as i32;
+                let peek = self.call_and_peek(req, &spec, full, &mut o);
+                let mut line = serde_json::to_vec(&o).unwrap_or_default();
+                line.push(b'\n');
+                let mut f = File::from(wr);
+                let _ = f.write_all(&line);
+                drop(f);
+                if peek.is_some() {
+                    self.arena.release();
+                }
+                // The child's exit signal ends this process.
+                std::thread::sleep(WAIT_LIMIT);
+                process::exit_now(0)
+            }
+            Ok(Forked::Parent { child }) => child,
+        };
+        drop(wr);
+        let mut text = String::new();
+        let _ = File::from(rd).read_to_string(&mut text);
+        if let Some(r) = process::wait4(helper, WALL, false).ok().flatten() {
+            if libc::WIFSIGNALED(r.status) {
+                obs.caller_killed_by = Some(libc::WTERMSIG(r.status));
+            }
+        }
+        let killed_by = obs.caller_killed_by;
+        if let Ok(o) = serde_json::from_str::<Observation>(text.trim()) {
+            obs = o;
+        } else {
+            // Killed before it could report (CLONE_VFORK: suspended until
+            // the child exited). Take what the child reported.
+            obs.caller_suspended = Some(true);
+            obs.caller_pid = helper;
+            obs.caller_ppid = self.caller_pid;
+        }
+        obs.helper_caller = true;
+        obs.caller_killed_by = killed_by;
+        let c = self.arena.ctl();
+        let started = c.started.load(Ordering::Acquire) != 0;
+        let child = match obs.ret {
+            Some(r) if r > 0 => Some(r as i32),
+            Some(_) => None,
+            None if started && flags & CLONE_NEWPID == 0 => Some(c.tid.load(Ordering::Relaxed)),
+            None => None,
+        };
+        if obs.ret.is_none() && started {
+            obs.outcome = CaseOutcome::Success;
+        }
+        if started {
+            obs.pid = Some(c.tid.load(Ordering::Relaxed));
+            obs.tgid = Some(c.pid.load(Ordering::Relaxed));
+            obs.ppid = Some(c.ppid.load(Ordering::Relaxed));
+            let seen = c.child_tid_seen.load(Ordering::Relaxed);
+            obs.child_tid = if seen == NOT_READ {
+                None
+            } else {
+                word(seen as u32)
+            };
+        }
+        let mut gone = !started;
+        if let Some(pid) = child {
+            let (rec, seen) = self.mailbox.wait_for(pid, self.mail_seen, WAIT_LIMIT);
+            self.mail_seen = seen;
+            if let Some(r) = rec {
+                record_to_obs(r, &mut obs);
+                // Reaped by the subreaper after its caller died, not by the caller.
+                obs.reaped_by = Some(ReapedBy::None);
+                gone = true;
+            }
+        }
+        if req.child_tid == Ptr::Valid {
+            obs.child_tid_after_exit = word(self.arena.shared().child_tid.load(Ordering::Acquire));
+        }
+        if !gone {
             let _ = self.arena.renew();
         }
         obs

@@ -274,10 +274,17 @@ pub struct Observation {
     /// non-VFORK case whose child had already exited reports `None` (it may
     /// simply have run first).
     pub caller_suspended: Option<bool>,
-    /// The probe worker's getpid() / getppid() (what CLONE_PARENT and
+    /// The caller's getpid() / getppid() (what CLONE_PARENT and
     /// CLONE_THREAD children should report).
     pub caller_pid: i32,
     pub caller_ppid: i32,
+    /// The call ran in a throwaway caller forked from the probe, because
+    /// the child's exit signal (SIGKILL) kills its caller.
+    pub helper_caller: bool,
+    /// The signal that killed the caller (the child's exit signal was
+    /// delivered to it). With it, `reaped_by` is `none`: the probe's reaper
+    /// adopted and reaped the orphan (`reaper_option`, `wait_status`).
+    pub caller_killed_by: Option<i32>,
     /// The set_tid values actually passed (Unused/PidMax/CallerPid resolved).
     pub set_tid: Option<Vec<i32>>,
     /// For CgroupFd::Cgroup2: whether the probe could write the target's

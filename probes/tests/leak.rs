@@ -74,6 +74,7 @@ fn varied_cases() -> Vec<ProbeCase> {
         Request::clone(CLONE_NEWUSER | SIGCHLD),
         Request::clone(19), // exit signal SIGSTOP: the reaper resumes the worker
         Request::clone3(0, 64),
+        Request::clone(9), // exit signal SIGKILL: a throwaway caller dies instead
     ];
     if root {
         kinds.push(Request::clone(CLONE_NEWPID | SIGCHLD));

@@ -620,6 +620,10 @@ fn unshare_pid_context() {
     );
     let ctx = r.context.unwrap();
     assert!(ctx.pidns_for_children_differs);
+    assert!(
+        ctx.unshared_pidns_has_init,
+        "the holder is the namespace's init"
+    );
     assert_eq!(ctx.pidns_level, 1);
     assert_eq!(r.results[0].1.errno, Some(Errno::EINVAL));
     for (_, f) in &r.results[1..3] {
@@ -731,4 +735,46 @@ fn context_names_round_trip() {
     );
     assert!("drop-cap-nonsense".parse::<ContextSpec>().is_err());
     assert!("bogus".parse::<ContextSpec>().is_err());
+}
+
+#[test]
+fn sigkill_exit_signal_runs_in_a_throwaway_caller() {
+    for (req, level) in [
+        (Request::clone(9), ObserveLevel::Full),
+        (Request::clone(9), ObserveLevel::Light),
+        (Request::clone3(0, 9), ObserveLevel::Light),
+        (
+            Request::clone(CLONE_VM | CLONE_VFORK | 9),
+            ObserveLevel::Light,
+        ),
+    ] {
+        let r = batch(
+            ContextSpec::AsIs,
+            &[
+                ("kill", req, level),
+                ("after", Request::fork(), ObserveLevel::Light),
+            ],
+        );
+        let o = &r.results[0].1;
+        ok(o);
+        assert!(o.helper_caller);
+        assert_eq!(o.caller_killed_by, Some(9), "{o:#?}");
+        assert_eq!(
+            o.ppid,
+            Some(o.caller_pid),
+            "the throwaway caller was the parent"
+        );
+        assert_ne!(o.caller_pid, r.results[1].1.caller_pid);
+        assert_eq!(o.reaped_by, Some(ReapedBy::None));
+        assert_eq!(
+            o.reaper_option,
+            Some(ReapedBy::Plain),
+            "reparented: exit_signal reset to SIGCHLD"
+        );
+        if level == ObserveLevel::Full {
+            assert_eq!(o.exit_signal, Some(9), "{o:#?}");
+        }
+        ok(&r.results[1].1);
+        assert!(!r.results[1].1.helper_caller);
+    }
 }

@@ -383,6 +383,8 @@ pub struct ContextHints {
     pub ruid_is_global_root: Option<bool>,
     /// `pid_ns_for_children` cannot take tasks any more.
     pub pidns_dead: Option<bool>,
+    /// After unshare(CLONE_NEWPID): the namespace's init (first child) is alive.
+    pub unshared_pidns_has_init: Option<bool>,
     /// The probe chrooted itself.
     pub chrooted: Option<bool>,
     /// Tasks charged to the caller's uid, when counted before a privilege change.
@@ -455,6 +457,7 @@ pub fn detect_context(h: &ContextHints) -> Context {
         ruid_is_global_root,
         is_pidns_init,
         pidns_for_children_differs: differs,
+        unshared_pidns_has_init: differs && h.unshared_pidns_has_init.unwrap_or(false),
         pidns_level,
         pidns_dead: h.pidns_dead.unwrap_or(false),
         timens_for_children_differs: timens_differs,
