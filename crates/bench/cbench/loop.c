@@ -6,9 +6,13 @@
  * clone with a child stack). Each operation is timed with
  * clock_gettime(CLOCK_MONOTONIC); the output is one line:
  *
- *   METHOD p50_ns mean_ns min_ns samples
+ *   METHOD p50_ns mean_ns min_ns samples rss_anon_kib
  *
- * Usage: loop METHOD ITERATIONS WARMUP CPU|-1 EXEC_TARGET
+ * Usage: loop METHOD ITERATIONS WARMUP CPU|-1 EXEC_TARGET [ANON_KIB]
+ *
+ * ANON_KIB: grow this process's anonymous resident memory (RssAnon) to
+ * that many KiB before timing, to match the parent size of the process it
+ * is compared with: fork copies the page tables of every anonymous page.
  * Build:  gcc -O2 -o loop loop.c   (examples/c_baseline.rs does this)
  */
 #define _GNU_SOURCE
@@ -130,14 +134,22 @@ static long do_clone3(uint64_t flags, int own_stack)
     return spawn_raw(SYS_clone3, (long)&a, sizeof a, 0, 0, 0, child_arg);
 }
 
+enum method { M_GETPID, M_FORK, M_FORK_RETURN, M_FORK_LIBC, M_VFORK_LIBC, M_VFORK, M_CLONE3, M_CLONE3_VFORK, M_CLONE3_PIDFD, M_THREAD, M_THREAD3, M_POSIX_SPAWN, M_POSIX_SPAWN_TRUE, M_FORK_EXEC, M_FORK_EXEC_TRUE, M_VFORK_EXEC, M_VFORK_EXEC_TRUE, M_COUNT };
+static const char *const method_names[M_COUNT] = {"getpid", "fork", "fork-return", "fork-libc", "vfork-libc", "vfork", "clone3", "clone3-vfork", "clone3-pidfd", "thread", "thread3", "posix-spawn", "posix-spawn-true", "fork-exec", "fork-exec-true", "vfork-exec", "vfork-exec-true"};
+
 /* One operation; returns the end timestamp (fork-return stops the clock
  * before the reap). */
-static uint64_t op(const char *m)
+static uint64_t op(enum method m)
 {
     pid_t pid;
-    if (!strcmp(m, "getpid")) {
-        syscall(SYS_getpid);
-    } else if (!strcmp(m, "fork") || !strcmp(m, "fork-return")) {
+    switch (m) {
+    case M_GETPID: {
+        long r; /* raw, like forklore: glibc's syscall() adds a call and errno check */
+        __asm__ volatile("syscall" : "=a"(r) : "0"((long)SYS_getpid) : "rcx", "r11", "memory");
+        break;
+    }
+    case M_FORK:
+    case M_FORK_RETURN: {
         pid = syscall(SYS_fork);
         if (pid == 0)
             syscall(SYS_exit, 0);
@@ -145,23 +157,37 @@ static uint64_t op(const char *m)
             die("fork");
         uint64_t t = now_ns();
         reap(pid);
-        return m[4] ? t : now_ns();
-    } else if (!strcmp(m, "fork-libc")) {
+        return m == M_FORK_RETURN ? t : now_ns();
+    }
+    case M_FORK_LIBC:
         pid = fork();
         if (pid == 0)
             _exit(0);
         if (pid < 0)
             die("fork");
         reap(pid);
-    } else if (!strcmp(m, "vfork")) {
+        break;
+    case M_VFORK: {
+        /* As forklore defines vfork: clone(VM|VFORK) with the child on its own stack. */
+        long r = spawn_raw(SYS_clone, CLONE_VM | CLONE_VFORK | SIGCHLD, (long)stack_base + stack_len,
+                           0, 0, 0, NULL);
+        if (r < 0)
+            die("clone");
+        reap(r);
+        break;
+    }
+    case M_VFORK_LIBC:
         pid = vfork();
         if (pid == 0)
             syscall(SYS_exit, 0);
         if (pid < 0)
             die("vfork");
         reap(pid);
-    } else if (!strcmp(m, "clone3") || !strcmp(m, "clone3-vfork") || !strcmp(m, "clone3-pidfd")) {
-        uint64_t flags = m[6] == 0 ? 0 : m[7] == 'v' ? CLONE_VM | CLONE_VFORK : CLONE_PIDFD;
+        break;
+    case M_CLONE3:
+    case M_CLONE3_VFORK:
+    case M_CLONE3_PIDFD: {
+        uint64_t flags = m == M_CLONE3 ? 0 : m == M_CLONE3_VFORK ? CLONE_VM | CLONE_VFORK : CLONE_PIDFD;
         long r = do_clone3(flags, flags & CLONE_VM);
         if (r < 0)
             die("clone3");
@@ -173,20 +199,29 @@ static uint64_t op(const char *m)
         } else {
             reap(r);
         }
-    } else if (!strcmp(m, "thread") || !strcmp(m, "thread3")) {
+        break;
+    }
+    case M_THREAD:
+    case M_THREAD3: {
         tid_word = ~0u;
-        long r = m[6] ? do_clone3(THREAD_FLAGS, 1)
-                      : spawn_raw(SYS_clone, THREAD_FLAGS, (long)stack_base + stack_len,
-                                  (long)&tid_word, (long)&tid_word, 0, NULL);
+        long r = m == M_THREAD3 ? do_clone3(THREAD_FLAGS, 1)
+                                : spawn_raw(SYS_clone, THREAD_FLAGS, (long)stack_base + stack_len,
+                                            (long)&tid_word, (long)&tid_word, 0, NULL);
         if (r < 0)
             die("clone");
         join_thread();
-    } else if (!strncmp(m, "posix-spawn", 11)) {
+        break;
+    }
+    case M_POSIX_SPAWN:
+    case M_POSIX_SPAWN_TRUE: {
         int e = posix_spawn(&pid, exec_args.path, NULL, NULL, exec_args.argv, empty_env);
         if (e)
             die("posix_spawn");
         reap(pid);
-    } else if (!strncmp(m, "fork-exec", 9)) {
+        break;
+    }
+    case M_FORK_EXEC:
+    case M_FORK_EXEC_TRUE:
         pid = syscall(SYS_fork);
         if (pid == 0) {
             execve(exec_args.path, exec_args.argv, empty_env);
@@ -195,7 +230,9 @@ static uint64_t op(const char *m)
         if (pid < 0)
             die("fork");
         reap(pid);
-    } else if (!strncmp(m, "vfork-exec", 10)) {
+        break;
+    case M_VFORK_EXEC:
+    case M_VFORK_EXEC_TRUE:
         pid = vfork();
         if (pid == 0) {
             execve(exec_args.path, exec_args.argv, empty_env);
@@ -204,8 +241,8 @@ static uint64_t op(const char *m)
         if (pid < 0)
             die("vfork");
         reap(pid);
-    } else {
-        fprintf(stderr, "unknown method %s\n", m);
+        break;
+    default:
         exit(2);
     }
     return now_ns();
@@ -217,13 +254,34 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static long rss_anon_kib(void)
+{
+    char line[256];
+    long v = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "RssAnon: %ld", &v) == 1)
+            break;
+    fclose(f);
+    return v;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s METHOD ITERATIONS WARMUP CPU|-1 EXEC_TARGET\n", argv[0]);
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: %s METHOD ITERATIONS WARMUP CPU|-1 EXEC_TARGET [ANON_KIB]\n", argv[0]);
         return 2;
     }
-    const char *m = argv[1];
+    enum method m = M_COUNT;
+    for (int i = 0; i < M_COUNT; i++)
+        if (!strcmp(argv[1], method_names[i]))
+            m = i;
+    if (m == M_COUNT) {
+        fprintf(stderr, "unknown method %s\n", argv[1]);
+        return 2;
+    }
     long n = atol(argv[2]), warm = atol(argv[3]), cpu = atol(argv[4]);
     if (n <= 0)
         return 2;
@@ -234,7 +292,7 @@ int main(int argc, char **argv)
         if (sched_setaffinity(0, sizeof set, &set))
             die("sched_setaffinity");
     }
-    const char *target = strstr(m, "-true") ? "/bin/true" : argv[5];
+    const char *target = strstr(argv[1], "-true") ? "/bin/true" : argv[5];
     argv_buf[0] = (char *)target;
     exec_args = (struct child_exec){target, argv_buf, empty_env};
     stack_base = mmap(NULL, stack_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -247,17 +305,38 @@ int main(int argc, char **argv)
     uint64_t *s = malloc(sizeof(uint64_t) * n);
     if (!s)
         die("malloc");
+    memset(s, 0, sizeof(uint64_t) * n);
+    if (argc == 7) {
+        long want = atol(argv[6]), have = rss_anon_kib();
+        if (have >= 0 && want > have) {
+            size_t len = (size_t)(want - have) * 1024;
+            char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED)
+                die("mmap");
+            memset(p, 1, len);
+        }
+    }
     for (long i = 0; i < warm; i++)
         op(m);
-    for (long i = 0; i < n; i++) {
-        uint64_t t0 = now_ns();
-        s[i] = op(m) - t0;
+    if (m == M_GETPID) {
+        /* Dedicated loop: the generic one's switch would cost more than getpid. */
+        for (long i = 0; i < n; i++) {
+            uint64_t t0 = now_ns();
+            long r;
+            __asm__ volatile("syscall" : "=a"(r) : "0"((long)SYS_getpid) : "rcx", "r11", "memory");
+            s[i] = now_ns() - t0;
+        }
+    } else {
+        for (long i = 0; i < n; i++) {
+            uint64_t t0 = now_ns();
+            s[i] = op(m) - t0;
+        }
     }
     double sum = 0;
     for (long i = 0; i < n; i++)
         sum += s[i];
     qsort(s, n, sizeof *s, cmp);
-    printf("%s %llu %.0f %llu %ld\n", m, (unsigned long long)s[n / 2], sum / n,
-           (unsigned long long)s[0], n);
+    printf("%s %llu %.0f %llu %ld %ld\n", argv[1], (unsigned long long)s[n / 2], sum / n,
+           (unsigned long long)s[0], n, rss_anon_kib());
     return 0;
 }
