@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 
 /// What the reaper sets up before forking the worker (and removes after).
 pub(crate) struct Prepared {
+    /// `pid_max` of the runner's pid namespace (read before any unshare).
+    pub outer_pid_max: u32,
     pub chroot_dir: Option<tempfile::TempDir>,
     pub cg2_created: Option<PathBuf>,
     pub cg2_created_err: Option<String>,
@@ -37,6 +39,7 @@ fn wants_cgroup2_created(cases: &[ProbeCase]) -> bool {
 impl Prepared {
     pub fn before_fork(spec: &ContextSpec, cases: &[ProbeCase]) -> Result<Prepared, String> {
         let mut p = Prepared {
+            outer_pid_max: observe::pid_max(),
             chroot_dir: None,
             cg2_created: None,
             cg2_created_err: None,
@@ -122,6 +125,11 @@ pub(crate) struct Arranged {
     pub active_level: u32,
     /// Caller's pid at each level from 0 (as NSpid, outermost first).
     pub nspid_abs: Vec<i32>,
+    /// The procfs mount of the initial view kept open across a /proc
+    /// remount (pidns-init), to look pids up at the outer level.
+    pub outer_proc: Option<File>,
+    /// `pid_max` at level 0.
+    pub outer_pid_max: u32,
 }
 
 fn errno_str(e: nix::Error) -> String {
@@ -273,6 +281,8 @@ fn arrange(
         procfs_level: 0,
         active_level: nspid_abs.len().saturating_sub(1) as u32,
         nspid_abs,
+        outer_proc: None,
+        outer_pid_max: prepared.outer_pid_max,
     };
     match spec {
         ContextSpec::AsIs => {}
@@ -324,6 +334,7 @@ fn arrange(
                 return Err("the worker is not pid 1 of the new pid namespace".into());
             }
             rearm(reaper, true)?;
+            a.outer_proc = File::open("/proc").ok();
             private_proc(Path::new("/proc"))?;
             a.procfs_level = a.active_level;
             a.hints.active_pidns_level = Some(a.active_level);

@@ -12,8 +12,8 @@ use forklore_model::flags::{
     CLONE_VM, SIGCHLD,
 };
 use forklore_model::{
-    ArgsMem, CgroupFd, Context, Errno, PidfdKind, Ptr, ReapedBy, Request, Stack, Syscall, TidSpec,
-    Tls,
+    ArgsMem, CgroupFd, Context, Errno, KernelVersion, PidfdKind, Ptr, ReapedBy, Request, Stack,
+    Syscall, TidSpec, Tls,
 };
 use forklore_observe as observe;
 use forklore_sys::clone::{
@@ -103,10 +103,16 @@ pub(crate) struct Engine<'a> {
     is_pidns_init: bool,
     holder: Option<i32>,
     pid_max: i32,
+    kernel: KernelVersion,
     children_level: u32,
-    procfs_level: u32,
+    /// Where to look pids up, per pid-namespace level.
+    proc_dirs: Vec<(i64, PathBuf)>,
+    _outer_proc: Option<File>,
     nspid_abs: Vec<i32>,
-    unused_cursor: i32,
+    /// `pid_max` at level 0 (the runner's namespace) and at the caller's level.
+    outer_pid_max: i32,
+    active_level: i64,
+    unused_cursor: std::collections::HashMap<i64, i32>,
     nested_cursor: i32,
     base: Baseline,
     /// Cases may fork a throwaway caller (not in RLIMIT_NPROC contexts).
@@ -232,6 +238,14 @@ impl<'a> Engine<'a> {
         helper_ok: bool,
     ) -> std::io::Result<Self> {
         let arena = Arena::new()?;
+        let outer_proc = arranged
+            .outer_proc
+            .as_ref()
+            .and_then(|f| f.try_clone().ok());
+        let mut proc_dirs = vec![(arranged.procfs_level as i64, PathBuf::from("/proc"))];
+        if let Some(f) = &outer_proc {
+            proc_dirs.push((0, PathBuf::from(format!("/proc/self/fd/{}", f.as_raw_fd()))));
+        }
         let not_open_fd = (100..)
             .find(|fd| !process::fd_is_open(*fd))
             .unwrap_or(1_000_000);
@@ -256,10 +270,14 @@ impl<'a> Engine<'a> {
             is_pidns_init: ctx.is_pidns_init,
             holder: arranged.holder,
             pid_max,
+            kernel: ctx.kernel,
             children_level: ctx.pidns_level,
-            procfs_level: arranged.procfs_level,
+            proc_dirs,
+            _outer_proc: outer_proc,
             nspid_abs: arranged.nspid_abs.clone(),
-            unused_cursor: pid_max - 1,
+            outer_pid_max: arranged.outer_pid_max as i32,
+            active_level: arranged.active_level as i64,
+            unused_cursor: Default::default(),
             nested_cursor: 2000,
             base,
             helper_ok,
@@ -267,21 +285,40 @@ impl<'a> Engine<'a> {
     }
 
     /// A pid no task uses at `level` right now (set_tid `Unused`).
+    /// `pid_max` of the namespace at `level`. Since 6.14 it is per
+    /// namespace, and a new namespace starts at PID_MAX_LIMIT (4194304 on
+    /// 64-bit; observed on 6.18), whatever its parent's is.
+    fn level_pid_max(&self, level: i64) -> i32 {
+        if level == self.active_level {
+            self.pid_max
+        } else if level == 0 {
+            self.outer_pid_max
+        } else if level > self.active_level && self.kernel >= KernelVersion::new(6, 14, 0) {
+            4_194_304
+        } else {
+            self.pid_max
+        }
+    }
+
+    /// A pid no task uses at `level` right now (set_tid `Unused`), looked
+    /// up in a procfs that shows that level; high pids for levels none
+    /// shows (fresh nested namespaces hold only the probe's few tasks).
     fn unused_pid(&mut self, level: i64) -> i32 {
-        if level == self.procfs_level as i64 {
-            for _ in 0..self.pid_max {
-                let p = self.unused_cursor;
-                if !std::path::Path::new(&format!("/proc/{p}")).exists() {
+        let max = self.level_pid_max(level);
+        if let Some((_, dir)) = self.proc_dirs.iter().find(|(l, _)| *l == level) {
+            let dir = dir.clone();
+            let cur = self.unused_cursor.entry(level).or_insert(max - 1);
+            for _ in 0..max {
+                let p = *cur;
+                if !dir.join(p.to_string()).exists() {
                     return p;
                 }
-                self.unused_cursor = if p <= 300 { self.pid_max - 1 } else { p - 1 };
+                *cur = if p <= 300 { max - 1 } else { p - 1 };
             }
-            self.unused_cursor
+            *cur
         } else {
-            // A namespace /proc does not show: nested namespaces hold only
-            // the probe's few tasks, so a high pid is free.
             self.nested_cursor += 1;
-            if self.nested_cursor >= self.pid_max {
+            if self.nested_cursor >= max.min(self.pid_max) {
                 self.nested_cursor = 2000;
             }
             self.nested_cursor
@@ -295,7 +332,7 @@ impl<'a> Engine<'a> {
             let level = child_level - i as i64;
             out.push(match *t {
                 TidSpec::Value(v) => v,
-                TidSpec::PidMax => self.pid_max,
+                TidSpec::PidMax => self.level_pid_max(level),
                 TidSpec::CallerPid => {
                     if level >= 0 && (level as usize) < self.nspid_abs.len() {
                         self.nspid_abs[level as usize]

@@ -90,6 +90,8 @@ pub(crate) fn probe_main() -> i32 {
             }
         }
     }
+    // Every fork copies the page tables of what is still mapped.
+    drop(input);
     // The reaper cleans up on SIGTERM; the runner's death sends it.
     let term = match process::install_flag_handler(libc::SIGTERM) {
         Ok(f) => f,

@@ -565,6 +565,16 @@ fn pid_namespace_init_context() {
     if !is_root() {
         return skip("pidns-init needs CAP_SYS_ADMIN");
     }
+    let st = |entries: Vec<TidSpec>| {
+        let mut r = Request::clone3(0, 17);
+        let n = entries.len() as u64;
+        r.clone3.as_mut().unwrap().set_tid = Some(SetTid {
+            ptr: Ptr::Valid,
+            size: n,
+            entries,
+        });
+        r
+    };
     let r = batch(
         ContextSpec::PidNsInit,
         &[
@@ -574,6 +584,13 @@ fn pid_namespace_init_context() {
                 ObserveLevel::Light,
             ),
             ("fork", Request::fork(), ObserveLevel::Full),
+            ("tid1", st(vec![TidSpec::Unused]), ObserveLevel::Light),
+            (
+                "tid2",
+                st(vec![TidSpec::Unused, TidSpec::Unused]),
+                ObserveLevel::Full,
+            ),
+            ("tid-own", st(vec![TidSpec::Value(1)]), ObserveLevel::Light),
         ],
     );
     let ctx = r.context.unwrap();
@@ -593,6 +610,27 @@ fn pid_namespace_init_context() {
         f.proc.as_ref().unwrap().ppid,
         1,
         "/proc is the namespace's own"
+    );
+    for (id, o) in &r.results[2..4] {
+        ok(o);
+        let want = o.set_tid.as_ref().unwrap();
+        assert_eq!(
+            o.ret,
+            Some(want[0] as i64),
+            "{id}: the pid asked for at the caller's level"
+        );
+    }
+    let two = &r.results[3].1;
+    let nspid = &two.proc.as_ref().unwrap().nspid;
+    assert_eq!(
+        nspid,
+        &vec![two.set_tid.as_ref().unwrap()[0]],
+        "/proc shows only the inner level"
+    );
+    assert_eq!(
+        r.results[4].1.errno,
+        Some(Errno::EEXIST),
+        "pid 1 is the caller"
     );
 }
 
