@@ -774,9 +774,10 @@ impl<'a> Engine<'a> {
                 let mut f = File::from(wr);
                 let _ = f.write_all(&line);
                 drop(f);
-                if peek.is_some() {
-                    self.arena.release();
+                if peek.is_none() {
+                    process::exit_now(0);
                 }
+                self.arena.release();
                 // The child's exit signal ends this process.
                 std::thread::sleep(WAIT_LIMIT);
                 process::exit_now(0)

@@ -776,6 +776,23 @@ fn context_names_round_trip() {
 }
 
 #[test]
+fn sigkill_exit_signal_error_is_quick() {
+    let t = std::time::Instant::now();
+    let o = one(
+        ContextSpec::AsIs,
+        Request::clone(CLONE_SIGHAND | 9),
+        ObserveLevel::Light,
+    );
+    assert_eq!(o.errno, Some(Errno::EINVAL));
+    assert!(o.helper_caller);
+    assert_eq!(
+        o.caller_killed_by, None,
+        "no child, nothing kills the caller"
+    );
+    assert!(t.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
 fn sigkill_exit_signal_runs_in_a_throwaway_caller() {
     for (req, level) in [
         (Request::clone(9), ObserveLevel::Full),
