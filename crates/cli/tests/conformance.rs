@@ -46,6 +46,7 @@ fn main() -> ExitCode {
             batch_timeout: Duration::from_secs(120),
             progress: None,
             host: host.clone(),
+            keep_passing_details: false,
         };
         Some(std::sync::Arc::new(check::run_check(
             &opts,

@@ -43,7 +43,8 @@ pub struct CheckArgs {
     /// Parallel probe processes (default: the number of CPUs).
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// In JSON, list passing matrix cases too (large).
+    /// In JSON, list passing matrix cases too, with both sides (very large:
+    /// about 1 KiB per case).
     #[arg(long)]
     pub all_cases: bool,
     /// Cases per probe process.
@@ -164,6 +165,7 @@ pub fn check(args: &CheckArgs) -> Result<i32, InputError> {
         batch_timeout: Duration::from_secs(args.batch_timeout),
         progress,
         host: forklore_observe::detect_host_context(),
+        keep_passing_details: args.all_cases,
     };
     let is_root = runner_is_root();
     let report = check::run_check(&opts, is_root);

@@ -107,7 +107,8 @@ pub struct Report {
     pub groups: BTreeMap<String, Counts>,
     pub contexts: Vec<ContextReport>,
     /// Every case, except passing cases of generated groups (counted in
-    /// `groups`) unless `--all-cases` was given.
+    /// `groups`) unless `--all-cases` was given. Serialised by `to_json`.
+    #[serde(skip)]
     pub cases: Vec<CaseResult>,
 }
 
@@ -141,16 +142,18 @@ impl Report {
 
     /// JSON text. With `all_cases`, passing generated cases are listed too.
     pub fn to_json(&self, all_cases: bool) -> String {
-        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
-        if !all_cases {
-            let kept: Vec<&CaseResult> = self
-                .cases
-                .iter()
-                .filter(|c| !(c.generated && c.verdict == Verdict::Pass))
-                .collect();
-            v["cases"] = serde_json::to_value(kept).unwrap_or(Value::Null);
+        #[derive(Serialize)]
+        struct View<'a> {
+            #[serde(flatten)]
+            head: &'a Report,
+            cases: Vec<&'a CaseResult>,
         }
-        serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+        let cases = self
+            .cases
+            .iter()
+            .filter(|c| all_cases || !(c.generated && c.verdict == Verdict::Pass))
+            .collect();
+        serde_json::to_string_pretty(&View { head: self, cases }).unwrap_or_default() + "\n"
     }
 
     /// Summary first, then every failure with both sides and a repro line,
