@@ -234,3 +234,49 @@ fn random_flags_never_break_the_probe() {
         assert_eq!(r.results.len(), cases.len());
     }
 }
+
+/// Two probes at once (one per core), as the suite runs them.
+#[test]
+#[ignore]
+fn throughput_two_probes() {
+    let t = Instant::now();
+    let n: u32 = 10_000;
+    std::thread::scope(|s| {
+        for half in 0..2u32 {
+            s.spawn(move || {
+                let cmd = ProbeCommand::binary(env!("CARGO_BIN_EXE_forklore-probe"));
+                let cases: Vec<_> = (0..n)
+                    .flat_map(|k| {
+                        let i = (k * 2 + half).wrapping_mul(7919) % (1 << 17);
+                        let es = if flags(i) & (CLONE_THREAD | CLONE_PARENT) != 0 {
+                            0
+                        } else {
+                            SIGCHLD
+                        };
+                        [
+                            ProbeCase::new(
+                                format!("clone-{i}"),
+                                Request::clone(flags(i) | SIGCHLD),
+                                ObserveLevel::Light,
+                            ),
+                            ProbeCase::new(
+                                format!("clone3-{i}"),
+                                Request::clone3(flags(i), es),
+                                ObserveLevel::Light,
+                            ),
+                        ]
+                    })
+                    .collect();
+                let r = run_batch(&cmd, &ContextSpec::AsIs, &cases, Duration::from_secs(30));
+                assert_eq!(r.results.len(), cases.len());
+            });
+        }
+    });
+    let dt = t.elapsed();
+    println!(
+        "two probes: {} cases in {:.2}s = {:.0} cases/s",
+        4 * n,
+        dt.as_secs_f64(),
+        4.0 * n as f64 / dt.as_secs_f64()
+    );
+}
