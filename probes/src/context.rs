@@ -136,13 +136,19 @@ fn errno_str(e: nix::Error) -> String {
     format!("{} ({})", e.desc(), e as i32)
 }
 
-/// The first uid/gid in 40000.. that no process uses and neither
-/// /etc/passwd nor /etc/group lists.
-fn unused_id() -> Option<u32> {
+/// A uid/gid in 40000..60000 that no process uses and neither
+/// /etc/passwd nor /etc/group lists. The search starts at a point derived
+/// from `seed` (the probe's pid) so that probes starting at the same time
+/// (the suite runs several) pick different ids: RLIMIT_NPROC counts every
+/// task of the uid.
+pub fn unused_id(seed: u32) -> Option<u32> {
     let used = observe::uids_in_use();
     let passwd = observe::ids_in_file("/etc/passwd");
     let group = observe::ids_in_file("/etc/group");
-    (40000..60000).find(|u| !used.contains(u) && !passwd.contains(u) && !group.contains(u))
+    let start = seed % 20000;
+    (0..20000)
+        .map(|k| 40000 + (start + k) % 20000)
+        .find(|u| !used.contains(u) && !passwd.contains(u) && !group.contains(u))
 }
 
 /// Re-arm what credential changes clear.
@@ -156,11 +162,11 @@ fn rearm(reaper: u32, pidns_init: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn become_unprivileged() -> Result<u32, String> {
+fn become_unprivileged(reaper: u32) -> Result<u32, String> {
     if !Uid::effective().is_root() {
         return Ok(Uid::current().as_raw());
     }
-    let id = unused_id().ok_or("no unused uid in 40000..60000")?;
+    let id = unused_id(reaper).ok_or("no unused uid in 40000..60000")?;
     unistd::setgroups(&[]).map_err(|e| format!("setgroups([]): {}", errno_str(e)))?;
     let g = Gid::from_raw(id);
     unistd::setresgid(g, g, g).map_err(|e| format!("setresgid({id}): {}", errno_str(e)))?;
@@ -287,11 +293,11 @@ fn arrange(
     match spec {
         ContextSpec::AsIs => {}
         ContextSpec::Unprivileged => {
-            become_unprivileged()?;
+            become_unprivileged(reaper)?;
             rearm(reaper, false)?;
         }
         ContextSpec::Nproc(n) => {
-            let uid = become_unprivileged()?;
+            let uid = become_unprivileged(reaper)?;
             rearm(reaper, false)?;
             nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NPROC, *n, *n)
                 .map_err(|e| format!("setrlimit(RLIMIT_NPROC, {n}): {}", errno_str(e)))?;

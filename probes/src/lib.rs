@@ -26,6 +26,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 pub use client::{run_batch, BatchResult};
+pub use context::unused_id;
 pub use forklore_observe::{detect_host_context, ProcInfo};
 
 /// How much to observe about a case.
