@@ -39,6 +39,10 @@ enum Command {
         /// Default: root when run as root, else user.
         #[arg(long)]
         context: Option<String>,
+        /// Run a lifecycle scenario instead of a creation call, by id
+        /// (see `forklore list --filter 'lifecycle/*'`); contexts root and user.
+        #[arg(long)]
+        scenario: Option<String>,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -119,11 +123,22 @@ fn run(cli: Cli) -> Result<i32, InputError> {
         Command::Probe {
             request,
             context,
+            scenario,
             json,
-        } => {
-            let req = request.build()?;
-            forklore_suite::cli::probe_one(&req, context.as_deref(), json)
-        }
+        } => match scenario {
+            Some(id) => {
+                if request.is_set() {
+                    return Err(InputError(
+                        "--scenario runs a lifecycle scenario; it takes no request options".into(),
+                    ));
+                }
+                forklore_suite::cli::probe_scenario(&id, context.as_deref(), json)
+            }
+            None => {
+                let req = request.build()?;
+                forklore_suite::cli::probe_one(&req, context.as_deref(), json)
+            }
+        },
         Command::Check(args) => forklore_suite::cli::check(&args),
         Command::List(args) => forklore_suite::cli::list(&args),
         Command::Bench(args) => match forklore_bench::run(&args) {

@@ -25,12 +25,11 @@ fn main() -> ExitCode {
     }
     let args = Arguments::from_args();
     let host = forklore_observe::detect_host_context();
-    let groups: BTreeSet<&'static str> =
-        forklore_suite::catalogue::catalogue(true, host.task_size_max)
-            .iter()
-            .map(|c| c.group)
-            .chain(["contexts"])
-            .collect();
+    let groups: BTreeSet<String> = forklore_suite::catalogue::catalogue(true, host.task_size_max)
+        .iter()
+        .map(|c| c.group)
+        .chain(["contexts"])
+        .collect();
     let report = if args.list {
         None
     } else {
@@ -58,7 +57,7 @@ fn main() -> ExitCode {
         .map(|g| {
             let report = report.clone();
             Trial::test(format!("conformance::{g}"), move || match report {
-                Some(r) => group_verdict(&r, g),
+                Some(r) => group_verdict(&r, &g),
                 None => Ok(()),
             })
         })

@@ -202,6 +202,7 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
             });
         }
     }
+    run_scenarios(opts, runner_is_root, &mut report);
     report.cases.sort_by(|a, b| a.id.cmp(&b.id));
     report.duration_s = start.elapsed().as_secs_f64();
     report
@@ -296,4 +297,100 @@ fn run_work(
         });
     }
     (work.context.clone(), Ok(ctx), results)
+}
+
+/// The lifecycle scenarios (execve, exit, wait4, vfork, reparenting, /proc)
+/// run in the two full contexts: as root (when the runner is root) and as
+/// an unprivileged user (as root: each scenario process drops to an unused
+/// uid first).
+fn run_scenarios(opts: &CheckOptions, runner_is_root: bool, report: &mut Report) {
+    use forklore_scenarios as sc;
+    let all = sc::catalogue();
+    for ctx in ["root", "user"] {
+        if !opts.contexts.iter().any(|c| c == ctx) {
+            continue;
+        }
+        let selected: Vec<&sc::ScenarioInfo> = all
+            .iter()
+            .filter(|s| {
+                let group = scenario_group(s.group);
+                let full = format!("{}/{ctx}", s.id);
+                opts.filters.is_empty()
+                    || opts
+                        .filters
+                        .iter()
+                        .any(|p| p.matches(s.id) || p.matches(&full) || p.matches(&group))
+            })
+            .collect();
+        if selected.is_empty() {
+            continue;
+        }
+        let skip = |reason: &str, report: &mut Report| {
+            for s in &selected {
+                report.push(CaseResult {
+                    id: format!("{}/{ctx}", s.id),
+                    group: scenario_group(s.group),
+                    context: ctx.to_string(),
+                    verdict: Verdict::Skip,
+                    expected: serde_json::Value::Null,
+                    observed: serde_json::Value::Null,
+                    reason: Some(reason.to_string()),
+                    repro: None,
+                    generated: false,
+                });
+            }
+        };
+        let uid = match (ctx, runner_is_root) {
+            ("root", false) => {
+                skip("needs root: forklore runs as an ordinary user", report);
+                continue;
+            }
+            ("user", true) => match forklore_probe::unused_id(std::process::id()) {
+                Some(u) => Some(u),
+                None => {
+                    skip("no unused uid to run as", report);
+                    continue;
+                }
+            },
+            _ => None,
+        };
+        let cmd = match sc::ScenarioCommand::current_exe() {
+            Ok(c) => c,
+            Err(e) => {
+                skip(&format!("cannot find own executable: {e}"), report);
+                continue;
+            }
+        };
+        let ids: Vec<&str> = selected.iter().map(|s| s.id).collect();
+        for r in sc::run(&cmd, &ids, opts.batch_timeout, uid) {
+            let verdict = match r.verdict {
+                sc::Verdict::Pass => Verdict::Pass,
+                sc::Verdict::Fail => Verdict::Fail,
+                sc::Verdict::Skip => Verdict::Skip,
+                sc::Verdict::Env => Verdict::Env,
+                sc::Verdict::Broken => Verdict::Broken,
+            };
+            let mut expected = r.expected;
+            if let (Some(rule), Some(obj)) = (&r.rule, expected.as_object_mut()) {
+                obj.insert("rule".into(), serde_json::Value::from(rule.as_str()));
+            }
+            report.push(CaseResult {
+                id: format!("{}/{ctx}", r.id),
+                group: scenario_group(&r.group),
+                context: ctx.to_string(),
+                verdict,
+                expected,
+                observed: r.observed,
+                reason: r.reason,
+                repro: (verdict != Verdict::Pass)
+                    .then(|| format!("forklore check --filter '{}' --contexts {ctx}", r.id)),
+                generated: false,
+            });
+        }
+    }
+}
+
+/// Report group of a scenario group (`exec` → `lifecycle-exec`).
+pub fn scenario_group(g: &str) -> String {
+    format!("lifecycle-{g}")
 }

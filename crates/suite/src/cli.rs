@@ -217,29 +217,34 @@ pub fn list(args: &ListArgs) -> Result<i32, InputError> {
         return Ok(exit::OK);
     }
     let host = forklore_observe::detect_host_context();
-    let mut cases = catalogue::catalogue(args.quick, host.task_size_max);
-    cases.extend(catalogue::context_cover());
-    let cases: Vec<_> = cases
+    let mut all: Vec<(String, String)> = catalogue::catalogue(args.quick, host.task_size_max)
         .into_iter()
-        .filter(|c| {
-            filters.is_empty()
-                || filters
-                    .iter()
-                    .any(|p| p.matches(&c.id) || p.matches(c.group))
+        .chain(catalogue::context_cover())
+        .map(|c| (c.group.to_string(), c.id))
+        .collect();
+    all.extend(
+        forklore_scenarios::catalogue()
+            .into_iter()
+            .map(|s| (check::scenario_group(s.group), s.id.to_string())),
+    );
+    let cases: Vec<_> = all
+        .into_iter()
+        .filter(|(g, id)| {
+            filters.is_empty() || filters.iter().any(|p| p.matches(id) || p.matches(g))
         })
         .collect();
     let mut out = std::io::stdout().lock();
     if args.groups {
         let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-        for c in &cases {
-            *counts.entry(c.group).or_default() += 1;
+        for (g, _) in &cases {
+            *counts.entry(g.as_str()).or_default() += 1;
         }
         for (g, n) in counts {
-            let _ = writeln!(out, "{g:<16} {n:>7}");
+            let _ = writeln!(out, "{g:<18} {n:>7}");
         }
     } else {
-        for c in &cases {
-            if writeln!(out, "{:<16} {}", c.group, c.id).is_err() {
+        for (g, id) in &cases {
+            if writeln!(out, "{g:<18} {id}").is_err() {
                 break; // e.g. a closed pipe (| head)
             }
         }
@@ -343,4 +348,72 @@ fn print_skip(json: bool, name: &str, reason: &str) {
     } else {
         println!("verdict:   SKIP: context {name}: {reason}");
     }
+}
+
+/// `forklore probe --scenario ID`: one lifecycle scenario in the root or
+/// user context, with the model's expectation next to the observation.
+pub fn probe_scenario(id: &str, context: Option<&str>, json: bool) -> Result<i32, InputError> {
+    use forklore_scenarios as sc;
+    let info = sc::catalogue()
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| {
+            InputError(format!(
+                "unknown scenario {id:?} (see forklore list --filter 'lifecycle/*')"
+            ))
+        })?;
+    let is_root = runner_is_root();
+    let name = context
+        .map(str::to_string)
+        .unwrap_or_else(|| if is_root { "root" } else { "user" }.into());
+    let uid = match (name.as_str(), is_root) {
+        ("root", true) | ("user", false) => None,
+        ("user", true) => Some(
+            forklore_probe::unused_id(std::process::id())
+                .ok_or_else(|| InputError("no unused uid to run as".into()))?,
+        ),
+        ("root", false) => {
+            print_skip(json, &name, "needs root: forklore runs as an ordinary user");
+            return Ok(exit::SKIP);
+        }
+        (other, _) => {
+            return Err(InputError(format!(
+                "--context {other:?}: scenarios run as root or user"
+            )))
+        }
+    };
+    let cmd = sc::ScenarioCommand::current_exe()
+        .map_err(|e| InputError(format!("cannot find own executable: {e}")))?;
+    let Some(r) = sc::run(&cmd, &[info.id], Duration::from_secs(60), uid)
+        .into_iter()
+        .next()
+    else {
+        eprintln!("forklore: the scenario returned no result");
+        return Ok(exit::BROKEN);
+    };
+    if json {
+        println!("{}", serde_json::to_string(&r).unwrap_or_default());
+    } else {
+        println!("{}: {}", r.id, info.description);
+        println!("context:   {name}");
+        println!("expected:  {}", r.expected);
+        println!("observed:  {}", r.observed);
+        if let Some(rule) = &r.rule {
+            println!("rules:     {rule}");
+        }
+        println!(
+            "verdict:   {:?}{}",
+            r.verdict,
+            r.reason
+                .as_ref()
+                .map(|x| format!(": {x}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(match r.verdict {
+        sc::Verdict::Pass => exit::OK,
+        sc::Verdict::Fail => exit::FAIL,
+        sc::Verdict::Skip | sc::Verdict::Env => exit::SKIP,
+        sc::Verdict::Broken => exit::BROKEN,
+    })
 }

@@ -106,6 +106,29 @@ fn parse_signal_arg(s: &str) -> Result<u64, InputError> {
 }
 
 impl RequestArgs {
+    /// Whether any request option differs from its default.
+    pub fn is_set(&self) -> bool {
+        let d = RequestArgs {
+            syscall: "clone".into(),
+            ..Default::default()
+        };
+        self.syscall != d.syscall
+            || !self.flags.is_empty()
+            || self.exit_signal.is_some()
+            || self.size.is_some()
+            || self.args_mem.is_some()
+            || self.tail_nonzero_at.is_some()
+            || self.stack.is_some()
+            || self.tls.is_some()
+            || self.parent_tid.is_some()
+            || self.child_tid.is_some()
+            || self.pidfd.is_some()
+            || self.set_tid.is_some()
+            || self.set_tid_size.is_some()
+            || self.set_tid_ptr.is_some()
+            || self.cgroup.is_some()
+    }
+
     /// Build the request, rejecting options that do not fit the syscall.
     pub fn build(&self) -> Result<Request, InputError> {
         let syscall: Syscall = self.syscall.parse().map_err(InputError)?;
