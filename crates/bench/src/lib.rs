@@ -16,6 +16,20 @@
 
 #![forbid(unsafe_code)]
 
+/// `print!`/`println!` that ignore a closed stdout (`forklore bench | head`).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
 pub mod elf;
 pub mod env;
 pub mod error;
@@ -225,7 +239,7 @@ pub fn run(args: &BenchArgs) -> Result<i32, BenchError> {
                 (false, true) => " [CLONE_VM]",
                 (false, false) => "",
             };
-            println!("{:<17} {}{}", m.name, m.description, tags);
+            outln!("{:<17} {}{}", m.name, m.description, tags);
         }
         return Ok(EXIT_OK);
     }
@@ -242,7 +256,7 @@ pub fn run(args: &BenchArgs) -> Result<i32, BenchError> {
         };
         let ra = report::load(a)?;
         let rb = report::load(b)?;
-        print!(
+        out!(
             "{}",
             report::compare(&ra, &rb, &a.display().to_string(), &b.display().to_string())
         );
@@ -266,9 +280,9 @@ pub fn run(args: &BenchArgs) -> Result<i32, BenchError> {
     let json =
         serde_json::to_string_pretty(&report).map_err(|e| error::failed(format!("JSON: {e}")))?;
     if args.json {
-        println!("{json}");
+        outln!("{json}");
     } else {
-        print!("{}", report.table());
+        out!("{}", report.table());
     }
     if let Some(p) = &args.output {
         std::fs::write(p, format!("{json}\n"))

@@ -114,9 +114,9 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             let ctx = context.build(&host)?;
             let p = forklore_model::predict(&req, &ctx);
             if json {
-                println!("{}", forklore_suite::explain::explain_json(&req, &ctx, &p));
+                forklore_suite::outln!("{}", forklore_suite::explain::explain_json(&req, &ctx, &p));
             } else {
-                print!("{}", forklore_suite::explain::explain_text(&req, &ctx, &p));
+                forklore_suite::out!("{}", forklore_suite::explain::explain_text(&req, &ctx, &p));
             }
             Ok(exit::OK)
         }

@@ -192,7 +192,7 @@ pub fn check(args: &CheckArgs) -> Result<i32, InputError> {
                 s.total, s.pass, s.fail, s.skip, s.env, s.broken, report.duration_s, path.display()
             );
         }
-        None => print!("{text}"),
+        None => crate::out!("{text}"),
     }
     Ok(if s.fail > 0 {
         exit::FAIL
@@ -212,7 +212,7 @@ pub fn list(args: &ListArgs) -> Result<i32, InputError> {
             } else {
                 "the context cover set"
             };
-            println!("{name:<22} {what}");
+            crate::outln!("{name:<22} {what}");
         }
         return Ok(exit::OK);
     }
@@ -302,19 +302,19 @@ pub fn probe_one(req: &Request, context: Option<&str>, json: bool) -> Result<i32
             "verdict": verdict.as_str(),
             "reason": reason,
         });
-        println!("{v}");
+        crate::outln!("{v}");
     } else {
-        println!("{}", crate::explain::call_summary(req));
-        println!(
+        crate::outln!("{}", crate::explain::call_summary(req));
+        crate::outln!(
             "context:   {name}: {}",
             crate::explain::context_summary(&ctx)
         );
-        println!("observed:  {}", crate::verdict::observed_summary(obs));
-        print!(
+        crate::outln!("observed:  {}", crate::verdict::observed_summary(obs));
+        crate::out!(
             "{}",
             indent_prediction(&crate::explain::explain_text(req, &ctx, &pred))
         );
-        println!(
+        crate::outln!(
             "verdict:   {}{}",
             verdict.as_str().to_uppercase(),
             reason.map(|r| format!(": {r}")).unwrap_or_default()
@@ -341,12 +341,12 @@ fn indent_prediction(text: &str) -> String {
 
 fn print_skip(json: bool, name: &str, reason: &str) {
     if json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::json!({"context": name, "verdict": "skip", "reason": reason})
         );
     } else {
-        println!("verdict:   SKIP: context {name}: {reason}");
+        crate::outln!("verdict:   SKIP: context {name}: {reason}");
     }
 }
 
@@ -392,16 +392,16 @@ pub fn probe_scenario(id: &str, context: Option<&str>, json: bool) -> Result<i32
         return Ok(exit::BROKEN);
     };
     if json {
-        println!("{}", serde_json::to_string(&r).unwrap_or_default());
+        crate::outln!("{}", serde_json::to_string(&r).unwrap_or_default());
     } else {
-        println!("{}: {}", r.id, info.description);
-        println!("context:   {name}");
-        println!("expected:  {}", r.expected);
-        println!("observed:  {}", r.observed);
+        crate::outln!("{}: {}", r.id, info.description);
+        crate::outln!("context:   {name}");
+        crate::outln!("expected:  {}", r.expected);
+        crate::outln!("observed:  {}", r.observed);
         if let Some(rule) = &r.rule {
-            println!("rules:     {rule}");
+            crate::outln!("rules:     {rule}");
         }
-        println!(
+        crate::outln!(
             "verdict:   {:?}{}",
             r.verdict,
             r.reason
