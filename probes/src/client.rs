@@ -89,6 +89,13 @@ pub fn run_batch(
         if !run.stderr.trim().is_empty() {
             out.notes.push(run.stderr.trim_end().to_string());
         }
+        if let Some((_, _, killed)) = &run.end {
+            if *killed > 0 {
+                out.notes.push(format!(
+                    "the reaper had to kill {killed} leftover process(es)"
+                ));
+            }
+        }
         match &run.context {
             Some(Ok(c)) if !have_context => {
                 out.context = Ok(c.clone());

@@ -13,6 +13,8 @@
 //! the probe's process group, reports the case in flight as broken and
 //! continues with the rest in a new probe.
 
+#![forbid(unsafe_code)]
+
 mod client;
 mod context;
 mod engine;
