@@ -602,10 +602,8 @@ impl<'a> Engine<'a> {
                 // The report is written just before the child blocks on the
                 // go-ahead futex: give it a moment to be seen sleeping.
                 let mut info = observe::proc_info(tid);
-                for _ in 0..50 {
-                    if !matches!(&info, Ok(p) if p.state == "R") {
-                        break;
-                    }
+                let until = Instant::now() + Duration::from_millis(50);
+                while matches!(&info, Ok(p) if p.state == "R") && Instant::now() < until {
                     std::thread::yield_now();
                     info = observe::proc_info(tid);
                 }
