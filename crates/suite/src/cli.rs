@@ -50,7 +50,8 @@ pub struct CheckArgs {
     /// Cases per probe process.
     #[arg(long, default_value_t = 4096)]
     pub batch_size: usize,
-    /// Seconds a probe batch may take before it is killed.
+    /// Seconds a probe may go without finishing a case before it is
+    /// treated as stalled, killed, and the case in flight reported broken.
     #[arg(long, default_value_t = 120)]
     pub batch_timeout: u64,
 }
