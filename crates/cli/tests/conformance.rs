@@ -27,8 +27,13 @@ fn main() -> ExitCode {
     let host = forklore_observe::detect_host_context();
     let groups: BTreeSet<String> = forklore_suite::catalogue::catalogue(true, host.task_size_max)
         .iter()
-        .map(|c| c.group)
-        .chain(["contexts"])
+        .map(|c| c.group.to_string())
+        .chain(["contexts".to_string()])
+        .chain(
+            forklore_scenarios::catalogue()
+                .iter()
+                .map(|s| check::scenario_group(s.group)),
+        )
         .collect();
     let report = if args.list {
         None

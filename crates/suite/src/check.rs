@@ -143,7 +143,7 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
             let part: Vec<Case> = it.by_ref().take(chunk).collect();
             queue.push_back(Work {
                 context: name.clone(),
-                spec: spec.clone(),
+                spec,
                 cases: part,
             });
         }
@@ -156,22 +156,23 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
     ));
     std::thread::scope(|s| {
         for _ in 0..opts.jobs.max(1) {
-            s.spawn(|| loop {
-                let Some(work) = queue.lock().map(|mut q| q.pop_front()).ok().flatten() else {
-                    break;
-                };
-                let out = run_work(opts, &work);
-                let mut d = done.lock().expect("results lock");
-                d.0 += work.cases.len();
-                d.1.push(out);
-                if let Some(p) = &opts.progress {
-                    p(d.0, total);
+            s.spawn(|| {
+                // A poisoned lock only means another worker panicked; its
+                // data is still consistent (push/pop are single steps).
+                while let Some(work) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
+                    let out = run_work(opts, &work);
+                    let mut d = done.lock().unwrap_or_else(|e| e.into_inner());
+                    d.0 += work.cases.len();
+                    d.1.push(out);
+                    if let Some(p) = &opts.progress {
+                        p(d.0, total);
+                    }
                 }
             });
         }
     });
 
-    let (_, batches) = done.into_inner().expect("results lock");
+    let (_, batches) = done.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut seen_contexts: Vec<(String, Result<Context, String>, usize)> = Vec::new();
     for (ctx_name, detected, results) in batches {
         match seen_contexts.iter_mut().find(|(n, _, _)| *n == ctx_name) {

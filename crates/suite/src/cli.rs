@@ -139,11 +139,7 @@ pub fn check(args: &CheckArgs) -> Result<i32, InputError> {
     let progress: Option<Box<dyn Fn(usize, usize) + Sync>> = if tty {
         Some(Box::new(|done, total| {
             let width = 40;
-            let filled = if total == 0 {
-                width
-            } else {
-                done * width / total
-            };
+            let filled = (done * width).checked_div(total).unwrap_or(width);
             eprint!(
                 "\r[{}{}] {done}/{total} cases",
                 "#".repeat(filled),
