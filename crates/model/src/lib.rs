@@ -1,6 +1,6 @@
 //! forklore-model: the reference model of the Linux kernel's process-creation
 //! checks (fork, vfork, clone, clone3), keyed by kernel version and by the
-//! caller's context. Pure: no I/O, no unsafe, no syscalls.
+//! caller's context. Pure: no I/O and no syscalls (`forbid(unsafe_code)`).
 //!
 //! `predict(&Request, &Context) -> Prediction`.
 

@@ -18,13 +18,26 @@ use rstest::rstest;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
-const FILES: &[&str] = &[
-    "entry_clone3.json",
-    "kernel_clone.json",
-    "copy_process.json",
-    "semantics.json",
+/// The vector files, embedded at compile time (the model crate does no I/O,
+/// not even in its tests).
+const FILES: &[(&str, &str)] = &[
+    (
+        "entry_clone3.json",
+        include_str!("../../../fixtures/model/entry_clone3.json"),
+    ),
+    (
+        "kernel_clone.json",
+        include_str!("../../../fixtures/model/kernel_clone.json"),
+    ),
+    (
+        "copy_process.json",
+        include_str!("../../../fixtures/model/copy_process.json"),
+    ),
+    (
+        "semantics.json",
+        include_str!("../../../fixtures/model/semantics.json"),
+    ),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -71,18 +84,16 @@ fn default_as() -> String {
     "root".into()
 }
 
-fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/model")
-}
-
 fn load(file: &str) -> Vec<Vector> {
-    let path = fixtures_dir().join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    let (_, text) = FILES
+        .iter()
+        .find(|(name, _)| *name == file)
+        .unwrap_or_else(|| panic!("no vector file {file}"));
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("fixtures/model/{file}: {e}"))
 }
 
 fn all_vectors() -> Vec<Vector> {
-    FILES.iter().flat_map(|f| load(f)).collect()
+    FILES.iter().flat_map(|(f, _)| load(f)).collect()
 }
 
 fn hexify(v: &mut Value) {

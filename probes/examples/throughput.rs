@@ -1,5 +1,6 @@
-//! Cases per second through one probe (run with `--ignored --nocapture`,
-//! in release mode for meaningful numbers).
+//! Cases per second through the probe: a measurement, not a test.
+//! `cargo run --release -p forklore-probe --example throughput [light|full|kinds|flags|two]`
+//! (no argument: all of them). The example is its own probe process.
 
 use forklore_model::{flags::*, Request};
 use forklore_probe::*;
@@ -35,7 +36,7 @@ fn flags(i: u32) -> u64 {
 }
 
 fn run(level: ObserveLevel, n: u32, step: u32) {
-    let cmd = ProbeCommand::binary(env!("CARGO_BIN_EXE_forklore-probe"));
+    let cmd = ProbeCommand::binary(std::env::current_exe().expect("own executable"));
     let mut cases = Vec::new();
     for k in 0..n {
         let i = k.wrapping_mul(step) % (1 << 17);
@@ -86,20 +87,16 @@ fn run(level: ObserveLevel, n: u32, step: u32) {
     assert_eq!(r.results.len(), cases.len());
 }
 
-#[test]
-#[ignore]
 fn throughput_light() {
     run(ObserveLevel::Light, 10_000, 7919);
 }
 
-#[test]
-#[ignore]
 fn throughput_full() {
     run(ObserveLevel::Full, 1_000, 7919);
 }
 
 fn one(name: &str, req: Request, n: usize) {
-    let cmd = ProbeCommand::binary(env!("CARGO_BIN_EXE_forklore-probe"));
+    let cmd = ProbeCommand::binary(std::env::current_exe().expect("own executable"));
     let cases: Vec<_> = (0..n)
         .map(|i| ProbeCase::new(format!("{name}-{i}"), req.clone(), ObserveLevel::Light))
         .collect();
@@ -110,8 +107,6 @@ fn one(name: &str, req: Request, n: usize) {
     assert_eq!(r.results.len(), n);
 }
 
-#[test]
-#[ignore]
 fn per_kind_cost() {
     one("einval", Request::clone(CLONE_THREAD | SIGCHLD), 20_000);
     one("fork", Request::clone(SIGCHLD), 5_000);
@@ -129,8 +124,6 @@ fn per_kind_cost() {
     one("parent", Request::clone(CLONE_VM | CLONE_PARENT), 5_000);
 }
 
-#[test]
-#[ignore]
 fn per_flag_cost() {
     for f in MATRIX {
         let base = if f & (CLONE_SIGHAND | CLONE_THREAD) != 0 {
@@ -147,104 +140,14 @@ fn per_flag_cost() {
     }
 }
 
-/// Random 64-bit flags and exit signals through clone and clone3: nothing
-/// may come back broken. (`--ignored`; slow with namespace flags.)
-#[test]
-#[ignore]
-fn random_flags_never_break_the_probe() {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut rnd = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    let cmd = ProbeCommand::binary(env!("CARGO_BIN_EXE_forklore-probe"));
-    let mut cases = Vec::new();
-    for i in 0..3000 {
-        let r = rnd();
-        // Mostly low bits, some upper ones; avoid NEWNET (slow teardown) half the time.
-        let mut f = r & 0xffff_ffff;
-        if i % 2 == 0 {
-            f &= !CLONE_NEWNET;
-        }
-        if i % 7 == 0 {
-            f |= (rnd() & 0x3f) << 32;
-        }
-        let level = if i % 5 == 0 {
-            ObserveLevel::Full
-        } else {
-            ObserveLevel::Light
-        };
-        if i % 2 == 0 {
-            cases.push(ProbeCase::new(
-                format!("clone-{i}"),
-                Request::clone(f),
-                level,
-            ));
-        } else {
-            let es = if rnd() % 3 == 0 { rnd() % 70 } else { 0 };
-            cases.push(ProbeCase::new(
-                format!("clone3-{i}"),
-                Request::clone3(f & !0xff, es),
-                level,
-            ));
-        }
-    }
-    for ctx in [ContextSpec::AsIs, ContextSpec::Unprivileged] {
-        let t = Instant::now();
-        let r = run_batch(&cmd, &ctx, &cases, Duration::from_secs(30));
-        let broken: Vec<_> = r
-            .results
-            .iter()
-            .filter(|(_, o)| o.outcome == CaseOutcome::Broken)
-            .collect();
-        let ok = r
-            .results
-            .iter()
-            .filter(|(_, o)| o.outcome == CaseOutcome::Success)
-            .count();
-        let restored: Vec<_> = r
-            .results
-            .iter()
-            .filter(|(_, o)| !o.restored.is_empty())
-            .map(|(i, o)| (i, &o.restored))
-            .collect();
-        println!(
-            "{ctx}: {} cases, {ok} successes, {:.2}s, restored {:?}",
-            r.results.len(),
-            t.elapsed().as_secs_f64(),
-            restored.iter().take(5).collect::<Vec<_>>()
-        );
-        for (id, o) in &r.results {
-            if o.call_ns > 5_000_000 {
-                println!(
-                    "slow call {id}: {:.1} ms {:?} {:?}",
-                    o.call_ns as f64 / 1e6,
-                    o.outcome,
-                    o.errno
-                );
-            }
-        }
-        assert!(
-            broken.is_empty(),
-            "{:#?}",
-            broken.iter().take(3).collect::<Vec<_>>()
-        );
-        assert_eq!(r.results.len(), cases.len());
-    }
-}
-
 /// Two probes at once (one per core), as the suite runs them.
-#[test]
-#[ignore]
 fn throughput_two_probes() {
     let t = Instant::now();
     let n: u32 = 10_000;
     std::thread::scope(|s| {
         for half in 0..2u32 {
             s.spawn(move || {
-                let cmd = ProbeCommand::binary(env!("CARGO_BIN_EXE_forklore-probe"));
+                let cmd = ProbeCommand::binary(std::env::current_exe().expect("own executable"));
                 let cases: Vec<_> = (0..n)
                     .flat_map(|k| {
                         let i = (k * 2 + half).wrapping_mul(7919) % (1 << 17);
@@ -279,4 +182,28 @@ fn throughput_two_probes() {
         dt.as_secs_f64(),
         4.0 * n as f64 / dt.as_secs_f64()
     );
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("__probe") {
+        std::process::exit(probe_main());
+    }
+    let which = argv.get(1).map(String::as_str).unwrap_or("all");
+    let all = which == "all";
+    if all || which == "light" {
+        throughput_light();
+    }
+    if all || which == "full" {
+        throughput_full();
+    }
+    if all || which == "kinds" {
+        per_kind_cost();
+    }
+    if all || which == "flags" {
+        per_flag_cost();
+    }
+    if all || which == "two" {
+        throughput_two_probes();
+    }
 }
