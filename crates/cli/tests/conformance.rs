@@ -52,10 +52,26 @@ fn main() -> ExitCode {
             host: host.clone(),
             keep_passing_details: false,
         };
-        Some(std::sync::Arc::new(check::run_check(
-            &opts,
-            host.ruid_is_global_root,
-        )))
+        let r = check::run_check(&opts, host.ruid_is_global_root);
+        let s = &r.summary;
+        eprintln!(
+            "forklore check --quick: {} cases: {} pass, {} fail, {} skip, {} env, {} broken in {:.1}s",
+            s.total, s.pass, s.fail, s.skip, s.env, s.broken, r.duration_s
+        );
+        let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
+        for c in r.cases.iter().filter(|c| c.verdict == Verdict::Skip) {
+            *reasons
+                .entry(format!(
+                    "{}: {}",
+                    c.context,
+                    c.reason.as_deref().unwrap_or("")
+                ))
+                .or_default() += 1;
+        }
+        for (why, n) in reasons {
+            eprintln!("  skipped {n} × {why}");
+        }
+        Some(std::sync::Arc::new(r))
     };
     let trials = groups
         .into_iter()
