@@ -371,6 +371,10 @@ fn arrange(
             }
         }
         ContextSpec::Chroot => {}
+        ContextSpec::SeccompClone3Enosys => {
+            process::seccomp_deny_syscall(435, libc::ENOSYS as u32)
+                .map_err(|e| format!("cannot install the seccomp filter: errno {e}"))?;
+        }
     }
     measure_cgroups(res);
     if *spec == ContextSpec::Chroot {

@@ -115,6 +115,9 @@ pub enum ContextSpec {
     Chroot,
     /// In a child user namespace whose user.max_user_namespaces is 0.
     UserNsLimitZero,
+    /// Under a seccomp filter that answers clone3 with ENOSYS, as Docker's
+    /// default profile does: the environment, not the kernel, decides.
+    SeccompClone3Enosys,
 }
 
 impl ContextSpec {
@@ -129,6 +132,7 @@ impl ContextSpec {
             ContextSpec::Nproc(n) => format!("nproc-{n}"),
             ContextSpec::Chroot => "chroot".into(),
             ContextSpec::UserNsLimitZero => "userns-limit-0".into(),
+            ContextSpec::SeccompClone3Enosys => "seccomp-clone3-enosys".into(),
         }
     }
 }
@@ -159,7 +163,7 @@ impl FromStr for ContextSpec {
         let bad = || {
             format!(
                 "unknown context {s:?} (root, user, drop-cap-<name>, userns, pidns-init, \
-                 unshare-pid, nproc-<n>, chroot, userns-limit-0)"
+                 unshare-pid, nproc-<n>, chroot, userns-limit-0, seccomp-clone3-enosys)"
             )
         };
         Ok(match t.as_str() {
@@ -170,6 +174,7 @@ impl FromStr for ContextSpec {
             "unshare-pid" => ContextSpec::UnsharePid,
             "chroot" => ContextSpec::Chroot,
             "userns-limit-0" => ContextSpec::UserNsLimitZero,
+            "seccomp-clone3-enosys" => ContextSpec::SeccompClone3Enosys,
             _ => {
                 if let Some(c) = t.strip_prefix("drop-cap-") {
                     if let Ok(n) = c.parse::<u32>() {

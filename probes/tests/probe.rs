@@ -833,3 +833,20 @@ fn sigkill_exit_signal_runs_in_a_throwaway_caller() {
         assert!(!r.results[1].1.helper_caller);
     }
 }
+
+#[test]
+fn seccomp_context_answers_clone3_with_enosys_and_leaves_clone_alone() {
+    let r = batch(
+        ContextSpec::SeccompClone3Enosys,
+        &[
+            ("clone3", Request::clone3(0, SIGCHLD), ObserveLevel::Light),
+            ("clone", Request::clone(SIGCHLD), ObserveLevel::Light),
+        ],
+    );
+    let ctx = r.context.as_ref().expect("a filter needs no privilege (no_new_privs)");
+    assert!(ctx.seccomp_filter, "the detected context reports the filter");
+    let (c3, c) = (&r.results[0].1, &r.results[1].1);
+    assert_eq!(c3.errno, Some(Errno::ENOSYS), "{c3:#?}");
+    ok(c);
+    assert_eq!(c.reaped_by, Some(ReapedBy::Plain));
+}

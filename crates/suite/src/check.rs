@@ -45,6 +45,7 @@ pub fn default_contexts() -> Vec<String> {
         "nproc-1",
         "userns-limit-0",
         "chroot",
+        "seccomp-clone3-enosys",
     ]
     .iter()
     .map(|s| s.to_string())

@@ -207,7 +207,13 @@ pub fn compare(
     }
     let rule = pred.rule.map(|r| r.id).unwrap_or("-");
     match &pred.outcome {
-        Outcome::Environment { reason } => (Verdict::Env, Some(reason.clone())),
+        Outcome::Environment { reason } => {
+            let seen = match (obs.outcome, obs.errno) {
+                (CaseOutcome::Error, Some(e)) => e.to_string(),
+                _ => "success".to_string(),
+            };
+            (Verdict::Env, Some(format!("observed {seen}: {reason}")))
+        }
         Outcome::Error { errno } => match obs.outcome {
             CaseOutcome::Error if obs.errno == Some(*errno) => (Verdict::Pass, None),
             _ => {

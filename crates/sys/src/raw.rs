@@ -157,6 +157,7 @@ pub mod nr {
     pub const WAITID: u64 = 247;
     pub const PIDFD_SEND_SIGNAL: u64 = 424;
     pub const PIDFD_OPEN: u64 = 434;
+    pub const SECCOMP: u64 = 317;
     pub const CLONE3: u64 = 435;
 }
 
