@@ -95,6 +95,11 @@ pub struct Semantics {
     pub child_tid_written: bool,
     /// The caller sleeps until the child execs or exits (CLONE_VFORK).
     pub caller_suspended: bool,
+    /// clone3 set_tid was given: the child's pid in its innermost pid
+    /// namespace is `set_tid[0]` (kernel/pid.c alloc_pid uses the requested
+    /// tid instead of allocating one).
+    #[serde(default)]
+    pub pid_from_set_tid: bool,
 }
 
 /// The verdict part of a prediction.

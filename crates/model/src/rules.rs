@@ -236,6 +236,7 @@ pub fn semantics(ctx: &Context, k: &Kargs) -> Semantics {
         parent_tid_written: k.has(CLONE_PARENT_SETTID) && k.parent_tid.accessible(),
         child_tid_written: k.has(CLONE_CHILD_SETTID) && k.child_tid.accessible(),
         caller_suspended: k.has(CLONE_VFORK),
+        pid_from_set_tid: k.set_tid_ptr.is_some() && k.set_tid_size > 0,
     }
 }
 

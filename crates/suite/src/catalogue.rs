@@ -171,6 +171,17 @@ pub fn undefined_bits() -> Vec<Case> {
             Request::clone(f | SIGCHLD),
         ));
     }
+    // clone3 keeps the exit signal out of `flags`: each CSIGNAL bit alone
+    // (C2; bit 7 is CLONE_NEWTIME, allowed from 6.3).
+    for b in 0..8 {
+        let f = 1u64 << b;
+        out.push(case(
+            format!("clone3/bit={b}"),
+            "undefined-bits",
+            &["bits"],
+            Request::clone3(f, SIGCHLD),
+        ));
+    }
     for b in 32..64 {
         let f = 1u64 << b;
         // Bits 32 and 33 are CLEAR_SIGHAND and INTO_CGROUP: still single-bit cases.

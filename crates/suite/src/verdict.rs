@@ -366,6 +366,17 @@ fn semantic_diffs(req: &Request, ctx: &Context, sem: &Semantics, obs: &Observati
             format!("{:?}", obs.child_tid),
         );
     }
+    // set_tid: the child's pid in its own (innermost) namespace is the
+    // first entry the probe passed.
+    if sem.pid_from_set_tid {
+        if let (Some(pid), Some(first)) = (obs.pid, obs.set_tid.as_ref().and_then(|v| v.first())) {
+            check(
+                "the child's pid (set_tid[0])",
+                first.to_string(),
+                pid.to_string(),
+            );
+        }
+    }
     if let Some(s) = obs.caller_suspended {
         check(
             "caller suspended",
@@ -374,4 +385,131 @@ fn semantic_diffs(req: &Request, ctx: &Context, sem: &Semantics, obs: &Observati
         );
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use forklore_model::flags::*;
+    use forklore_model::{predict, Caps, Errno, KernelVersion};
+
+    fn ctx() -> Context {
+        Context::root(KernelVersion::new(6, 18, 0), Caps::all())
+    }
+
+    /// What a correct fork child looks like to the probe.
+    fn fork_obs() -> Observation {
+        Observation {
+            outcome: CaseOutcome::Success,
+            ret: Some(200),
+            pid: Some(200),
+            tgid: Some(200),
+            ppid: Some(100),
+            caller_pid: 100,
+            caller_ppid: 50,
+            reaped_by: Some(ReapedBy::Plain),
+            exit_signal: Some(17),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn errno_must_match() {
+        let req = Request::clone(CLONE_THREAD | SIGCHLD);
+        let p = predict(&req, &ctx());
+        let mut obs = Observation {
+            outcome: CaseOutcome::Error,
+            errno: Some(Errno::EINVAL),
+            ..Default::default()
+        };
+        assert_eq!(compare(&req, &ctx(), &p, &obs).0, Verdict::Pass);
+        obs.errno = Some(Errno::EPERM);
+        let (v, why) = compare(&req, &ctx(), &p, &obs);
+        assert_eq!(v, Verdict::Fail);
+        assert!(why.unwrap().contains("expected EINVAL (E3)"));
+    }
+
+    #[test]
+    fn success_facts_are_judged() {
+        let req = Request::fork();
+        let p = predict(&req, &ctx());
+        assert_eq!(compare(&req, &ctx(), &p, &fork_obs()).0, Verdict::Pass);
+        let wrong_parent = Observation {
+            ppid: Some(50),
+            ..fork_obs()
+        };
+        assert_eq!(compare(&req, &ctx(), &p, &wrong_parent).0, Verdict::Fail);
+        let wrong_reaper = Observation {
+            reaped_by: Some(ReapedBy::Wclone),
+            ..fork_obs()
+        };
+        assert_eq!(compare(&req, &ctx(), &p, &wrong_reaper).0, Verdict::Fail);
+        let wrong_signal = Observation {
+            exit_signal: Some(10),
+            ..fork_obs()
+        };
+        assert_eq!(compare(&req, &ctx(), &p, &wrong_signal).0, Verdict::Fail);
+        let failed = Observation {
+            outcome: CaseOutcome::Error,
+            errno: Some(Errno::EAGAIN),
+            ..Default::default()
+        };
+        assert_eq!(compare(&req, &ctx(), &p, &failed).0, Verdict::Fail);
+    }
+
+    #[test]
+    fn set_tid_pid_is_checked() {
+        let mut req = Request::clone3(0, SIGCHLD);
+        if let Some(a) = req.clone3.as_mut() {
+            a.set_tid = Some(forklore_model::SetTid {
+                ptr: Ptr::Valid,
+                size: 1,
+                entries: vec![TidSpec::Unused],
+            });
+        }
+        let p = predict(&req, &ctx());
+        let good = Observation {
+            set_tid: Some(vec![200]),
+            ..fork_obs()
+        };
+        assert_eq!(compare(&req, &ctx(), &p, &good).0, Verdict::Pass);
+        let bad = Observation {
+            set_tid: Some(vec![201]),
+            ..fork_obs()
+        };
+        assert_eq!(compare(&req, &ctx(), &p, &bad).0, Verdict::Fail);
+    }
+
+    #[test]
+    fn seccomp_outcomes_are_env_and_threads_are_not_autoreaped() {
+        let c = Context {
+            seccomp_filter: true,
+            ..ctx()
+        };
+        let req = Request::clone3(0, SIGCHLD);
+        let p = predict(&req, &c);
+        let obs = Observation {
+            outcome: CaseOutcome::Error,
+            errno: Some(Errno::ENOSYS),
+            ..Default::default()
+        };
+        let (v, why) = compare(&req, &c, &p, &obs);
+        assert_eq!(v, Verdict::Env);
+        assert!(why.unwrap().starts_with("observed ENOSYS"));
+        // A thread reports reaped_by none + ECHILD: not "auto-reaped".
+        let thread = Observation {
+            tgid: Some(100),
+            pid: Some(201),
+            reaped_by: Some(ReapedBy::None),
+            wait_errno: Some(Errno::ECHILD),
+            ..fork_obs()
+        };
+        assert_eq!(observed_reaped(&thread), Some(ReapedBy::None));
+        let process = Observation {
+            reaped_by: Some(ReapedBy::None),
+            wait_errno: Some(Errno::ECHILD),
+            ..fork_obs()
+        };
+        assert_eq!(observed_reaped(&process), Some(ReapedBy::Autoreaped));
+    }
 }
