@@ -214,6 +214,7 @@ fn skip_result(c: &Case, ctx: &str, reason: &str) -> CaseResult {
     CaseResult {
         id: format!("{}/{ctx}", c.id),
         group: c.group.to_string(),
+        tags: c.tags.clone(),
         context: ctx.to_string(),
         verdict: Verdict::Skip,
         expected: serde_json::Value::Null,
@@ -267,6 +268,7 @@ fn run_work(
         results.push(CaseResult {
             id: format!("{}/{}", case.id, work.context),
             group: case.group.to_string(),
+            tags: case.tags.clone(),
             context: work.context.clone(),
             verdict,
             expected: if keep {
@@ -275,7 +277,7 @@ fn run_work(
                 serde_json::Value::Null
             },
             observed: if keep {
-                serde_json::to_value(obs).unwrap_or_default()
+                crate::verdict::observation_json(obs)
             } else {
                 serde_json::Value::Null
             },
@@ -289,6 +291,7 @@ fn run_work(
         results.push(CaseResult {
             id: format!("{}/{}", case.id, work.context),
             group: case.group.to_string(),
+            tags: case.tags.clone(),
             context: work.context.clone(),
             verdict: Verdict::Broken,
             expected: serde_json::Value::Null,
@@ -332,6 +335,7 @@ fn run_scenarios(opts: &CheckOptions, runner_is_root: bool, report: &mut Report)
                 report.push(CaseResult {
                     id: format!("{}/{ctx}", s.id),
                     group: scenario_group(s.group),
+                    tags: vec!["lifecycle"],
                     context: ctx.to_string(),
                     verdict: Verdict::Skip,
                     expected: serde_json::Value::Null,
@@ -379,6 +383,7 @@ fn run_scenarios(opts: &CheckOptions, runner_is_root: bool, report: &mut Report)
             report.push(CaseResult {
                 id: format!("{}/{ctx}", r.id),
                 group: scenario_group(&r.group),
+                tags: vec!["lifecycle"],
                 context: ctx.to_string(),
                 verdict,
                 expected,

@@ -290,7 +290,7 @@ pub fn probe_one(req: &Request, context: Option<&str>, json: bool) -> Result<i32
     let pred = forklore_model::predict(req, &ctx);
     let (verdict, reason) = crate::verdict::compare(req, &ctx, &pred, obs);
     let expected = crate::explain::explain_json(req, &ctx, &pred);
-    let observed = serde_json::to_value(obs).unwrap_or_default();
+    let observed = crate::verdict::observation_json(obs);
     if json {
         let v = serde_json::json!({
             "context": name,

@@ -42,6 +42,9 @@ pub struct CaseResult {
     /// `clone/flags=0x10900/root`.
     pub id: String,
     pub group: String,
+    /// Catalogue tags (`matrix`, `pointer`, `order`, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<&'static str>,
     pub context: String,
     pub verdict: Verdict,
     /// The model's prediction (the `explain --json` object); null for skips.
@@ -376,6 +379,7 @@ mod tests {
         CaseResult {
             id: format!("{id}/root"),
             group: "g".into(),
+            tags: vec![],
             context: "root".into(),
             verdict: v,
             expected: json!({"rule": "E3", "reason": "THREAD needs SIGHAND"}),

@@ -92,6 +92,18 @@ fn errno_text(e: forklore_model::Errno) -> String {
     e.to_string()
 }
 
+/// The observation as reported in JSON: the probe's fields, with `errno`
+/// as a name (null if the number is unknown to us) next to `errno_value`
+/// (the raw number, always kept), like the explain object.
+pub fn observation_json(obs: &Observation) -> serde_json::Value {
+    let mut v = serde_json::to_value(obs).unwrap_or_default();
+    if let Some(map) = v.as_object_mut() {
+        map.insert("errno".into(), obs.errno.and_then(|e| e.name()).into());
+        map.insert("errno_value".into(), obs.errno.map(|e| e.0).into());
+    }
+    v
+}
+
 /// One line describing what the probe saw.
 pub fn observed_summary(obs: &Observation) -> String {
     match obs.outcome {
