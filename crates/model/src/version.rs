@@ -62,6 +62,35 @@ impl FromStr for KernelVersion {
     }
 }
 
+impl KernelVersion {
+    /// The running kernel from `/proc/sys/kernel/osrelease` and
+    /// `/proc/sys/kernel/version` (what `uname -r` and `uname -v` print).
+    ///
+    /// Debian's release string is the package ABI name, whose third number
+    /// is always 0 (`6.1.0-28-amd64` is really 6.1.119); the upstream point
+    /// release is only in the version string
+    /// (`#1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22)`). Rows keyed
+    /// on stable backports (for example C2 in 6.1.20+) need the real number,
+    /// so a `Debian X.Y.Z` token with the same X.Y and a patch level not
+    /// below the release string's wins. Every other kernel is read from
+    /// `osrelease` alone.
+    pub fn from_uname(osrelease: &str, version: &str) -> Result<Self, VersionParseError> {
+        let rel: KernelVersion = osrelease.parse()?;
+        let mut words = version.split_whitespace();
+        while let Some(w) = words.next() {
+            if w != "Debian" {
+                continue;
+            }
+            if let Some(Ok(v)) = words.next().map(str::parse::<KernelVersion>) {
+                if (v.major, v.minor) == (rel.major, rel.minor) && v.patch >= rel.patch {
+                    return Ok(v);
+                }
+            }
+        }
+        Ok(rel)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +110,29 @@ mod tests {
             KernelVersion::new(6, 1, 0)
         );
         assert!(KernelVersion::new(6, 9, 0) < KernelVersion::new(6, 18, 0));
+    }
+
+    #[test]
+    fn debian_abi_name_uses_the_version_string() {
+        // Strings as Debian bookworm's kernels report them.
+        let v = KernelVersion::from_uname(
+            "6.1.0-56-amd64\n",
+            "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)\n",
+        );
+        assert_eq!(v, Ok(KernelVersion::new(6, 1, 192)));
+        let v = KernelVersion::from_uname(
+            "6.12.117+deb12-amd64",
+            "#1 SMP PREEMPT_DYNAMIC Debian 6.12.117-1~deb12u1 (2026-11-14)",
+        );
+        assert_eq!(v, Ok(KernelVersion::new(6, 12, 117)));
+        // Not Debian, or a token that does not match the release: osrelease.
+        let v = KernelVersion::from_uname("6.18.44-fc-v669", "#1 SMP PREEMPT_DYNAMIC @0");
+        assert_eq!(v, Ok(KernelVersion::new(6, 18, 44)));
+        let v = KernelVersion::from_uname("6.1.0-56-amd64", "#1 SMP Debian 5.10.200-1 (x)");
+        assert_eq!(v, Ok(KernelVersion::new(6, 1, 0)));
+        let v = KernelVersion::from_uname("6.1.0-56-amd64", "#1 SMP Debian");
+        assert_eq!(v, Ok(KernelVersion::new(6, 1, 0)));
+        assert!(KernelVersion::from_uname("garbage", "Debian 6.1.192-2").is_err());
     }
 
     #[test]

@@ -108,13 +108,12 @@ pub fn open_fds() -> Vec<i32> {
     v
 }
 
-/// The running kernel (`/proc/sys/kernel/osrelease`).
+/// The running kernel (`/proc/sys/kernel/osrelease`, with Debian's real
+/// point release taken from `/proc/sys/kernel/version`).
 pub fn kernel_version() -> Option<KernelVersion> {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    let rel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    let ver = std::fs::read_to_string("/proc/sys/kernel/version").unwrap_or_default();
+    KernelVersion::from_uname(&rel, &ver).ok()
 }
 
 fn status_field(name: &str) -> Option<String> {

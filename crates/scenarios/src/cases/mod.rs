@@ -114,8 +114,9 @@ pub struct Ctx {
 impl Ctx {
     pub fn detect() -> Ctx {
         let rel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let ver = std::fs::read_to_string("/proc/sys/kernel/version").unwrap_or_default();
         Ctx {
-            kernel: rel.trim().parse().unwrap_or(KernelVersion::new(0, 0, 0)),
+            kernel: KernelVersion::from_uname(&rel, &ver).unwrap_or(KernelVersion::new(0, 0, 0)),
             target: crate::exec_target(),
         }
     }

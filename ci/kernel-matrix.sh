@@ -1,0 +1,428 @@
+#!/usr/bin/env bash
+# Kernel matrix: run `forklore check` inside other kernels (Debian's 6.1 and
+# 6.12 by default) under qemu, and collect the JSON reports.
+#
+#   ci/kernel-matrix.sh [--kernels "6.1 6.12"] [--out DIR] [--full] [--user|--no-user]
+#                       [--no-install] [--no-build] [--accel auto|kvm|tcg]
+#                       [--timeout SECS] [--cpu MODEL] [--mem SIZE]
+#
+# What it does, per kernel series:
+#   1. (unless --no-install) apt-get installs qemu-system-x86, busybox-static,
+#      cpio, jq; finds the newest Debian `linux-image-<series>...-amd64-unsigned`
+#      package and *extracts* it (apt-get download + dpkg-deb) into a cache
+#      directory. The package is not installed: no postinst, no update-grub, no
+#      initramfs hooks, the host's boot setup is untouched.
+#   2. (unless --no-build) builds a static forklore and forklore-exec-target
+#      (glibc, +crt-static) in CARGO_TARGET_DIR (default /work/target-matrix).
+#   3. builds one initramfs: busybox + the two binaries + /init, which mounts
+#      proc, sysfs, devtmpfs, tmpfs /tmp, cgroup2 /sys/fs/cgroup, runs
+#      `forklore check --quick --format json` as root and (by default) as uid
+#      65534 (busybox su), optionally the full catalogue (--full), and writes each
+#      report gzip+base64 between markers on a second serial port (ttyS1), so
+#      kernel messages on the console (ttyS0) cannot interleave with it.
+#   4. boots each kernel with qemu under a hard timeout, decodes the reports
+#      into --out DIR, and prints a per-kernel summary and every failing case.
+#
+# Exit status: 0 if every run produced a report with no fail and no broken
+# case; 1 if some run had fail/broken cases or no report; 2 on usage errors.
+set -euo pipefail
+
+# ------------------------------------------------------------------ options --
+KERNELS="6.1 6.12"
+OUT=./kernel-matrix-out
+INSTALL=1
+BUILD=1
+FULL=0
+USER_RUN=1
+ACCEL=auto
+TIMEOUT=""
+CPU="max,la57=off"
+MEM=2G
+MAX_LIST=${MAX_LIST:-40}
+SMP=2
+KCACHE=${FORKLORE_KERNEL_CACHE:-/var/cache/forklore-kernels}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-matrix}
+TRIPLE=x86_64-unknown-linux-gnu
+
+usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --kernels) KERNELS=$2; shift 2 ;;
+        --out) OUT=$2; shift 2 ;;
+        --no-install) INSTALL=0; shift ;;
+        --no-build) BUILD=0; shift ;;
+        --full) FULL=1; shift ;;
+        --user) USER_RUN=1; shift ;;
+        --no-user) USER_RUN=0; shift ;;
+        --accel) ACCEL=$2; shift 2 ;;
+        --timeout) TIMEOUT=$2; shift 2 ;;
+        --cpu) CPU=$2; shift 2 ;;
+        --mem) MEM=$2; shift 2 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "kernel-matrix: unknown option $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+case "$ACCEL" in auto|kvm|tcg) ;; *) echo "kernel-matrix: --accel auto|kvm|tcg" >&2; exit 2 ;; esac
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+
+log() { printf '[kernel-matrix] %s\n' "$*" >&2; }
+
+# Everything temporary lives under WORK; the trap removes it and stops any
+# qemu this script started (by pid, never by name).
+WORK=$(mktemp -d /tmp/kernel-matrix.XXXXXX)
+QEMU_PID=""
+cleanup() {
+    if [ -n "$QEMU_PID" ] && kill -0 "$QEMU_PID" 2>/dev/null; then
+        kill "$QEMU_PID" 2>/dev/null || true
+        sleep 1
+        kill -9 "$QEMU_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- install --
+apt_ready=0
+apt_update() {
+    if [ "$apt_ready" = 0 ]; then
+        apt-get update -qq >&2
+        apt_ready=1
+    fi
+}
+
+# The newest plain amd64 flavour of a series: linux-image-6.1.0-NN-amd64-unsigned,
+# linux-image-6.12.NN+deb12-amd64-unsigned (not cloud, not rt, not dbg).
+kernel_package() {
+    local series=$1 re
+    re="^linux-image-${series//./\\.}[.-][^ ]*-amd64-unsigned\$"
+    apt-cache search --names-only "$re" | awk '{print $1}' \
+        | grep -v -e '-cloud-' -e '-rt-' -e '-dbg' | sort -V | tail -n 1
+}
+
+# Extract vmlinuz and config of PACKAGE into $KCACHE/<package>_<version>/boot.
+fetch_kernel() {
+    local pkg=$1 ver dir tmp
+    ver=$(apt-cache policy "$pkg" | awk '/Candidate:/ {print $2}')
+    dir="$KCACHE/${pkg}_${ver}"
+    if ls "$dir"/boot/vmlinuz-* >/dev/null 2>&1; then
+        echo "$dir"
+        return
+    fi
+    tmp=$(mktemp -d "$WORK/deb.XXXXXX")
+    log "downloading $pkg $ver"
+    (cd "$tmp" && apt-get download -qq "$pkg=$ver" >&2 2>/dev/null) \
+        || (cd "$tmp" && chmod 777 "$tmp" && apt-get download -qq "$pkg=$ver" >&2)
+    mkdir -p "$dir.partial"
+    dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$dir.partial" --wildcards './boot/*'
+    rm -rf "$tmp" "$dir"
+    mv "$dir.partial" "$dir"
+    echo "$dir"
+}
+
+# With --no-install: the newest already-extracted kernel of the series in the
+# cache, else /boot/vmlinuz-<series>.*.
+find_kernel_offline() {
+    local series=$1 f
+    f=$(ls -d "$KCACHE"/linux-image-"$series"[.-]*/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1 || true)
+    if [ -z "$f" ]; then
+        f=$(ls /boot/vmlinuz-"$series"[.-]* 2>/dev/null | sort -V | tail -n 1 || true)
+    fi
+    [ -n "$f" ] && echo "$f"
+}
+
+declare -A VMLINUZ=()
+if [ "$INSTALL" = 1 ]; then
+    apt_update
+    log "installing qemu-system-x86 busybox-static cpio jq"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        qemu-system-x86 busybox-static cpio jq >&2
+    mkdir -p "$KCACHE"
+    for s in $KERNELS; do
+        pkg=$(kernel_package "$s")
+        if [ -z "$pkg" ]; then
+            log "no linux-image package found for series $s"
+            exit 1
+        fi
+        dir=$(fetch_kernel "$pkg")
+        VMLINUZ[$s]=$(ls "$dir"/boot/vmlinuz-* | head -n 1)
+    done
+else
+    for s in $KERNELS; do
+        f=$(find_kernel_offline "$s" || true)
+        if [ -z "$f" ]; then
+            log "no kernel for series $s in $KCACHE or /boot (run without --no-install)"
+            exit 1
+        fi
+        VMLINUZ[$s]=$f
+    done
+fi
+for tool in qemu-system-x86_64 busybox cpio jq gzip; do
+    command -v "$tool" >/dev/null || { log "missing $tool (run without --no-install)"; exit 1; }
+done
+BUSYBOX=$(command -v busybox)
+if ! file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked'; then
+    [ -x /bin/busybox ] && BUSYBOX=/bin/busybox
+fi
+
+# ------------------------------------------------------------------ build --
+BIN="$CARGO_TARGET_DIR/$TRIPLE/release"
+if [ "$BUILD" = 1 ]; then
+    log "building static forklore in $CARGO_TARGET_DIR"
+    (cd "$REPO" && RUSTFLAGS='-C target-feature=+crt-static' \
+        cargo build --release --locked --target "$TRIPLE" -p forklore -p forklore-exec-target >&2)
+fi
+for b in forklore forklore-exec-target; do
+    [ -x "$BIN/$b" ] || { log "missing $BIN/$b (run without --no-build)"; exit 1; }
+    if ldd "$BIN/$b" >/dev/null 2>&1 && ! ldd "$BIN/$b" 2>&1 | grep -q 'statically linked\|not a dynamic'; then
+        log "$BIN/$b is not static"; exit 1
+    fi
+done
+
+# -------------------------------------------------------------- initramfs --
+ROOTFS="$WORK/rootfs"
+mkdir -p "$ROOTFS"/{bin,sbin,etc,proc,sys,dev,tmp,out,root,run,usr/bin}
+cp "$BUSYBOX" "$ROOTFS/bin/busybox"
+for a in sh start-stop-daemon mount umount mkdir cat echo base64 gzip sed tr poweroff sync sleep uname \
+         chmod ls date stty dmesg grep head tail wc sysctl id env true false; do
+    ln -sf busybox "$ROOTFS/bin/$a"
+done
+strip --strip-debug -o "$ROOTFS/bin/forklore" "$BIN/forklore"
+strip --strip-debug -o "$ROOTFS/bin/forklore-exec-target" "$BIN/forklore-exec-target"
+# A minimal user database, so that uid 65534 has a name like on a normal host.
+cat > "$ROOTFS/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/tmp:/bin/sh
+EOF
+cat > "$ROOTFS/etc/group" <<'EOF'
+root:x:0:
+nogroup:x:65534:
+EOF
+
+cat > "$ROOTFS/init" <<'EOF'
+#!/bin/sh
+# forklore kernel-matrix guest init. Parameters come from /proc/cmdline:
+#   fl_runs=root-quick,user-quick[,root-full]
+export PATH=/bin HOME=/root
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+chmod 1777 /tmp
+mount -t tmpfs tmpfs /out
+chmod 1777 /out
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# The cgroup2 root delegates the pids controller, as systemd hosts do.
+echo +pids > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+# A named cgroup v1 hierarchy (no controllers), so that the CLONE_INTO_CGROUP
+# "v1 directory" case runs as on hybrid hosts instead of being skipped.
+mount -t tmpfs tmpfs /run
+mkdir -p /run/cgroup-v1
+mount -t cgroup -o none,name=forklore cgroup /run/cgroup-v1 2>/dev/null || true
+# Debian kernels default to transparent hugepages "always"; most hosts (and
+# the one the suite was written on) use "madvise". With "always" a 16 MiB
+# buffer is faulted in 2 MiB pieces and the rusage scenario's page-fault
+# count assumption does not hold. Match the usual host setting.
+echo madvise > /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true
+
+DATA=/dev/ttyS1
+stty -F $DATA raw -echo 2>/dev/null || true
+emit() { # name file
+    echo "===FORKLORE-BEGIN $1==="
+    gzip -c "$2" | base64
+    echo "===FORKLORE-END $1==="
+}
+
+runs=$(sed -n 's/.*fl_runs=\([^ ]*\).*/\1/p' /proc/cmdline)
+[ -n "$runs" ] || runs=root-quick
+
+{
+    echo "===FORKLORE-INFO==="
+    echo "uname: $(uname -a)"
+    echo "proc_version: $(cat /proc/version)"
+    echo "cmdline: $(cat /proc/cmdline)"
+    echo "nproc: $(grep -c ^processor /proc/cpuinfo)"
+    echo "thp: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
+    echo "init_sigign: $(grep SigIgn /proc/self/status)"
+    echo "mounts:"; grep -E 'cgroup|tmpfs|rootfs' /proc/mounts
+    echo "cgroup_controllers: $(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null)"
+    for s in kernel.unprivileged_userns_clone kernel.yama.ptrace_scope kernel.pid_max \
+             kernel.threads-max user.max_user_namespaces kernel.apparmor_restrict_unprivileged_userns; do
+        echo "sysctl: $s = $(sysctl -n $s 2>/dev/null || echo absent)"
+    done
+    echo "===FORKLORE-INFO-END==="
+} > $DATA
+
+cd /tmp
+for r in $(echo "$runs" | tr ',' ' '); do
+    who=${r%-*}; mode=${r#*-}
+    args="check --format json --output /out/$r.json"
+    [ "$mode" = quick ] && args="$args --quick"
+    echo "forklore-matrix: run $r start $(date +%s)"
+    t0=$(date +%s)
+    if [ "$who" = user ]; then
+        # busybox setpriv cannot change uids, and busybox su leaves SIGQUIT
+        # ignored in the command it runs (an inherited SIG_IGN breaks the
+        # core-dump scenario). start-stop-daemon -c only changes the ids.
+        start-stop-daemon -S -c nobody:nogroup -x /bin/forklore -- $args
+    else
+        /bin/forklore $args
+    fi
+    rc=$?
+    t1=$(date +%s)
+    echo "forklore-matrix: run $r rc=$rc seconds=$((t1 - t0))"
+    echo "===FORKLORE-RC $r $rc $((t1 - t0))===" > $DATA
+    if [ -s /out/$r.json ]; then
+        emit "$r" /out/$r.json > $DATA
+        rm -f /out/$r.json
+    fi
+done
+echo "===FORKLORE-DONE===" > $DATA
+sync
+echo "forklore-matrix: done"
+poweroff -f
+echo o > /proc/sysrq-trigger
+EOF
+chmod 755 "$ROOTFS/init"
+INITRD="$WORK/initramfs.cpio.gz"
+(cd "$ROOTFS" && find . | cpio -o -H newc --quiet | gzip -1 > "$INITRD")
+
+# ------------------------------------------------------------------ accel --
+if [ "$ACCEL" = auto ]; then
+    ACCEL=tcg
+    if [ -w /dev/kvm ]; then
+        # A nested or paravirtual KVM may open fine and then fail to run a
+        # normal guest: boot the first kernel with a tiny init and a short
+        # timeout to find out.
+        SMOKE="$WORK/smoke"
+        mkdir -p "$SMOKE/bin" "$SMOKE/proc"
+        cp "$BUSYBOX" "$SMOKE/bin/busybox"
+        printf '#!/bin/busybox sh\n/bin/busybox echo FORKLORE-KVM-OK\n/bin/busybox poweroff -f\n' > "$SMOKE/init"
+        chmod 755 "$SMOKE/init"
+        (cd "$SMOKE" && find . | cpio -o -H newc --quiet | gzip -1 > "$WORK/smoke.cpio.gz")
+        first=${KERNELS%% *}
+        kvm_smoke() {
+            # The subshell (not a bare exec) keeps bash's "Aborted" job
+            # message on its own, silenced, stderr when qemu dies of SIGABRT.
+            (
+                timeout --kill-after=5 25 qemu-system-x86_64 -accel kvm -cpu host -m 512M -smp 1 \
+                    -kernel "${VMLINUZ[$first]}" -initrd "$WORK/smoke.cpio.gz" \
+                    -append 'console=ttyS0 panic=-1 quiet' -display none -monitor none \
+                    -serial file:"$WORK/smoke.log" -no-reboot </dev/null >/dev/null 2>&1
+                rc=$?
+                exit $rc
+            ) 2>/dev/null || return 1
+            grep -q FORKLORE-KVM-OK "$WORK/smoke.log"
+        }
+        if kvm_smoke; then
+            ACCEL=kvm
+        else
+            log "KVM does not run a guest here; using TCG (slow)"
+        fi
+    fi
+fi
+if [ "$ACCEL" = kvm ]; then
+    ACCEL_ARGS=(-accel kvm -cpu host)
+else
+    ACCEL_ARGS=(-accel tcg,thread=multi -cpu "$CPU")
+fi
+
+RUNS=root-quick
+[ "$USER_RUN" = 1 ] && RUNS="$RUNS,user-quick"
+[ "$FULL" = 1 ] && RUNS="$RUNS,root-full"
+if [ -z "$TIMEOUT" ]; then
+    # Measured under TCG on 2 vCPUs: boot ~5 s, quick run ~1-2 min, full run
+    # ~15-25 min. Leave a wide margin; KVM needs far less.
+    TIMEOUT=900
+    [ "$FULL" = 1 ] && TIMEOUT=3600
+fi
+
+# -------------------------------------------------------------------- run --
+# Cut the reports out of the data-port capture. Writes OUT/<tag>[-<run>].json.
+extract() {
+    local data=$1 tag=$2
+    awk -v out="$WORK/b64" '
+        /^===FORKLORE-BEGIN / { name=$2; sub(/===$/, "", name); f=out "." name; printf "" > f; on=1; next }
+        /^===FORKLORE-END /   { on=0; close(f); print name; next }
+        on { print >> f }
+    ' <(tr -d '\r' < "$data")
+}
+
+STATUS=0
+SUMMARY="$WORK/summary.txt"
+: > "$SUMMARY"
+for s in $KERNELS; do
+    vmlinuz=${VMLINUZ[$s]}
+    rel=$(basename "$vmlinuz"); rel=${rel#vmlinuz-}
+    tag="linux-$rel"
+    console="$OUT/$tag.console.log"
+    data="$WORK/$tag.data"
+    rm -f "$OUT/$tag".*.json "$OUT/$tag".json
+    log "booting $rel ($ACCEL, timeout ${TIMEOUT}s, runs $RUNS)"
+    t0=$(date +%s)
+    set +e
+    timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 "${ACCEL_ARGS[@]}" \
+        -m "$MEM" -smp "$SMP" -kernel "$vmlinuz" -initrd "$INITRD" \
+        -append "console=ttyS0 panic=-1 oops=panic loglevel=4 fl_runs=$RUNS" \
+        -display none -monitor none -no-reboot \
+        -serial file:"$console" -serial file:"$data" \
+        </dev/null >"$WORK/qemu.out" 2>&1 &
+    QEMU_PID=$!
+    wait "$QEMU_PID"
+    qrc=$?
+    set -e
+    QEMU_PID=""
+    t1=$(date +%s)
+    secs=$((t1 - t0))
+    if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+        log "$rel: qemu hit the ${TIMEOUT}s timeout"
+    fi
+    sed -n '/===FORKLORE-INFO===/,/===FORKLORE-INFO-END===/p' "$data" | tr -d '\r' \
+        | grep -v '===FORKLORE-INFO' > "$OUT/$tag.info.txt" || true
+    grep -a '^===FORKLORE-RC' "$data" | tr -d '\r' > "$WORK/rcs" || true
+    names=$(extract "$data" "$tag")
+    for n in $names; do
+        base64 -d "$WORK/b64.$n" | gunzip > "$OUT/$tag.$n.json"
+    done
+    {
+        echo "== $rel  ($ACCEL, VM wall time ${secs}s, qemu rc $qrc)"
+        if [ -z "$names" ]; then
+            echo "   no report came back (see $console)"
+            STATUS=1
+        fi
+        for r in $(echo "$RUNS" | tr ',' ' '); do
+            f="$OUT/$tag.$r.json"
+            rcline=$(grep " $r " "$WORK/rcs" || true)
+            if [ ! -s "$f" ]; then
+                echo "   $r: NO REPORT ${rcline:+(${rcline//===/})}"
+                STATUS=1
+                continue
+            fi
+            jq -r --arg r "$r" --arg rc "$(echo "$rcline" | awk '{print $3}')" \
+                --arg t "$(echo "$rcline" | awk '{print $4}' | tr -d =)" '
+                "   \($r): kernel \(.kernel): \(.summary.total) cases: \(.summary.pass) pass, \(.summary.fail) fail, \(.summary.skip) skip, \(.summary.env) env, \(.summary.broken) broken (forklore \(.duration_s|floor)s, run \($t)s, exit \($rc))"' "$f"
+            # Every failing/broken case with its reason goes to a file; the
+            # summary shows the first $MAX_LIST of them.
+            jq -r '.cases[] | select(.verdict == "fail" or .verdict == "broken")
+                   | "\(.verdict | ascii_upcase) \(.id): \(.reason // "-")"' "$f" \
+                > "$OUT/$tag.$r.failures.txt"
+            n=$(wc -l < "$OUT/$tag.$r.failures.txt")
+            sed -n "1,${MAX_LIST}p" "$OUT/$tag.$r.failures.txt" | sed 's/^/      /'
+            if [ "$n" -gt "$MAX_LIST" ]; then
+                echo "      ... and $((n - MAX_LIST)) more in $OUT/$tag.$r.failures.txt"
+            fi
+            if [ "$(jq '.summary.fail + .summary.broken' "$f")" != 0 ]; then
+                STATUS=1
+            fi
+        done
+    } >> "$SUMMARY"
+done
+
+cat "$SUMMARY"
+cp "$SUMMARY" "$OUT/summary.txt"
+log "reports in $OUT"
+exit "$STATUS"
