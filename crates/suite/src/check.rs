@@ -151,39 +151,52 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
     }
 
     let queue = Mutex::new(queue);
+    // Results go into the report as each batch finishes, so a full run keeps
+    // counts, not ~800k case records.
+    struct Done {
+        cases: usize,
+        contexts: Vec<(String, Result<Context, String>, usize)>,
+    }
     let done = Mutex::new((
-        0usize,
-        Vec::<(String, Result<Context, String>, Vec<CaseResult>)>::new(),
+        Done {
+            cases: 0,
+            contexts: Vec::new(),
+        },
+        report,
     ));
     std::thread::scope(|s| {
         for _ in 0..opts.jobs.max(1) {
             s.spawn(|| {
-                // A poisoned lock only means another worker panicked; its
-                // data is still consistent (push/pop are single steps).
+                // A poisoned lock only means another worker panicked; the
+                // data is still consistent (each update is one step).
                 while let Some(work) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
-                    let out = run_work(opts, &work);
-                    let mut d = done.lock().unwrap_or_else(|e| e.into_inner());
-                    d.0 += work.cases.len();
-                    d.1.push(out);
+                    let (ctx_name, detected, results) = run_work(opts, &work);
+                    let mut guard = done.lock().unwrap_or_else(|e| e.into_inner());
+                    let (d, report) = &mut *guard;
+                    d.cases += work.cases.len();
+                    match d.contexts.iter_mut().find(|(n, _, _)| *n == ctx_name) {
+                        Some(entry) => entry.2 += results.len(),
+                        None => d.contexts.push((ctx_name, detected, results.len())),
+                    }
+                    for r in results {
+                        // Passing matrix cases are counted, not kept, unless
+                        // the JSON is to list every case.
+                        if r.generated && r.verdict == Verdict::Pass && !opts.keep_passing_details {
+                            report.count(&r.group, &r.context, r.verdict);
+                        } else {
+                            report.push(r);
+                        }
+                    }
                     if let Some(p) = &opts.progress {
-                        p(d.0, total);
+                        p(d.cases, total);
                     }
                 }
             });
         }
     });
 
-    let (_, batches) = done.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut seen_contexts: Vec<(String, Result<Context, String>, usize)> = Vec::new();
-    for (ctx_name, detected, results) in batches {
-        match seen_contexts.iter_mut().find(|(n, _, _)| *n == ctx_name) {
-            Some(entry) => entry.2 += results.len(),
-            None => seen_contexts.push((ctx_name.clone(), detected, results.len())),
-        }
-        for r in results {
-            report.push(r);
-        }
-    }
+    let (done, mut report) = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    let seen_contexts = done.contexts;
     for name in &opts.contexts {
         if let Some((n, detected, count)) = seen_contexts.iter().find(|(n, _, _)| n == name) {
             report.contexts.push(match detected {

@@ -131,12 +131,18 @@ impl Report {
     }
 
     pub fn push(&mut self, r: CaseResult) {
-        self.summary.add(r.verdict);
-        self.groups
-            .entry(format!("{}/{}", r.group, r.context))
-            .or_default()
-            .add(r.verdict);
+        self.count(&r.group, &r.context, r.verdict);
         self.cases.push(r);
+    }
+
+    /// Count a case without keeping it (passing matrix cases, unless every
+    /// case is to be listed).
+    pub fn count(&mut self, group: &str, context: &str, v: Verdict) {
+        self.summary.add(v);
+        self.groups
+            .entry(format!("{group}/{context}"))
+            .or_default()
+            .add(v);
     }
 
     fn listed(&self) -> impl Iterator<Item = &CaseResult> {
