@@ -172,6 +172,54 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
         "a bad status pointer fails after the child was reaped", "model-spec §3.6 wait4 (6)"),
     rule!("L-WAIT-REAP", "kernel/exit.c: wait_task_zombie", None,
         "a zombie eligible child is reaped; rusage is filled in", "model-spec §3.6"),
+    rule!("L-WAIT-STOPPED", "kernel/exit.c: wait_task_stopped", None,
+        "a group-stopped child is reported only with WUNTRACED/WSTOPPED: wait4 status (sig << 8) | 0x7f, waitid CLD_STOPPED with si_status = the stop signal; reporting clears it unless WNOWAIT",
+        "model-spec §3.6; wait(2)"),
+    rule!("L-WAIT-CONTINUED", "kernel/exit.c: wait_task_continued", None,
+        "a child resumed by SIGCONT is reported only with WCONTINUED: wait4 status 0xffff, waitid CLD_CONTINUED with si_status SIGCONT; reporting clears SIGNAL_STOP_CONTINUED unless WNOWAIT",
+        "model-spec §3.6; wait(2)", &[from(kv(2, 6, 10))], None),
+    rule!("L-WAITID-SIGINFO", "kernel/exit.c: wait_task_zombie (infop)", None,
+        "waitid of a dead child: si_signo SIGCHLD, si_pid, si_uid = the child's real uid, CLD_EXITED with the exit code or CLD_KILLED/CLD_DUMPED with the signal",
+        "model-spec §3.6; waitid(2)"),
+    rule!("L-WAITID-WNOWAIT", "kernel/exit.c: wait_task_zombie (WNOWAIT)", None,
+        "WNOWAIT reports the child and leaves it waitable (still a zombie)",
+        "model-spec §3.6; waitid(2)"),
+    // --- pidfds ---
+    rule!("L-PIDFD-POLL", "fs/pidfs.c: pidfd_poll (kernel/fork.c before 6.9)", None,
+        "a process pidfd polls readable once the task has exited (exit_state set, thread group empty) or is gone; not while it runs",
+        "\"pidfd: add polling support\" (5.3)", &[from(kv(5, 3, 0))], None),
+    rule!("L-PIDFD-CLONE", "kernel/fork.c: copy_process (CLONE_PIDFD)", None,
+        "clone3 with CLONE_PIDFD returns a pidfd for the new child in args.pidfd",
+        "\"clone: add CLONE_PIDFD\" (5.2, clone); clone3 (5.3)", &[from(kv(5, 3, 0))], None),
+    rule!("L-PIDFD-WAITID", "kernel/exit.c: kernel_waitid_prepare (P_PIDFD)", None,
+        "waitid(P_PIDFD, fd) waits for the child the pidfd refers to (PIDTYPE_PID)",
+        "\"exit: add support for waiting on pidfds\" (5.4)", &[from(kv(5, 4, 0))], None),
+    rule!("L-PIDFD-NONBLOCK", "kernel/exit.c: kernel_waitid (O_NONBLOCK -> EAGAIN)", Some(Errno::EAGAIN),
+        "a PIDFD_NONBLOCK pidfd makes waitid on a live child fail with EAGAIN instead of blocking",
+        "\"pidfd: support PIDFD_NONBLOCK in pidfd_open()\" (5.10)", &[from(kv(5, 10, 0))], None),
+    rule!("L-PIDFD-SIGNAL", "kernel/signal.c: pidfd_send_signal", None,
+        "pidfd_send_signal delivers to the thread group while its task exists (a zombie included)",
+        "\"signal: add pidfd_send_signal() syscall\" (5.1)", &[from(kv(5, 1, 0))], None),
+    rule!("L-PIDFD-SIGNAL-ESRCH", "kernel/signal.c: pidfd_send_signal -> kill_pid_info", Some(Errno::ESRCH),
+        "after the child was reaped the pid has no task: ESRCH",
+        "\"signal: add pidfd_send_signal() syscall\" (5.1)", &[from(kv(5, 1, 0))], None),
+    rule!("L-PIDFD-OPEN-ESRCH", "kernel/pid.c: pidfd_open (find_get_pid)", Some(Errno::ESRCH),
+        "no struct pid for that number in the caller's pid namespace",
+        "\"pid: add pidfd_open()\" (5.3)", &[from(kv(5, 3, 0))], None),
+    rule!("L-PIDFD-OPEN-NONLEADER-ENOENT", "kernel/fork.c: pidfd_prepare", Some(Errno::ENOENT),
+        "without PIDFD_THREAD the pid must be a thread-group leader: ENOENT for another thread",
+        "\"pidfd: improve uapi when task isn't found\" (Brauner, April 2025)", &[from(kv(6, 15, 0))],
+        Some("merged during 6.15-rc; the first tag carrying it was not checked")),
+    rule!("L-PIDFD-OPEN-NONLEADER-EINVAL", "kernel/pid.c: pidfd_create / kernel/fork.c: pidfd_prepare", Some(Errno::EINVAL),
+        "without PIDFD_THREAD the pid must be a thread-group leader: EINVAL for another thread (before the ENOENT change)",
+        "\"pid: add pidfd_open()\" (5.3)", &[span(kv(5, 3, 0), kv(6, 14, 255))],
+        Some("last release with EINVAL assumed 6.14")),
+    rule!("L-PIDFD-THREAD", "kernel/pid.c: pidfd_open / kernel/fork.c: pidfd_prepare (PIDFD_THREAD)", None,
+        "PIDFD_THREAD (O_EXCL) opens a pidfd for any thread; older kernels reject the flag with EINVAL",
+        "\"pidfd: implement PIDFD_THREAD flag for pidfd_open()\" (6.9)", &[from(kv(6, 9, 0))], None),
+    rule!("L-PIDFD-FLAGS-EINVAL", "kernel/pid.c: pidfd_open", Some(Errno::EINVAL),
+        "flags outside PIDFD_NONBLOCK (5.10+) and PIDFD_THREAD (6.9+) are EINVAL",
+        "\"pid: add pidfd_open()\" (5.3)", &[from(kv(5, 3, 0))], None),
     // --- §3.4 vfork ---
     rule!("L-VFORK-SUSPEND", "kernel/fork.c: wait_for_vfork_done (TASK_KILLABLE)", None,
         "the calling thread sleeps killable (shown D) until the child's mm is released",
@@ -425,6 +473,213 @@ pub fn waitid_error(idtype: i32, id: i32, options: u32) -> Option<Expect<Errno>>
             _ => true,
         };
     bad.then(|| Expect::by("L-WAITID-EINVAL", Errno::EINVAL))
+}
+
+/// `siginfo.si_code` values for SIGCHLD.
+pub const CLD_EXITED: i32 = 1;
+pub const CLD_KILLED: i32 = 2;
+pub const CLD_DUMPED: i32 = 3;
+pub const CLD_STOPPED: i32 = 5;
+pub const CLD_CONTINUED: i32 = 6;
+pub const SIGCONT: i32 = 18;
+
+/// A state change a waiter may collect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChildEvent {
+    /// exit(code) / exit_group(code).
+    Exited(i64),
+    /// Killed by a signal (`core`: a core was dumped).
+    Killed { sig: i32, core: bool },
+    /// Group stop by this signal.
+    Stopped(i32),
+    /// Resumed by SIGCONT after a group stop.
+    Continued,
+}
+
+fn event_rule(ev: ChildEvent) -> &'static str {
+    match ev {
+        ChildEvent::Exited(_) | ChildEvent::Killed { .. } => "L-WAITID-SIGINFO",
+        ChildEvent::Stopped(_) => "L-WAIT-STOPPED",
+        ChildEvent::Continued => "L-WAIT-CONTINUED",
+    }
+}
+
+/// Does a wait with `options` report this pending event? wait4 callers
+/// pass their options | WEXITED (kernel_wait4 adds it).
+pub fn wait_reports(ev: ChildEvent, options: u32) -> Expect<bool> {
+    let bit = match ev {
+        ChildEvent::Exited(_) | ChildEvent::Killed { .. } => wopt::WEXITED,
+        ChildEvent::Stopped(_) => wopt::WSTOPPED,
+        ChildEvent::Continued => wopt::WCONTINUED,
+    };
+    Expect::by(event_rule(ev), options & bit != 0)
+}
+
+/// The wait4 status word for an event.
+pub fn wait4_status(ev: ChildEvent) -> Expect<i32> {
+    match ev {
+        ChildEvent::Exited(c) => exit_status(c),
+        ChildEvent::Killed { sig, core } => signaled_status(sig, core),
+        // wait_task_stopped: (exit_code << 8) | 0x7f
+        ChildEvent::Stopped(sig) => Expect::by("L-WAIT-STOPPED", (sig << 8) | 0x7f),
+        // wait_task_continued: 0xffff
+        ChildEvent::Continued => Expect::by("L-WAIT-CONTINUED", 0xffff),
+    }
+}
+
+/// What waitid's siginfo says about an event of child `pid` whose real uid
+/// is `uid`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitidInfo {
+    pub signo: i32,
+    pub pid: i32,
+    pub uid: u32,
+    pub code: i32,
+    pub status: i32,
+}
+
+pub fn waitid_info(ev: ChildEvent, pid: i32, uid: u32) -> Expect<WaitidInfo> {
+    let (code, status) = match ev {
+        ChildEvent::Exited(c) => (CLD_EXITED, (c & 0xff) as i32),
+        ChildEvent::Killed { sig, core: false } => (CLD_KILLED, sig),
+        ChildEvent::Killed { sig, core: true } => (CLD_DUMPED, sig),
+        ChildEvent::Stopped(sig) => (CLD_STOPPED, sig),
+        ChildEvent::Continued => (CLD_CONTINUED, SIGCONT),
+    };
+    Expect::by(
+        event_rule(ev),
+        WaitidInfo {
+            signo: SIGCHLD,
+            pid,
+            uid,
+            code,
+            status,
+        },
+    )
+}
+
+/// After a wait reported the event, is it reported again? Only with WNOWAIT.
+pub fn reported_again(ev: ChildEvent, options: u32) -> Expect<bool> {
+    let again = options & wopt::WNOWAIT != 0;
+    let rule = match ev {
+        ChildEvent::Exited(_) | ChildEvent::Killed { .. } => "L-WAITID-WNOWAIT",
+        _ => event_rule(ev),
+    };
+    Expect::by(rule, again)
+}
+
+// ---------------------------------------------------------------- pidfd
+
+pub const P_PIDFD: i32 = 3;
+/// pidfd_open flags (include/uapi/linux/pidfd.h).
+pub const PIDFD_NONBLOCK: u32 = 0o4000;
+pub const PIDFD_THREAD: u32 = 0o200;
+
+/// Is a process pidfd readable (POLLIN)? `exited`: the task has exit_state
+/// set; `group_empty`: no other thread left; `reaped`: no task any more.
+pub fn pidfd_readable(exited: bool, group_empty: bool, reaped: bool) -> Expect<bool> {
+    Expect::by("L-PIDFD-POLL", reaped || (exited && group_empty))
+}
+
+/// Does clone3(CLONE_PIDFD) hand back a pidfd on this kernel?
+pub fn clone3_pidfd(k: KernelVersion) -> Expect<bool> {
+    Expect::by("L-PIDFD-CLONE", applies("L-PIDFD-CLONE", k))
+}
+
+/// The child a pidfd names, as a waiter finds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitTarget {
+    /// Running, nothing to report.
+    Running,
+    /// This event is pending.
+    Pending(ChildEvent),
+    /// Already reaped: no longer a child of anyone.
+    Reaped,
+}
+
+/// waitid(P_PIDFD, fd, options) on the child the pidfd names: what it reports.
+pub fn waitid_pidfd(
+    k: KernelVersion,
+    target: WaitTarget,
+    pid: i32,
+    uid: u32,
+    options: u32,
+    nonblock_fd: bool,
+) -> Expect<Result<Option<WaitidInfo>, Errno>> {
+    if !applies("L-PIDFD-WAITID", k) {
+        return Expect::by("L-PIDFD-WAITID", Err(Errno::EINVAL));
+    }
+    match target {
+        WaitTarget::Reaped => Expect::by("L-WAIT-ECHILD", Err(Errno::ECHILD)),
+        WaitTarget::Pending(ev) if wait_reports(ev, options).value => {
+            let i = waitid_info(ev, pid, uid);
+            Expect::by(i.rule, Ok(Some(i.value)))
+        }
+        _ if options & wopt::WNOHANG != 0 => Expect::by("L-WAIT-WNOHANG", Ok(None)),
+        _ if nonblock_fd && applies("L-PIDFD-NONBLOCK", k) => {
+            Expect::by("L-PIDFD-NONBLOCK", Err(Errno::EAGAIN))
+        }
+        // It would block.
+        _ => Expect::by("L-PIDFD-WAITID", Ok(None)),
+    }
+}
+
+/// pidfd_send_signal's result for a process that is alive or a zombie
+/// (`reaped` false) or was reaped.
+pub fn pidfd_signal_result(reaped: bool) -> Expect<Option<Errno>> {
+    if reaped {
+        Expect::by("L-PIDFD-SIGNAL-ESRCH", Some(Errno::ESRCH))
+    } else {
+        Expect::by("L-PIDFD-SIGNAL", None)
+    }
+}
+
+/// What pidfd_open names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PidTarget {
+    /// A live (or zombie) thread-group leader.
+    Leader,
+    /// A live thread that is not the group leader.
+    NonLeaderThread,
+    /// A number no task uses (e.g. a reaped child's).
+    NoSuchPid,
+}
+
+/// `pidfd_open(target, flags)`: None on success.
+pub fn pidfd_open_result(k: KernelVersion, target: PidTarget, flags: u32) -> Expect<Option<Errno>> {
+    let mut known = 0;
+    if applies("L-PIDFD-NONBLOCK", k) {
+        known |= PIDFD_NONBLOCK;
+    }
+    if applies("L-PIDFD-THREAD", k) {
+        known |= PIDFD_THREAD;
+    }
+    if flags & !known != 0 {
+        return Expect::by(
+            if flags & PIDFD_THREAD != 0 && !applies("L-PIDFD-THREAD", k) {
+                "L-PIDFD-THREAD"
+            } else {
+                "L-PIDFD-FLAGS-EINVAL"
+            },
+            Some(Errno::EINVAL),
+        );
+    }
+    match target {
+        PidTarget::NoSuchPid => Expect::by("L-PIDFD-OPEN-ESRCH", Some(Errno::ESRCH)),
+        PidTarget::Leader => Expect::by("L-PIDFD-OPEN-ESRCH", None),
+        PidTarget::NonLeaderThread if flags & PIDFD_THREAD != 0 => {
+            Expect::by("L-PIDFD-THREAD", None)
+        }
+        PidTarget::NonLeaderThread if applies("L-PIDFD-OPEN-NONLEADER-ENOENT", k) => {
+            Expect::by("L-PIDFD-OPEN-NONLEADER-ENOENT", Some(Errno::ENOENT))
+        }
+        PidTarget::NonLeaderThread => {
+            Expect::by("L-PIDFD-OPEN-NONLEADER-EINVAL", Some(Errno::EINVAL))
+        }
+    }
 }
 
 // ---------------------------------------------------------------- execve
@@ -884,6 +1139,67 @@ mod tests {
             wait4_result(-1, 0, 1, &[], true).value,
             WaitResult::Error(Errno::ECHILD)
         );
+    }
+
+    #[test]
+    fn stop_continue_and_siginfo() {
+        use wopt::*;
+        let st = ChildEvent::Stopped(19);
+        assert!(!wait_reports(st, WEXITED).value);
+        assert!(wait_reports(st, WEXITED | WUNTRACED).value);
+        assert_eq!(wait4_status(st).value, 0x137f);
+        assert_eq!(wait4_status(ChildEvent::Continued).value, 0xffff);
+        assert!(!wait_reports(ChildEvent::Continued, WEXITED | WSTOPPED).value);
+        let i = waitid_info(ChildEvent::Exited(0x1234), 5, 7).value;
+        assert_eq!(
+            (i.code, i.status, i.uid, i.signo),
+            (CLD_EXITED, 0x34, 7, 17)
+        );
+        let c = waitid_info(ChildEvent::Continued, 5, 7).value;
+        assert_eq!((c.code, c.status), (CLD_CONTINUED, SIGCONT));
+        assert!(reported_again(ChildEvent::Exited(0), WEXITED | WNOWAIT).value);
+        assert!(!reported_again(st, WSTOPPED).value);
+    }
+
+    #[test]
+    fn pidfd_rules_by_version() {
+        use wopt::*;
+        assert_eq!(
+            pidfd_open_result(K618, PidTarget::NonLeaderThread, 0).value,
+            Some(Errno::ENOENT)
+        );
+        assert_eq!(
+            pidfd_open_result(kv(6, 8, 0), PidTarget::NonLeaderThread, 0).value,
+            Some(Errno::EINVAL)
+        );
+        assert_eq!(
+            pidfd_open_result(K618, PidTarget::NonLeaderThread, PIDFD_THREAD).value,
+            None
+        );
+        assert_eq!(
+            pidfd_open_result(kv(6, 8, 0), PidTarget::NonLeaderThread, PIDFD_THREAD).value,
+            Some(Errno::EINVAL)
+        );
+        assert_eq!(
+            pidfd_open_result(K618, PidTarget::NoSuchPid, 0).value,
+            Some(Errno::ESRCH)
+        );
+        assert_eq!(
+            pidfd_open_result(kv(5, 9, 0), PidTarget::Leader, PIDFD_NONBLOCK).value,
+            Some(Errno::EINVAL)
+        );
+        assert_eq!(
+            waitid_pidfd(K618, WaitTarget::Running, 5, 0, WEXITED, true).value,
+            Err(Errno::EAGAIN)
+        );
+        assert_eq!(
+            waitid_pidfd(K618, WaitTarget::Running, 5, 0, WEXITED | WNOHANG, true).value,
+            Ok(None)
+        );
+        assert!(pidfd_readable(true, true, false).value);
+        assert!(!pidfd_readable(true, false, false).value);
+        assert!(!pidfd_readable(false, true, false).value);
+        assert_eq!(pidfd_signal_result(true).value, Some(Errno::ESRCH));
     }
 
     #[test]

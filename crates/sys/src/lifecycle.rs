@@ -521,10 +521,15 @@ pub fn wait4_status_addr(pid: i32, status_addr: usize, options: u32) -> Result<i
 pub struct WaitInfo {
     /// 0 when WNOHANG found nothing ready.
     pub pid: i32,
-    /// CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3...
+    /// CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3, CLD_STOPPED = 5,
+    /// CLD_CONTINUED = 6.
     pub code: i32,
     /// Exit code or signal number.
     pub status: i32,
+    /// si_signo (SIGCHLD when something was reported).
+    pub signo: i32,
+    /// si_uid: the child's real uid.
+    pub uid: u32,
 }
 
 /// `waitid(idtype, id, &info, options, NULL)`.
@@ -542,10 +547,14 @@ pub fn waitid(idtype: i32, id: i32, options: u32) -> Result<WaitInfo, Errno> {
         )
     };
     raw::result(r)?;
+    // siginfo_t for SIGCHLD: si_signo, si_errno, si_code, (pad), si_pid,
+    // si_uid, si_status.
     Ok(WaitInfo {
         pid: si[4],
         code: si[2],
         status: si[6],
+        signo: si[0],
+        uid: si[5] as u32,
     })
 }
 
@@ -556,6 +565,73 @@ pub fn pidfd_open(pid: i32) -> Result<std::os::fd::OwnedFd, Errno> {
     let fd = raw::result(r)? as i32;
     // SAFETY: the kernel just returned this new fd; nobody else owns it.
     Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+}
+
+/// `pidfd_open(pid, flags)` (PIDFD_NONBLOCK = O_NONBLOCK, PIDFD_THREAD =
+/// O_EXCL): an owned fd.
+pub fn pidfd_open_flags(pid: i32, flags: u32) -> Result<std::os::fd::OwnedFd, Errno> {
+    // SAFETY: no memory arguments.
+    let r = unsafe { raw::syscall2(NR_PIDFD_OPEN, pid as u64, flags as u64) };
+    let fd = raw::result(r)? as i32;
+    // SAFETY: the kernel just returned this new fd; nobody else owns it.
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+}
+
+/// `pidfd_send_signal(pidfd, sig, NULL, 0)`.
+pub fn pidfd_send_signal(pidfd: i32, sig: i32) -> Result<(), Errno> {
+    // SAFETY: info is NULL (the kernel builds a SI_USER siginfo itself); no
+    // other memory argument.
+    let r = unsafe { raw::syscall4(nr::PIDFD_SEND_SIGNAL, pidfd as u64, sig as u64, 0, 0) };
+    raw::result(r).map(|_| ())
+}
+
+pub const CLONE_PIDFD: u64 = 0x1000;
+pub const CLONE_SETTLS: u64 = 0x0008_0000;
+pub const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+
+/// `clone3({flags | CLONE_PIDFD, pidfd = &fd, exit_signal}, 64)` without a
+/// stack: a fork that also returns a pidfd for the child. Refuses (EDEADLK)
+/// unless this process is single-threaded, and refuses (EINVAL) flags that
+/// would share memory or the thread group, so the child may run ordinary
+/// Rust code (as after [`fork_process`]).
+pub fn fork_with_pidfd(
+    flags: u64,
+    exit_signal: u64,
+) -> Result<(Forked, Option<std::os::fd::OwnedFd>), Errno> {
+    if flags & (CLONE_VM | CLONE_THREAD | CLONE_SIGHAND | CLONE_VFORK | CLONE_SETTLS) != 0 {
+        return Err(22);
+    }
+    if thread_count().map_err(|e| e.raw_os_error().unwrap_or(5))? != 1 {
+        return Err(35);
+    }
+    let mut pidfd: i32 = -1;
+    // struct clone_args (CLONE_ARGS_SIZE_VER0 = 64 bytes): flags, pidfd,
+    // child_tid, parent_tid, exit_signal, stack, stack_size, tls.
+    let args: [u64; 8] = [
+        flags | CLONE_PIDFD,
+        &mut pidfd as *mut i32 as u64,
+        0,
+        0,
+        exit_signal,
+        0,
+        0,
+        0,
+    ];
+    // SAFETY: as fork_process: one thread, no CLONE_VM, no new stack (the
+    // child continues on its own copy of this stack and returns normally).
+    // The kernel reads `args` (a live local) and writes the pidfd into the
+    // live local `pidfd` in the parent before returning.
+    let r = unsafe { raw::syscall2(nr::CLONE3, args.as_ptr() as u64, 64) };
+    match raw::result(r)? {
+        0 => Ok((Forked::Child, None)),
+        pid => {
+            // SAFETY: the kernel installed this fd for us in the parent.
+            let fd = (pidfd >= 0).then(|| unsafe {
+                <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(pidfd)
+            });
+            Ok((Forked::Parent(pid as i32), fd))
+        }
+    }
 }
 
 /// `tgkill(tgid, tid, sig)`.

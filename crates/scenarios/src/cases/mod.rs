@@ -10,8 +10,10 @@ use std::time::Duration;
 
 mod exec;
 mod exit;
+mod pidfd;
 mod procfs;
 mod reparent;
+mod stop;
 mod vfork;
 mod wait;
 
@@ -176,6 +178,21 @@ pub static CASES: &[Case] = &[
         "a bad status pointer gives EFAULT after the child was reaped; the next wait is ECHILD"),
     case!("lifecycle/wait/rusage", false, wait::rusage,
         "wait4 fills in rusage (maxrss and minor faults cover what the child touched)"),
+    case!("lifecycle/wait/stopped-wuntraced", false, stop::wuntraced,
+        "a SIGSTOPped child: wait4 reports (SIGSTOP << 8) | 0x7f only with WUNTRACED, once; after SIGCONT 0xffff only with WCONTINUED, once"),
+    case!("lifecycle/wait/stopped-waitid", false, stop::waitid_stopped,
+        "waitid WSTOPPED: CLD_STOPPED / SIGSTOP (WNOWAIT leaves it), not with WEXITED; WCONTINUED: CLD_CONTINUED / SIGCONT"),
+    case!("lifecycle/wait/waitid-siginfo-exited", false, stop::waitid_exited,
+        "waitid of a dead child: si_signo SIGCHLD, CLD_EXITED with the exit code, si_uid the child's real uid, WNOWAIT leaves a zombie; CLD_KILLED with the signal"),
+    // pidfd
+    case!("lifecycle/pidfd/poll-and-waitid", false, pidfd::poll_and_waitid,
+        "clone3(CLONE_PIDFD) and pidfd_open pidfds poll not readable while the child runs, readable once it is a zombie; waitid(P_PIDFD) reaps it (CLD_EXITED, code); then ECHILD"),
+    case!("lifecycle/pidfd/send-signal", false, pidfd::send_signal,
+        "pidfd_send_signal(SIGTERM) kills the child (CLD_KILLED), succeeds on the zombie, and is ESRCH after the reap"),
+    case!("lifecycle/pidfd/open-errors", false, pidfd::open_errors,
+        "pidfd_open: ESRCH for a reaped pid, EINVAL for an unknown flag, ENOENT (6.15+; EINVAL before) for a non-leader thread, which PIDFD_THREAD (6.9+) opens"),
+    case!("lifecycle/pidfd/nonblock-eagain", false, pidfd::nonblock,
+        "waitid(P_PIDFD) on a PIDFD_NONBLOCK pidfd of a live child is EAGAIN (5.10+), with WNOHANG 0; after the exit it reaps"),
     // exit
     case!("lifecycle/exit/status-encoding", false, exit::status_encoding,
         "exit_group(code) and exit(code) report (code & 0xff) << 8"),
