@@ -220,6 +220,22 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
     rule!("L-PIDFD-FLAGS-EINVAL", "kernel/pid.c: pidfd_open", Some(Errno::EINVAL),
         "flags outside PIDFD_NONBLOCK (5.10+) and PIDFD_THREAD (6.9+) are EINVAL",
         "\"pid: add pidfd_open()\" (5.3)", &[from(kv(5, 3, 0))], None),
+    // --- §3.1 what a successful clone shares ---
+    rule!("L-SHARE-FILES", "kernel/fork.c: copy_files", None,
+        "CLONE_FILES shares the files_struct (a close in the child closes the parent's fd); without it the child gets a copy",
+        "model-spec §3.1; clone(2)"),
+    rule!("L-SHARE-FS", "kernel/fork.c: copy_fs", None,
+        "CLONE_FS shares the fs_struct (cwd, root, umask): the child's chdir moves the parent; without it the child gets a copy",
+        "model-spec §3.1; clone(2)"),
+    rule!("L-SHARE-SIGHAND", "kernel/fork.c: copy_sighand", None,
+        "CLONE_SIGHAND shares the handler table (a handler the child installs is the parent's); without it the child gets a copy",
+        "model-spec §3.1; clone(2)"),
+    rule!("L-SHARE-CLEAR-SIGHAND", "kernel/fork.c: copy_sighand (flush_signal_handlers(tsk, 0))", None,
+        "CLONE_CLEAR_SIGHAND resets caught handlers to SIG_DFL in the child; SIG_IGN stays",
+        "\"clone3: add CLONE_CLEAR_SIGHAND\" (5.5); model-spec §3.1", &[from(kv(5, 5, 0))], None),
+    rule!("L-SHARE-SETTLS", "arch/x86/kernel/process.c: copy_thread (do_set_thread_area_64 / ARCH_SET_FS)", None,
+        "CLONE_SETTLS sets the child's FS base to tls; without it the child inherits the parent's",
+        "model-spec §3.1; clone(2)"),
     // --- §3.4 vfork ---
     rule!("L-VFORK-SUSPEND", "kernel/fork.c: wait_for_vfork_done (TASK_KILLABLE)", None,
         "the calling thread sleeps killable (shown D) until the child's mm is released",
@@ -680,6 +696,58 @@ pub fn pidfd_open_result(k: KernelVersion, target: PidTarget, flags: u32) -> Exp
             Expect::by("L-PIDFD-OPEN-NONLEADER-EINVAL", Some(Errno::EINVAL))
         }
     }
+}
+
+// ---------------------------------------------------------------- sharing
+
+pub mod cflag {
+    pub const CLONE_FS: u64 = 0x200;
+    pub const CLONE_FILES: u64 = 0x400;
+    pub const CLONE_SIGHAND: u64 = 0x800;
+    pub const CLONE_SETTLS: u64 = 0x0008_0000;
+    pub const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+}
+
+/// What a child may share with its creator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shareable {
+    Files,
+    Fs,
+    Sighand,
+}
+
+/// After a successful clone with `flags`, is a change the child makes to
+/// this resource seen by the parent?
+pub fn clone_shares(what: Shareable, flags: u64) -> Expect<bool> {
+    let (rule, bit) = match what {
+        Shareable::Files => ("L-SHARE-FILES", cflag::CLONE_FILES),
+        Shareable::Fs => ("L-SHARE-FS", cflag::CLONE_FS),
+        Shareable::Sighand => ("L-SHARE-SIGHAND", cflag::CLONE_SIGHAND),
+    };
+    Expect::by(rule, flags & bit != 0)
+}
+
+/// The child's disposition of a signal the parent had as `parent`.
+pub fn child_disposition(k: KernelVersion, parent: Disposition, flags: u64) -> Expect<Disposition> {
+    if flags & cflag::CLONE_CLEAR_SIGHAND != 0 && applies("L-SHARE-CLEAR-SIGHAND", k) {
+        let v = match parent {
+            Disposition::Ignore => Disposition::Ignore,
+            _ => Disposition::Default,
+        };
+        return Expect::by("L-SHARE-CLEAR-SIGHAND", v);
+    }
+    Expect::by("L-SHARE-SIGHAND", parent)
+}
+
+/// The child's FS base.
+pub fn child_fs_base(flags: u64, tls: u64, parent_fs_base: u64) -> Expect<u64> {
+    let v = if flags & cflag::CLONE_SETTLS != 0 {
+        tls
+    } else {
+        parent_fs_base
+    };
+    Expect::by("L-SHARE-SETTLS", v)
 }
 
 // ---------------------------------------------------------------- execve
@@ -1200,6 +1268,27 @@ mod tests {
         assert!(!pidfd_readable(true, false, false).value);
         assert!(!pidfd_readable(false, true, false).value);
         assert_eq!(pidfd_signal_result(true).value, Some(Errno::ESRCH));
+    }
+
+    #[test]
+    fn sharing() {
+        use cflag::*;
+        assert!(clone_shares(Shareable::Files, CLONE_FILES).value);
+        assert!(!clone_shares(Shareable::Fs, CLONE_FILES).value);
+        assert_eq!(
+            child_disposition(K618, Disposition::Caught, CLONE_CLEAR_SIGHAND).value,
+            Disposition::Default
+        );
+        assert_eq!(
+            child_disposition(K618, Disposition::Ignore, CLONE_CLEAR_SIGHAND).value,
+            Disposition::Ignore
+        );
+        assert_eq!(
+            child_disposition(K618, Disposition::Caught, 0).value,
+            Disposition::Caught
+        );
+        assert_eq!(child_fs_base(CLONE_SETTLS, 5, 9).value, 5);
+        assert_eq!(child_fs_base(0, 5, 9).value, 9);
     }
 
     #[test]

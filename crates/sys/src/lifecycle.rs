@@ -29,6 +29,9 @@ const NR_PRCTL: u64 = 157;
 const NR_SIGALTSTACK: u64 = 131;
 const NR_TGKILL: u64 = 234;
 const NR_PIDFD_OPEN: u64 = 434;
+const NR_CHDIR: u64 = 80;
+const NR_ARCH_PRCTL: u64 = 158;
+const ARCH_GET_FS: u64 = 0x1003;
 const FUTEX_WAIT: u64 = 0;
 
 /// A raw errno value (positive).
@@ -66,6 +69,19 @@ pub enum Step {
     Fork { exit_signal: u64, child_pc: usize },
     /// Continue at step `pc`.
     Jump { pc: usize },
+    /// `close(fd)`.
+    Close { fd: i32 },
+    /// `chdir(path)`: `path` is the address of a NUL-terminated string valid
+    /// in this task's memory (a copy of the creator's without CLONE_VM); the
+    /// kernel validates it.
+    Chdir { path: usize },
+    /// Install a disposition for `sig` ([`set_handler`]'s encoding).
+    SetHandler { sig: i32, handler: Handler },
+    /// Write the current sa_handler of `sig` as 8 little-endian bytes
+    /// (0 = SIG_DFL, 1 = SIG_IGN, else the handler's address).
+    ReportHandler { fd: i32, sig: i32 },
+    /// Write `arch_prctl(ARCH_GET_FS)` (the FS base) as 8 little-endian bytes.
+    ReportFsBase { fd: i32 },
     /// `exit(code)`: this thread only.
     Exit { code: i32 },
     /// `exit_group(code)`.
@@ -120,7 +136,9 @@ fn run_script(s: &Script, mut pc: usize) -> ! {
         // memory this task owns for the duration of the call (a local byte,
         // the script's own words), or addresses the kernel validates with
         // copy_{from,to}_user / get_user and reports as EFAULT (futex word,
-        // execve arrays). None of them unmaps, remaps or frees memory.
+        // execve arrays, chdir path). None of them unmaps, remaps or frees
+        // memory. SetHandler installs only SIG_DFL, SIG_IGN or this crate's
+        // no-op handler with its rt_sigreturn restorer (sigaction_words).
         let r: i64 = unsafe {
             match step {
                 Step::Write { fd, byte } => {
@@ -169,6 +187,33 @@ fn run_script(s: &Script, mut pc: usize) -> ! {
                     next = pc;
                     0
                 }
+                Step::Close { fd } => raw::syscall1(nr::CLOSE, fd as u64),
+                Step::Chdir { path } => raw::syscall1(NR_CHDIR, path as u64),
+                Step::SetHandler { sig, handler } => {
+                    let act = sigaction_words(handler);
+                    raw::syscall4(NR_RT_SIGACTION, sig as u64, act.as_ptr() as u64, 0, 8)
+                }
+                Step::ReportHandler { fd, sig } => {
+                    let mut old = [0u64; 4];
+                    let r =
+                        raw::syscall4(NR_RT_SIGACTION, sig as u64, 0, old.as_mut_ptr() as u64, 8);
+                    if r < 0 {
+                        r
+                    } else {
+                        let b = old[0].to_le_bytes();
+                        raw::syscall3(nr::WRITE, fd as u64, b.as_ptr() as u64, 8)
+                    }
+                }
+                Step::ReportFsBase { fd } => {
+                    let mut v = 0u64;
+                    let r = raw::syscall2(NR_ARCH_PRCTL, ARCH_GET_FS, &mut v as *mut u64 as u64);
+                    if r < 0 {
+                        r
+                    } else {
+                        let b = v.to_le_bytes();
+                        raw::syscall3(nr::WRITE, fd as u64, b.as_ptr() as u64, 8)
+                    }
+                }
                 Step::Exit { code } => raw::syscall1(nr::EXIT, code as u64),
                 Step::ExitGroup { code } => raw::syscall1(nr::EXIT_GROUP, code as u64),
             }
@@ -186,8 +231,8 @@ extern "C" fn script_entry(arg: usize) -> ! {
     run_script(s, 0)
 }
 
-/// `clone(flags, stack_top, ptid, ctid, 0)`; the child runs `script_entry(arg)`
-/// on the new stack.
+/// `clone(flags, stack_top, ptid, ctid, tls)`; the child runs
+/// `script_entry(arg)` on the new stack.
 ///
 /// # Safety
 /// `stack` must stay allocated while the child runs on it (for CLONE_VM
@@ -198,6 +243,7 @@ unsafe fn clone_with_stack(
     ptid: *mut u32,
     ctid: *mut u32,
     arg: usize,
+    tls: u64,
 ) -> i64 {
     let top = (stack.as_mut_ptr() as usize + stack.len()) & !15;
     let sp = top - 16;
@@ -229,7 +275,7 @@ unsafe fn clone_with_stack(
             in("rsi") sp,
             in("rdx") ptid,
             in("r10") ctid,
-            in("r8") 0u64,
+            in("r8") tls,
             lateout("rcx") _,
             lateout("r11") _,
         );
@@ -270,7 +316,7 @@ pub fn spawn_thread(script: Box<Script>) -> Result<RawThread, Errno> {
     // `t`; `RawThread`'s Drop leaks them unless the kernel has cleared ctid
     // (the thread is gone), so they outlive the thread. PARENT_SETTID and
     // CHILD_CLEARTID both point at `ctid`, written by the kernel only.
-    let r = unsafe { clone_with_stack(flags, &mut t.stack, ctid, ctid, arg) };
+    let r = unsafe { clone_with_stack(flags, &mut t.stack, ctid, ctid, arg, 0) };
     match raw::result(r) {
         Ok(tid) => {
             t.tid = tid as i32;
@@ -343,17 +389,39 @@ impl Drop for RawThread {
 /// then sleeps until the child execs or exits, so the shared stack and
 /// script stay valid while it runs). Returns the child's pid.
 pub fn clone_script(flags: u64, exit_signal: u64, script: &Script) -> Result<i32, Errno> {
-    if flags & (CLONE_THREAD | CLONE_SIGHAND) != 0 || exit_signal > 0xff || flags & 0xff != 0 {
-        return Err(22);
-    }
-    if flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0 {
+    clone_script_tls(flags, exit_signal, script, 0)
+}
+
+/// The flag checks [`clone_script`] and [`clone3_script`] share: no
+/// CLONE_THREAD; CLONE_VM only with CLONE_VFORK; CLONE_SIGHAND only with
+/// both (the kernel requires CLONE_VM, and the handler table the child may
+/// change then points at code in memory it shares with us).
+fn script_flags_ok(flags: u64, exit_signal: u64) -> bool {
+    let vm_vfork = CLONE_VM | CLONE_VFORK;
+    flags & CLONE_THREAD == 0
+        && exit_signal <= 0xff
+        && flags & 0xff == 0
+        && (flags & CLONE_VM == 0 || flags & CLONE_VFORK != 0)
+        && (flags & CLONE_SIGHAND == 0 || flags & vm_vfork == vm_vfork)
+}
+
+/// [`clone_script`] with a `tls` argument (used with CLONE_SETTLS: the
+/// child's FS base; the script never touches thread-local storage).
+pub fn clone_script_tls(
+    flags: u64,
+    exit_signal: u64,
+    script: &Script,
+    tls: u64,
+) -> Result<i32, Errno> {
+    if !script_flags_ok(flags, exit_signal) {
         return Err(22);
     }
     let mut stack = vec![0u8; STACK_SIZE];
     // SAFETY: without CLONE_VM the child has its own copy of the stack and
     // script. With CLONE_VM|CLONE_VFORK this thread is suspended until the
     // child released the shared mm (exec or exit), so `stack` and `script`
-    // outlive every use by the child.
+    // outlive every use by the child. A CLONE_SETTLS child only runs the
+    // script, which uses no TLS.
     let r = unsafe {
         clone_with_stack(
             flags | exit_signal,
@@ -361,9 +429,78 @@ pub fn clone_script(flags: u64, exit_signal: u64, script: &Script) -> Result<i32
             std::ptr::null_mut(),
             std::ptr::null_mut(),
             script as *const Script as usize,
+            tls,
         )
     };
     raw::result(r).map(|p| p as i32)
+}
+
+/// `clone3({flags, exit_signal, stack, stack_size}, 64)`: a process that
+/// runs `script` on a fresh stack, for flags only clone3 takes
+/// (CLONE_CLEAR_SIGHAND). The same restrictions as [`clone_script`].
+pub fn clone3_script(flags: u64, exit_signal: u64, script: &Script) -> Result<i32, Errno> {
+    if !script_flags_ok(flags, exit_signal) || flags & CLONE_PIDFD != 0 {
+        return Err(22);
+    }
+    let mut stack = vec![0u8; STACK_SIZE];
+    let base = stack.as_mut_ptr() as usize;
+    let sp = ((base + stack.len()) & !15) - 16;
+    // SAFETY: sp..sp+16 lies inside `stack` (256 KiB).
+    unsafe {
+        *(sp as *mut usize) = script as *const Script as usize;
+        *((sp + 8) as *mut usize) = script_entry as extern "C" fn(usize) -> ! as usize;
+    }
+    // struct clone_args, CLONE_ARGS_SIZE_VER0: flags, pidfd, child_tid,
+    // parent_tid, exit_signal, stack, stack_size, tls. The kernel starts the
+    // child with rsp = stack + stack_size = sp.
+    let args: [u64; 8] = [
+        flags,
+        0,
+        0,
+        0,
+        exit_signal,
+        base as u64,
+        (sp - base) as u64,
+        0,
+    ];
+    let ret: i64;
+    // SAFETY: as in clone_with_stack: the parent sees a plain syscall; the
+    // child starts on `sp` in its own copy of memory (or, with
+    // CLONE_VM|CLONE_VFORK, in ours while we are suspended), pops `script`
+    // and the entry point and never returns into this frame. `args` is a
+    // live local the kernel only reads.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "xor ebp, ebp",
+            "pop rdi",
+            "pop rax",
+            "call rax",
+            "ud2",
+            "2:",
+            inlateout("rax") nr::CLONE3 as i64 => ret,
+            in("rdi") args.as_ptr(),
+            in("rsi") 64u64,
+            lateout("rcx") _,
+            lateout("r11") _,
+        );
+    }
+    raw::result(ret).map(|p| p as i32)
+}
+
+/// `arch_prctl(ARCH_GET_FS)`: this thread's FS base.
+pub fn fs_base() -> Result<u64, Errno> {
+    let mut v = 0u64;
+    // SAFETY: the kernel writes 8 bytes into the live local `v`.
+    let r = unsafe { raw::syscall2(NR_ARCH_PRCTL, ARCH_GET_FS, &mut v as *mut u64 as u64) };
+    raw::result(r).map(|_| v)
+}
+
+/// The address [`Handler::Catch`] installs (to recognise it in a report).
+pub fn catch_handler_addr() -> u64 {
+    noop_handler as extern "C" fn(i32) as usize as u64
 }
 
 /// Where a [`fork_process`] call returned.
@@ -669,8 +806,8 @@ extern "C" {
     fn forklore_lifecycle_sigreturn();
 }
 
-/// `rt_sigaction(sig, new, NULL, 8)`.
-pub fn set_handler(sig: i32, h: Handler) -> Result<(), Errno> {
+/// The `struct kernel_sigaction` words for `h`.
+fn sigaction_words(h: Handler) -> [u64; 4] {
     let (handler, flags) = match h {
         Handler::Default => (0usize, 0u64),
         Handler::Ignore => (1usize, 0u64),
@@ -680,12 +817,17 @@ pub fn set_handler(sig: i32, h: Handler) -> Result<(), Errno> {
         ),
     };
     // struct kernel_sigaction { handler, flags, restorer, mask }
-    let act: [u64; 4] = [
+    [
         handler as u64,
         flags | SA_RESTORER,
         forklore_lifecycle_sigreturn as unsafe extern "C" fn() as usize as u64,
         0,
-    ];
+    ]
+}
+
+/// `rt_sigaction(sig, new, NULL, 8)`.
+pub fn set_handler(sig: i32, h: Handler) -> Result<(), Errno> {
+    let act = sigaction_words(h);
     // SAFETY: `act` is a live kernel_sigaction; the handler is a no-op
     // extern "C" fn and the restorer issues rt_sigreturn, as the x86_64 ABI
     // requires.

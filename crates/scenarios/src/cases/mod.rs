@@ -13,6 +13,7 @@ mod exit;
 mod pidfd;
 mod procfs;
 mod reparent;
+mod share;
 mod stop;
 mod vfork;
 mod wait;
@@ -193,6 +194,17 @@ pub static CASES: &[Case] = &[
         "pidfd_open: ESRCH for a reaped pid, EINVAL for an unknown flag, ENOENT (6.15+; EINVAL before) for a non-leader thread, which PIDFD_THREAD (6.9+) opens"),
     case!("lifecycle/pidfd/nonblock-eagain", false, pidfd::nonblock,
         "waitid(P_PIDFD) on a PIDFD_NONBLOCK pidfd of a live child is EAGAIN (5.10+), with WNOHANG 0; after the exit it reaps"),
+    // share
+    case!("lifecycle/share/clone-files", false, share::files,
+        "a descriptor a CLONE_FILES child closes is closed in the parent; without the flag it stays open"),
+    case!("lifecycle/share/clone-fs", false, share::fs,
+        "a CLONE_FS child's chdir moves the parent's cwd; without the flag it does not"),
+    case!("lifecycle/share/clone-sighand", false, share::sighand,
+        "a handler a CLONE_SIGHAND (|VM|VFORK) child installs is the parent's; without the flag it is not"),
+    case!("lifecycle/share/clone-clear-sighand", false, share::clear_sighand,
+        "clone3 CLONE_CLEAR_SIGHAND: a caught handler is SIG_DFL in the child, SIG_IGN stays (5.5+); without it both are inherited"),
+    case!("lifecycle/share/clone-settls", false, share::settls,
+        "CLONE_SETTLS: the child's FS base (arch_prctl ARCH_GET_FS) is tls; without it, the parent's"),
     // exit
     case!("lifecycle/exit/status-encoding", false, exit::status_encoding,
         "exit_group(code) and exit(code) report (code & 0xff) << 8"),
