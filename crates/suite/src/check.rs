@@ -70,9 +70,7 @@ pub fn context_spec(
         "root" => ContextSpec::AsIs,
         "user" if !runner_is_root => ContextSpec::AsIs,
         "user" => ContextSpec::Unprivileged,
-        other => other
-            .parse::<ContextSpec>()
-            .map_err(|e| format!("unknown context {other:?}: {e}"))?,
+        other => other.parse::<ContextSpec>()?,
     };
     Ok(Ok(spec))
 }

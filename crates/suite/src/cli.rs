@@ -98,6 +98,27 @@ pub fn parse_contexts(arg: Option<&str>) -> Result<Vec<String>, InputError> {
     Ok(out)
 }
 
+/// Refuse an `--output` that cannot be written before spending a run on it.
+pub fn check_output_path(out: &Path) -> Result<(), InputError> {
+    if out.is_dir() {
+        return Err(InputError(format!(
+            "--output {}: is a directory",
+            out.display()
+        )));
+    }
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    tempfile::NamedTempFile::new_in(dir).map(drop).map_err(|e| {
+        InputError(format!(
+            "--output {}: cannot write in {}: {e}",
+            out.display(),
+            dir.display()
+        ))
+    })
+}
+
 /// Write `text` to `path` atomically (temp file in the same directory, then rename).
 pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     let dir = match path.parent() {
@@ -121,12 +142,7 @@ pub fn check(args: &CheckArgs) -> Result<i32, InputError> {
         return Err(InputError("--batch-size must be at least 1".into()));
     }
     if let Some(out) = &args.output {
-        if out.is_dir() {
-            return Err(InputError(format!(
-                "--output {}: is a directory",
-                out.display()
-            )));
-        }
+        check_output_path(out)?;
     }
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
