@@ -843,8 +843,14 @@ fn seccomp_context_answers_clone3_with_enosys_and_leaves_clone_alone() {
             ("clone", Request::clone(SIGCHLD), ObserveLevel::Light),
         ],
     );
-    let ctx = r.context.as_ref().expect("a filter needs no privilege (no_new_privs)");
-    assert!(ctx.seccomp_filter, "the detected context reports the filter");
+    let ctx = r
+        .context
+        .as_ref()
+        .expect("a filter needs no privilege (no_new_privs)");
+    assert!(
+        ctx.seccomp_filter,
+        "the detected context reports the filter"
+    );
     let (c3, c) = (&r.results[0].1, &r.results[1].1);
     assert_eq!(c3.errno, Some(Errno::ENOSYS), "{c3:#?}");
     ok(c);
