@@ -3,7 +3,7 @@
 # 6.12 by default) under qemu, and collect the JSON reports.
 #
 #   ci/kernel-matrix.sh [--kernels "6.1 6.12"] [--out DIR] [--full] [--user|--no-user]
-#                       [--no-install] [--no-build] [--accel auto|kvm|tcg]
+#                       [--all-cases] [--no-install] [--no-build] [--accel auto|kvm|tcg]
 #                       [--timeout SECS] [--cpu MODEL] [--mem SIZE]
 #
 # What it does, per kernel series:
@@ -17,7 +17,7 @@
 #   3. builds one initramfs: busybox + the two binaries + /init, which mounts
 #      proc, sysfs, devtmpfs, tmpfs /tmp, cgroup2 /sys/fs/cgroup, runs
 #      `forklore check --quick --format json` as root and (by default) as uid
-#      65534 (busybox su), optionally the full catalogue (--full), and writes each
+#      65534, optionally the full catalogue (--full), and writes each
 #      report gzip+base64 between markers on a second serial port (ttyS1), so
 #      kernel messages on the console (ttyS0) cannot interleave with it.
 #   4. boots each kernel with qemu under a hard timeout, decodes the reports
@@ -33,6 +33,7 @@ OUT=./kernel-matrix-out
 INSTALL=1
 BUILD=1
 FULL=0
+ALL_CASES=0
 USER_RUN=1
 ACCEL=auto
 TIMEOUT=""
@@ -53,6 +54,7 @@ while [ $# -gt 0 ]; do
         --no-install) INSTALL=0; shift ;;
         --no-build) BUILD=0; shift ;;
         --full) FULL=1; shift ;;
+        --all-cases) ALL_CASES=1; shift ;;
         --user) USER_RUN=1; shift ;;
         --no-user) USER_RUN=0; shift ;;
         --accel) ACCEL=$2; shift 2 ;;
@@ -164,10 +166,15 @@ fi
 for tool in qemu-system-x86_64 busybox cpio jq gzip; do
     command -v "$tool" >/dev/null || { log "missing $tool (run without --no-install)"; exit 1; }
 done
+# ldd prints "statically linked" (static-pie) or fails ("not a dynamic
+# executable") for a static binary, and lists libraries otherwise.
+is_static() {
+    local out
+    out=$(ldd "$1" 2>/dev/null || true)
+    [[ $out != *"=>"* ]]
+}
 BUSYBOX=$(command -v busybox)
-if ! file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked'; then
-    [ -x /bin/busybox ] && BUSYBOX=/bin/busybox
-fi
+is_static "$BUSYBOX" || { log "$BUSYBOX is not static (apt-get install busybox-static)"; exit 1; }
 
 # ------------------------------------------------------------------ build --
 BIN="$CARGO_TARGET_DIR/$TRIPLE/release"
@@ -178,9 +185,7 @@ if [ "$BUILD" = 1 ]; then
 fi
 for b in forklore forklore-exec-target; do
     [ -x "$BIN/$b" ] || { log "missing $BIN/$b (run without --no-build)"; exit 1; }
-    if ldd "$BIN/$b" >/dev/null 2>&1 && ! ldd "$BIN/$b" 2>&1 | grep -q 'statically linked\|not a dynamic'; then
-        log "$BIN/$b is not static"; exit 1
-    fi
+    is_static "$BIN/$b" || { log "$BIN/$b is not static"; exit 1; }
 done
 
 # -------------------------------------------------------------- initramfs --
@@ -262,6 +267,10 @@ for r in $(echo "$runs" | tr ',' ' '); do
     who=${r%-*}; mode=${r#*-}
     args="check --format json --output /out/$r.json"
     [ "$mode" = quick ] && args="$args --quick"
+    # Passing cases too (quick runs only: a full run would be ~800 MB).
+    case " $(cat /proc/cmdline) " in
+        *" fl_all_cases=1 "*) [ "$mode" = quick ] && args="$args --all-cases" ;;
+    esac
     echo "forklore-matrix: run $r start $(date +%s)"
     t0=$(date +%s)
     if [ "$who" = user ]; then
@@ -367,7 +376,7 @@ for s in $KERNELS; do
     set +e
     timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 "${ACCEL_ARGS[@]}" \
         -m "$MEM" -smp "$SMP" -kernel "$vmlinuz" -initrd "$INITRD" \
-        -append "console=ttyS0 panic=-1 oops=panic loglevel=4 fl_runs=$RUNS" \
+        -append "console=ttyS0 panic=-1 oops=panic loglevel=4 fl_runs=$RUNS fl_all_cases=$ALL_CASES" \
         -display none -monitor none -no-reboot \
         -serial file:"$console" -serial file:"$data" \
         </dev/null >"$WORK/qemu.out" 2>&1 &
@@ -414,6 +423,15 @@ for s in $KERNELS; do
             sed -n "1,${MAX_LIST}p" "$OUT/$tag.$r.failures.txt" | sed 's/^/      /'
             if [ "$n" -gt "$MAX_LIST" ]; then
                 echo "      ... and $((n - MAX_LIST)) more in $OUT/$tag.$r.failures.txt"
+            fi
+            if [ "$ALL_CASES" = 1 ] && [ "${r#*-}" = quick ]; then
+                # The rows with an upper version bound that decided a case:
+                # where this kernel is expected to differ from newer ones.
+                jq -r '[.cases[] | select(.expected.rule? != null and .expected.versions? != null)
+                        | select(any(.expected.versions[]; test("–")))
+                        | "\(.expected.rule) [\(.expected.versions | join(", "))] \(.verdict)"]
+                       | group_by(.) | map("\(.[0]) x\(length)") | .[]' "$f" \
+                    | sed 's/^/      bounded row: /'
             fi
             if [ "$(jq '.summary.fail + .summary.broken' "$f")" != 0 ]; then
                 STATUS=1
