@@ -825,6 +825,29 @@ fn sigaction_words(h: Handler) -> [u64; 4] {
     ]
 }
 
+/// `madvise(MADV_NOHUGEPAGE)` over the whole pages inside `buf`, so that
+/// touching it faults 4 KiB pages whatever the host's THP setting.
+pub fn no_huge_pages(buf: &mut [u8]) -> Result<(), Errno> {
+    const PAGE: usize = 4096;
+    let start = (buf.as_ptr() as usize).next_multiple_of(PAGE);
+    let end = (buf.as_ptr() as usize + buf.len()) & !(PAGE - 1);
+    if end <= start {
+        return Ok(());
+    }
+    // SAFETY: [start, end) lies inside `buf`, which we borrow mutably, and
+    // MADV_NOHUGEPAGE only changes how future faults are served: it never
+    // changes the contents or the mapping of that memory.
+    let r = unsafe {
+        raw::syscall3(
+            nr::MADVISE,
+            start as u64,
+            (end - start) as u64,
+            libc::MADV_NOHUGEPAGE as u64,
+        )
+    };
+    raw::result(r).map(|_| ())
+}
+
 /// `rt_sigaction(sig, new, NULL, 8)`.
 pub fn set_handler(sig: i32, h: Handler) -> Result<(), Errno> {
     let act = sigaction_words(h);

@@ -62,6 +62,15 @@ pub fn core_bit(_: &Ctx) -> Result<Check, Abort> {
         let d = dir.path().to_path_buf();
         let pid = fork_child(move || {
             let _ = nix::unistd::chdir(&d);
+            // Whoever started us may have left SIGQUIT ignored or blocked
+            // (busybox su does): the case is about the default action.
+            let _ = sys::set_handler(Signal::SIGQUIT as i32, sys::Handler::Default);
+            if let Ok(mask) = sys::sigprocmask(sys::SIG_BLOCK, 0) {
+                let _ = sys::sigprocmask(
+                    sys::SIG_SETMASK,
+                    mask & !(1u64 << (Signal::SIGQUIT as i32 - 1)),
+                );
+            }
             let _ = setrlimit(Resource::RLIMIT_CORE, limit, hard);
             // A uid change clears dumpable; make it explicit.
             let _ = nix::sys::prctl::set_dumpable(true);
