@@ -6,25 +6,7 @@ use forklore_model::{flags::*, Request};
 use forklore_probe::*;
 use std::time::{Duration, Instant};
 
-const MATRIX: [u64; 17] = [
-    CLONE_VM,
-    CLONE_FS,
-    CLONE_FILES,
-    CLONE_SIGHAND,
-    CLONE_PIDFD,
-    CLONE_PTRACE,
-    CLONE_VFORK,
-    CLONE_PARENT,
-    CLONE_THREAD,
-    CLONE_SYSVSEM,
-    CLONE_SETTLS,
-    CLONE_PARENT_SETTID,
-    CLONE_CHILD_CLEARTID,
-    CLONE_DETACHED,
-    CLONE_UNTRACED,
-    CLONE_CHILD_SETTID,
-    CLONE_IO,
-];
+const MATRIX: [u64; 17] = MATRIX_FLAGS;
 
 fn flags(i: u32) -> u64 {
     MATRIX

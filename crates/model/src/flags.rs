@@ -49,6 +49,29 @@ pub const NS_FLAGS: u64 = CLONE_NEWNS
     | CLONE_NEWNET
     | CLONE_NEWTIME;
 
+/// The 17 non-namespace legacy flags whose every combination forms the
+/// conformance matrix (everything in the low 32 bits except the CSIGNAL
+/// byte and the namespace flags).
+pub const MATRIX_FLAGS: [u64; 17] = [
+    CLONE_VM,
+    CLONE_FS,
+    CLONE_FILES,
+    CLONE_SIGHAND,
+    CLONE_PIDFD,
+    CLONE_PTRACE,
+    CLONE_VFORK,
+    CLONE_PARENT,
+    CLONE_THREAD,
+    CLONE_SYSVSEM,
+    CLONE_SETTLS,
+    CLONE_PARENT_SETTID,
+    CLONE_CHILD_CLEARTID,
+    CLONE_DETACHED,
+    CLONE_UNTRACED,
+    CLONE_CHILD_SETTID,
+    CLONE_IO,
+];
+
 /// Flag names in bit order, without the `CLONE_` prefix.
 pub const FLAG_NAMES: &[(&str, u64)] = &[
     ("NEWTIME", CLONE_NEWTIME),

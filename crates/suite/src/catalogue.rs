@@ -18,25 +18,7 @@ pub struct Case {
 }
 
 /// The 17 non-namespace legacy clone flags of the matrix.
-pub const MATRIX_FLAGS: [u64; 17] = [
-    CLONE_VM,
-    CLONE_FS,
-    CLONE_FILES,
-    CLONE_SIGHAND,
-    CLONE_PIDFD,
-    CLONE_PTRACE,
-    CLONE_VFORK,
-    CLONE_PARENT,
-    CLONE_THREAD,
-    CLONE_SYSVSEM,
-    CLONE_SETTLS,
-    CLONE_PARENT_SETTID,
-    CLONE_CHILD_CLEARTID,
-    CLONE_DETACHED,
-    CLONE_UNTRACED,
-    CLONE_CHILD_SETTID,
-    CLONE_IO,
-];
+pub use forklore_model::flags::MATRIX_FLAGS;
 
 /// Namespace flags for the subset groups (clone3 adds CLONE_NEWTIME).
 pub const NS_LIST: [u64; 7] = [
@@ -443,30 +425,26 @@ pub fn legacy_pointers() -> Vec<Case> {
         (Ptr::Unmapped, "unmapped"),
         (Ptr::Kernel, "kernel"),
     ] {
-        let mut r = Request::clone(CLONE_PARENT_SETTID | SIGCHLD);
-        r.parent_tid = p;
-        out.push(case(
-            format!("pointers/clone/parent_tid={name}"),
-            "pointers",
-            &["pointer"],
-            r,
-        ));
-        let mut r = Request::clone(CLONE_CHILD_SETTID | SIGCHLD);
-        r.child_tid = p;
-        out.push(case(
-            format!("pointers/clone/child_tid={name}"),
-            "pointers",
-            &["pointer"],
-            r,
-        ));
-        let mut r = Request::clone(CLONE_PIDFD | SIGCHLD);
-        r.parent_tid = p;
-        out.push(case(
-            format!("pointers/clone/pidfd={name}"),
-            "pointers",
-            &["pointer", "pidfd"],
-            r,
-        ));
+        // (slot, flag, which pointer the fault is in, tags)
+        let slots: [(&str, u64, bool, &[&'static str]); 3] = [
+            ("parent_tid", CLONE_PARENT_SETTID, true, &["pointer"]),
+            ("child_tid", CLONE_CHILD_SETTID, false, &["pointer"]),
+            ("pidfd", CLONE_PIDFD, true, &["pointer", "pidfd"]),
+        ];
+        for (slot, flag, in_parent_tid, tags) in slots {
+            let mut r = Request::clone(flag | SIGCHLD);
+            if in_parent_tid {
+                r.parent_tid = p;
+            } else {
+                r.child_tid = p;
+            }
+            out.push(case(
+                format!("pointers/clone/{slot}={name}"),
+                "pointers",
+                tags,
+                r,
+            ));
+        }
     }
     let mut r = Request::clone(CLONE_VM | CLONE_VFORK | SIGCHLD);
     r.stack = Stack::Inherit;
