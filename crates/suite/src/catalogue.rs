@@ -417,6 +417,42 @@ fn out_clone_tls(add: &mut dyn FnMut(String, Request), name: &str, v: u64) {
     add(format!("legacy-tls={name}"), r);
 }
 
+/// The 7.1 flags (CLONE_AUTOREAP, CLONE_NNP, CLONE_PIDFD_AUTOKILL) with the
+/// flags their rules E9–E12' read: C1 rejects them before 7.1, after which
+/// each combination is decided by those rows.
+pub fn new_flags() -> Vec<Case> {
+    let news = [
+        CLONE_AUTOREAP,
+        CLONE_NNP,
+        CLONE_PIDFD_AUTOKILL,
+        CLONE_AUTOREAP | CLONE_NNP,
+        CLONE_PIDFD_AUTOKILL | CLONE_AUTOREAP,
+        CLONE_PIDFD_AUTOKILL | CLONE_AUTOREAP | CLONE_NNP,
+    ];
+    let others = [
+        0,
+        CLONE_PIDFD,
+        CLONE_THREAD | CLONE_SIGHAND | CLONE_VM,
+        CLONE_PIDFD | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM,
+        CLONE_PARENT,
+    ];
+    let mut out = Vec::new();
+    for n in news {
+        for o in others {
+            for sig in [0, SIGCHLD] {
+                let f = n | o;
+                out.push(case(
+                    format!("clone3-new-flags/flags={f:#x}/sig={sig}"),
+                    "clone3-new-flags",
+                    &["new_flags"],
+                    Request::clone3(f, sig),
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Legacy clone pointer cases (§1.A, §1.F).
 pub fn legacy_pointers() -> Vec<Case> {
     let mut out = Vec::new();
@@ -707,6 +743,7 @@ pub fn catalogue(quick: bool, task_size_max: u64) -> Vec<Case> {
     }
     out.extend(undefined_bits());
     out.extend(exit_signals());
+    out.extend(new_flags());
     out.extend(clone3_args(task_size_max));
     out.extend(legacy_pointers());
     out.extend(set_tid());
