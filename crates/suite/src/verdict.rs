@@ -294,28 +294,45 @@ fn semantic_diffs(req: &Request, ctx: &Context, sem: &Semantics, obs: &Observati
             d.push(format!("{what}: expected {expected}, observed {observed}"));
         }
     };
-    // Identity as the child saw it (§3.1).
+    // Identity as the child saw it (§3.1): getpid() in the child.
     if let Some(tgid) = obs.tgid {
-        let expected_tgid = if sem.new_pid_ns {
-            "1 (init of a new pid namespace)".to_string()
+        let (ok, want) = if sem.new_pid_ns {
+            (tgid == 1, "1 (init of a new pid namespace)".to_string())
         } else if sem.same_thread_group {
-            format!("{} (the caller's tgid)", obs.caller_pid)
+            (
+                tgid == obs.caller_pid && obs.pid != Some(tgid),
+                format!(
+                    "{} (the caller's tgid, with a tid of its own)",
+                    obs.caller_pid
+                ),
+            )
         } else if ctx.pidns_for_children_differs {
-            // The child lives in a namespace the caller cannot see from inside.
-            format!("{tgid}")
+            // The child lives in the unshared namespace, where the caller has
+            // no pid: it is that namespace's init if none lives yet.
+            if ctx.unshared_pidns_has_init {
+                (
+                    tgid > 1 && obs.pid == Some(tgid),
+                    "its own tid in the unshared namespace, not 1 (its init is another task)"
+                        .to_string(),
+                )
+            } else {
+                (
+                    tgid == 1,
+                    "1 (the unshared namespace's first task is its init)".to_string(),
+                )
+            }
         } else {
-            format!("{} (its own tid)", obs.ret.unwrap_or(-1))
+            (
+                Some(tgid as i64) == obs.ret && obs.pid == Some(tgid),
+                format!(
+                    "{} (its own tid, as returned to the caller)",
+                    obs.ret.unwrap_or(-1)
+                ),
+            )
         };
-        let seen = if sem.new_pid_ns && tgid == 1 {
-            "1 (init of a new pid namespace)".to_string()
-        } else if sem.same_thread_group && tgid == obs.caller_pid {
-            format!("{tgid} (the caller's tgid)")
-        } else if !sem.same_thread_group && !sem.new_pid_ns && Some(tgid as i64) == obs.ret {
-            format!("{tgid} (its own tid)")
-        } else {
-            format!("{tgid}")
-        };
-        check("getpid() in the child", expected_tgid, seen);
+        if !ok {
+            check("getpid() in the child", want, tgid.to_string());
+        }
     }
     if let Some(ppid) = obs.ppid {
         let expected = if sem.new_pid_ns || ctx.pidns_for_children_differs {
