@@ -473,6 +473,11 @@ mod tests {
             ..fork_obs()
         };
         assert_eq!(compare(&req, &ctx(), &p, &wrong_reaper).0, Verdict::Fail);
+        let wrong_pid = Observation {
+            tgid: Some(201),
+            ..fork_obs()
+        };
+        assert_eq!(compare(&req, &ctx(), &p, &wrong_pid).0, Verdict::Fail);
         let wrong_signal = Observation {
             exit_signal: Some(10),
             ..fork_obs()
