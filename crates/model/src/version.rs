@@ -89,11 +89,52 @@ impl KernelVersion {
         }
         Ok(rel)
     }
+
+    /// Ubuntu's kernels say `6.8.0-45-generic` in `uname -r`, too; the
+    /// upstream version is the last word of `/proc/version_signature`
+    /// (`Ubuntu 6.8.0-45.45-generic 6.8.12`). Taken when its X.Y matches
+    /// `current` and it is not older; otherwise `current` stands.
+    pub fn with_ubuntu_signature(current: KernelVersion, signature: &str) -> KernelVersion {
+        match signature
+            .split_whitespace()
+            .last()
+            .map(str::parse::<KernelVersion>)
+        {
+            Some(Ok(v))
+                if signature.starts_with("Ubuntu")
+                    && (v.major, v.minor) == (current.major, current.minor)
+                    && v.patch >= current.patch =>
+            {
+                v
+            }
+            _ => current,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ubuntu_signature_names_the_upstream_release() {
+        let rel = KernelVersion::new(6, 8, 0);
+        let sig = "Ubuntu 6.8.0-45.45-generic 6.8.12";
+        assert_eq!(
+            KernelVersion::with_ubuntu_signature(rel, sig),
+            KernelVersion::new(6, 8, 12)
+        );
+        // Another series, or not Ubuntu's format: the release stands.
+        assert_eq!(
+            KernelVersion::with_ubuntu_signature(rel, "Ubuntu 6.5.0-1.1-generic 6.5.3"),
+            rel
+        );
+        assert_eq!(
+            KernelVersion::with_ubuntu_signature(rel, "something 6.8.12"),
+            rel
+        );
+        assert_eq!(KernelVersion::with_ubuntu_signature(rel, ""), rel);
+    }
 
     #[test]
     fn parses_uname_forms() {

@@ -113,7 +113,12 @@ pub fn open_fds() -> Vec<i32> {
 pub fn kernel_version() -> Option<KernelVersion> {
     let rel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
     let ver = std::fs::read_to_string("/proc/sys/kernel/version").unwrap_or_default();
-    KernelVersion::from_uname(&rel, &ver).ok()
+    let v = KernelVersion::from_uname(&rel, &ver).ok()?;
+    // Ubuntu: the upstream release is in /proc/version_signature.
+    Some(match std::fs::read_to_string("/proc/version_signature") {
+        Ok(sig) => KernelVersion::with_ubuntu_signature(v, &sig),
+        Err(_) => v,
+    })
 }
 
 fn status_field(name: &str) -> Option<String> {
