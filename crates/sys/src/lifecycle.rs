@@ -231,6 +231,59 @@ extern "C" fn script_entry(arg: usize) -> ! {
     run_script(s, 0)
 }
 
+/// Lay out the top of `stack` for [`clone_entry_syscall`]: `arg` and the
+/// entry point, popped by the child. Returns the child's stack pointer.
+fn prepare_entry_stack(stack: &mut [u8], arg: usize) -> usize {
+    let top = (stack.as_mut_ptr() as usize + stack.len()) & !15;
+    let sp = top - 16;
+    // SAFETY: sp..top lies inside `stack` (callers pass at least 64 KiB).
+    unsafe {
+        *(sp as *mut usize) = arg;
+        *((sp + 8) as *mut usize) = script_entry as extern "C" fn(usize) -> ! as usize;
+    }
+    sp
+}
+
+/// `syscall(nr, a1..a5)` for clone or clone3 whose child starts on a stack
+/// laid out by [`prepare_entry_stack`]: the child pops the argument and the
+/// entry point and calls it; it never returns here.
+///
+/// # Safety
+/// The child's stack pointer (clone: `a2`; clone3: `stack + stack_size` in
+/// the block at `a1`) must come from [`prepare_entry_stack`], and the stack
+/// and the script must outlive the child's use of them.
+unsafe fn clone_entry_syscall(nr: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> i64 {
+    let ret: i64;
+    // SAFETY: in the parent this is a plain syscall (rax, rcx, r11
+    // clobbered; clone3 ignores rdx/r10/r8). In the child, execution
+    // continues on the fresh stack: it pops the argument and the entry point
+    // and calls it with a 16-byte aligned stack; the entry never returns
+    // (ud2 guards). The child never returns into the Rust frame that issued
+    // the asm, so no compiler assumption about that frame is violated.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "xor ebp, ebp",
+            "pop rdi",
+            "pop rax",
+            "call rax",
+            "ud2",
+            "2:",
+            inlateout("rax") nr as i64 => ret,
+            in("rdi") a1,
+            in("rsi") a2,
+            in("rdx") a3,
+            in("r10") a4,
+            in("r8") a5,
+            lateout("rcx") _,
+            lateout("r11") _,
+        );
+    }
+    ret
+}
+
 /// `clone(flags, stack_top, ptid, ctid, tls)`; the child runs
 /// `script_entry(arg)` on the new stack.
 ///
@@ -245,42 +298,10 @@ unsafe fn clone_with_stack(
     arg: usize,
     tls: u64,
 ) -> i64 {
-    let top = (stack.as_mut_ptr() as usize + stack.len()) & !15;
-    let sp = top - 16;
-    // SAFETY: sp..top lies inside `stack` (len >= 64 KiB, checked by callers).
-    unsafe {
-        *(sp as *mut usize) = arg;
-        *((sp + 8) as *mut usize) = script_entry as extern "C" fn(usize) -> ! as usize;
-    }
-    let ret: i64;
-    // SAFETY: in the parent this is a plain clone syscall (rax, rcx, r11
-    // clobbered). In the child, execution continues on the fresh stack: it
-    // pops `arg` and the entry point and calls it with a 16-byte aligned
-    // stack; the entry never returns (ud2 guards). The child never returns
-    // into the Rust frame that issued the asm, so no compiler assumption about
-    // that frame is violated.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "xor ebp, ebp",
-            "pop rdi",
-            "pop rax",
-            "call rax",
-            "ud2",
-            "2:",
-            inlateout("rax") nr::CLONE as i64 => ret,
-            in("rdi") flags,
-            in("rsi") sp,
-            in("rdx") ptid,
-            in("r10") ctid,
-            in("r8") tls,
-            lateout("rcx") _,
-            lateout("r11") _,
-        );
-    }
-    ret
+    let sp = prepare_entry_stack(stack, arg);
+    // SAFETY: sp comes from prepare_entry_stack; the caller keeps the stack
+    // and the script alive (this function's contract).
+    unsafe { clone_entry_syscall(nr::CLONE, flags, sp as u64, ptid as u64, ctid as u64, tls) }
 }
 
 const STACK_SIZE: usize = 256 * 1024;
@@ -444,12 +465,7 @@ pub fn clone3_script(flags: u64, exit_signal: u64, script: &Script) -> Result<i3
     }
     let mut stack = vec![0u8; STACK_SIZE];
     let base = stack.as_mut_ptr() as usize;
-    let sp = ((base + stack.len()) & !15) - 16;
-    // SAFETY: sp..sp+16 lies inside `stack` (256 KiB).
-    unsafe {
-        *(sp as *mut usize) = script as *const Script as usize;
-        *((sp + 8) as *mut usize) = script_entry as extern "C" fn(usize) -> ! as usize;
-    }
+    let sp = prepare_entry_stack(&mut stack, script as *const Script as usize);
     // struct clone_args, CLONE_ARGS_SIZE_VER0: flags, pidfd, child_tid,
     // parent_tid, exit_signal, stack, stack_size, tls. The kernel starts the
     // child with rsp = stack + stack_size = sp.
@@ -463,30 +479,11 @@ pub fn clone3_script(flags: u64, exit_signal: u64, script: &Script) -> Result<i3
         (sp - base) as u64,
         0,
     ];
-    let ret: i64;
-    // SAFETY: as in clone_with_stack: the parent sees a plain syscall; the
-    // child starts on `sp` in its own copy of memory (or, with
-    // CLONE_VM|CLONE_VFORK, in ours while we are suspended), pops `script`
-    // and the entry point and never returns into this frame. `args` is a
-    // live local the kernel only reads.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "xor ebp, ebp",
-            "pop rdi",
-            "pop rax",
-            "call rax",
-            "ud2",
-            "2:",
-            inlateout("rax") nr::CLONE3 as i64 => ret,
-            in("rdi") args.as_ptr(),
-            in("rsi") 64u64,
-            lateout("rcx") _,
-            lateout("r11") _,
-        );
-    }
+    // SAFETY: the child starts on `sp` (from prepare_entry_stack) in its own
+    // copy of memory (or, with CLONE_VM|CLONE_VFORK, in ours while we are
+    // suspended, so `stack` and `script` outlive it); `args` is a live local
+    // the kernel only reads.
+    let ret = unsafe { clone_entry_syscall(nr::CLONE3, args.as_ptr() as u64, 64, 0, 0, 0) };
     raw::result(ret).map(|p| p as i32)
 }
 
