@@ -52,11 +52,11 @@ pub struct Harness {
     /// Two clock reads back to back, recorded like a sample: the cost the
     /// harness adds to every measurement (not subtracted).
     pub overhead: Stats,
-    /// Anonymous resident memory of the bench process before timing (KiB):
-    /// fork copies the page tables of every such page, so fork's "RSS 0"
-    /// cost includes this.
+    /// Anonymous resident memory of the timing process (forklore-bench-loop,
+    /// the parent of every child) before timing, in KiB: fork copies the
+    /// page tables of every such page, so fork's "RSS 0" cost includes this.
     pub parent_anon_kib: u64,
-    /// Mappings (VMAs) of the bench process; fork duplicates each one.
+    /// Mappings (VMAs) of the timing process; fork duplicates each one.
     pub parent_mappings: u64,
 }
 
@@ -171,7 +171,7 @@ impl Report {
         );
         let _ = writeln!(
             o,
-            "parent before timing: {} KiB anonymous resident memory, {} mappings (fork copies both)",
+            "timing process (forklore-bench-loop) before timing: {} KiB anonymous resident memory, {} mappings (fork copies both)",
             self.harness.parent_anon_kib, self.harness.parent_mappings
         );
         let sweep = self.config.rss_bytes.len() > 1

@@ -9,11 +9,12 @@ use crate::report::{
     Counters, Harness, MethodResult, Report, RssFit, RunConfig, RunSummary, SCHEMA,
 };
 use crate::stats::{self, linear_fit, new_run_histogram, record, Sparse, Stats, NOISE_THRESHOLD};
-use forklore_sys::bench::{Ballast, Loop, Op, OpError, PerfCounter, PerfEvent};
+use forklore_sys::bench::{
+    write_helper, Helper, HelperUsage, Op, OpError, PerfCounter, PerfEvent, BATCH_MAX,
+};
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
-use nix::sys::resource::{getrusage, Usage, UsageWho};
 use nix::unistd::Pid;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -43,7 +44,6 @@ pub struct Config {
 }
 
 pub const WARMUP_CAP: Duration = Duration::from_millis(500);
-const BATCH_MAX: usize = 4096;
 const BATCH_TARGET: Duration = Duration::from_millis(10);
 const OVERHEAD_SAMPLES: usize = 100_000;
 const PERF_OPS: u64 = 200;
@@ -88,9 +88,10 @@ impl Drop for PinGuard {
     }
 }
 
-/// (RssAnon in KiB, number of mappings) of this process: what fork copies.
-pub fn parent_footprint() -> (u64, u64) {
-    let anon = std::fs::read_to_string("/proc/self/status")
+/// (RssAnon in KiB, number of mappings) of process `pid` ("self" for this
+/// one): what fork copies.
+pub fn footprint(pid: &str) -> (u64, u64) {
+    let anon = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
@@ -98,7 +99,8 @@ pub fn parent_footprint() -> (u64, u64) {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0);
-    let maps = std::fs::read_to_string("/proc/self/maps").map_or(0, |s| s.lines().count() as u64);
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .map_or(0, |s| s.lines().count() as u64);
     (anon, maps)
 }
 
@@ -120,18 +122,18 @@ struct Ru {
     flt: f64,
 }
 
-fn ru(who: UsageWho) -> Ru {
-    match getrusage(who) {
-        Ok(u) => ru_of(&u),
-        Err(_) => Ru::default(),
-    }
-}
-
-fn ru_of(u: &Usage) -> Ru {
-    Ru {
-        csw: (u.voluntary_context_switches() + u.involuntary_context_switches()) as f64,
-        flt: (u.minor_page_faults() + u.major_page_faults()) as f64,
-    }
+/// (the helper's own, its children's) counts.
+fn ru(u: &HelperUsage) -> (Ru, Ru) {
+    (
+        Ru {
+            csw: u.context_switches as f64,
+            flt: u.page_faults as f64,
+        },
+        Ru {
+            csw: u.children_context_switches as f64,
+            flt: u.children_page_faults as f64,
+        },
+    )
 }
 
 struct Timed {
@@ -142,7 +144,7 @@ struct Timed {
 /// Warm up, then time `lp` until the budget is spent.
 fn time_loop(
     hist: &mut Histogram<u32>,
-    lp: &mut Loop,
+    lp: &mut Helper,
     budget: Budget,
     warmup: u64,
     buf: &mut [u64],
@@ -161,7 +163,7 @@ fn time_loop(
         .checked_div(est_ns)
         .map_or(1, |b| b.clamp(1, BATCH_MAX as u64) as usize);
     hist.reset();
-    let (p0, c0) = (ru(UsageWho::RUSAGE_SELF), ru(UsageWho::RUSAGE_CHILDREN));
+    let (p0, c0) = ru(&lp.rusage()?);
     let start = Instant::now();
     let mut done = 0u64;
     loop {
@@ -186,7 +188,7 @@ fn time_loop(
         let mean = (sum / n as u64).max(1);
         batch = (BATCH_TARGET.as_nanos() as u64 / mean).clamp(1, BATCH_MAX as u64) as usize;
     }
-    let (p1, c1) = (ru(UsageWho::RUSAGE_SELF), ru(UsageWho::RUSAGE_CHILDREN));
+    let (p1, c1) = ru(&lp.rusage()?);
     let per = |a: f64, b: f64| if done > 0 { (b - a) / done as f64 } else { 0.0 };
     Ok(Timed {
         parent: Ru {
@@ -203,14 +205,14 @@ fn time_loop(
 /// A short extra pass with inherited perf counters (they slow fork down, so
 /// they are never open while timing).
 fn perf_pass(
-    lp: &mut Loop,
+    lp: &mut Helper,
     ops: u64,
     buf: &mut [u64],
     counters: &mut Counters,
 ) -> Result<(), OpError> {
     let mut open = Vec::new();
     for ev in PerfEvent::ALL {
-        match PerfCounter::open(ev) {
+        match PerfCounter::open(ev, lp.pid()) {
             Ok(c) => open.push(c),
             Err(errno) => {
                 let why = std::io::Error::from_raw_os_error(errno).to_string();
@@ -305,22 +307,28 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
         }
     };
 
-    // Small on purpose: every page the parent touches is copied by fork.
+    // The timing process: small like a plain C program (fork copies its
+    // caller), pinned like us (affinity is inherited).
+    let exe = write_helper(tmp.path())
+        .map_err(|e| failed(format!("cannot write the bench helper: {e}")))?;
+    let mut helper = Helper::spawn(&exe).map_err(|e| failed(e.to_string()))?;
     let mut buf = vec![0u64; BATCH_MAX];
 
-    // Prepare every loop, and check it works: one op each (a bad --flags
-    // combination is the user's input, rejected by the kernel).
-    let mut loops = Vec::new();
+    // Check every op works: one op each (a bad --flags combination is the
+    // user's input, rejected by the kernel).
+    let mut ops = Vec::new();
     for m in &cfg.methods {
         let target = target_of(m);
-        let mut lp = Loop::new(m.op(cfg.clone), target.as_deref()).map_err(|e| {
-            if m.takes_flags() {
-                bad(format!("--flags {}: {e}", cfg.clone.display()))
-            } else {
-                op_error(m.name, e)
-            }
-        })?;
-        if let Err(e) = lp.run(&mut buf[..1]) {
+        let op = helper
+            .prepare(m.op(cfg.clone), target.as_deref())
+            .map_err(|e| {
+                if m.takes_flags() {
+                    bad(format!("--flags {}: {e}", cfg.clone.display()))
+                } else {
+                    op_error(m.name, e)
+                }
+            })?;
+        if let Err(e) = helper.run(&mut buf[..1]) {
             return Err(if m.takes_flags() {
                 bad(format!(
                     "clone({}) is rejected here: {e}",
@@ -330,19 +338,21 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
                 op_error(m.name, e)
             });
         }
-        loops.push(lp);
+        ops.push((op, target));
     }
 
     let units = cfg.runs as u64 * cfg.rss.len() as u64 * cfg.methods.len() as u64 + cfg.runs as u64;
     let pb = progress_bar(cfg.progress, units);
 
     // The harness's own cost: a timed nothing.
-    let mut noop = Loop::new(Op::Noop, None).map_err(|e| op_error("noop", e))?;
+    helper
+        .prepare(Op::Noop, None)
+        .map_err(|e| op_error("noop", e))?;
     let mut overhead = new_run_histogram();
     for _ in 0..cfg.runs {
         pb.set_message("harness overhead");
         for _ in 0..OVERHEAD_SAMPLES / BATCH_MAX {
-            noop.run(&mut buf).map_err(|e| op_error("noop", e))?;
+            helper.run(&mut buf).map_err(|e| op_error("noop", e))?;
             for &v in buf.iter() {
                 record(&mut overhead, v);
             }
@@ -358,18 +368,15 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
     let mut runs: Vec<Vec<RunSummary>> = vec![Vec::new(); slots];
     let mut counters: Vec<Counters> = vec![Counters::default(); slots];
     let mut run_hist = new_run_histogram();
-    let (parent_anon_kib, parent_mappings) = parent_footprint();
+    let (parent_anon_kib, parent_mappings) = footprint(&helper.pid().to_string());
     for run in 0..cfg.runs {
         for (ri, &rss) in cfg.rss.iter().enumerate() {
-            let _ballast = if rss > 0 {
+            if rss > 0 {
                 pb.set_message(format!("touching {} of parent memory", format_size(rss)));
-                Some(
-                    Ballast::new(rss as usize, cfg.thp)
-                        .map_err(|e| failed(format!("--rss {rss}: {e}")))?,
-                )
-            } else {
-                None
-            };
+            }
+            helper
+                .ballast(rss, cfg.thp)
+                .map_err(|e| failed(format!("--rss {rss}: {e}")))?;
             for (i, m) in cfg.methods.iter().enumerate() {
                 let j = ri * nm + i;
                 let label = format!(
@@ -381,9 +388,13 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
                 );
                 pb.set_message(label.clone());
                 let mut tick = |done: u64| pb.set_message(format!("{label}: {done} ops"));
+                let (op, target) = &ops[i];
+                helper
+                    .prepare(*op, target.as_deref())
+                    .map_err(|e| op_error(m.name, e))?;
                 let t = time_loop(
                     &mut run_hist,
-                    &mut loops[i],
+                    &mut helper,
                     cfg.budget,
                     cfg.warmup,
                     &mut buf,
@@ -407,13 +418,12 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
             if cfg.perf && run + 1 == cfg.runs {
                 for (i, m) in cfg.methods.iter().enumerate() {
                     pb.set_message(format!("perf counters {}", m.name));
-                    perf_pass(
-                        &mut loops[i],
-                        PERF_OPS,
-                        &mut buf,
-                        &mut counters[ri * nm + i],
-                    )
-                    .map_err(|e| op_error(m.name, e))?;
+                    let (op, target) = &ops[i];
+                    helper
+                        .prepare(*op, target.as_deref())
+                        .map_err(|e| op_error(m.name, e))?;
+                    perf_pass(&mut helper, PERF_OPS, &mut buf, &mut counters[ri * nm + i])
+                        .map_err(|e| op_error(m.name, e))?;
                 }
             }
         }
@@ -443,12 +453,12 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
         }
     }
     pb.finish_and_clear();
-    drop(loops);
+    drop(helper);
     drop(tmp);
 
     let fits = fits(cfg, &results);
     let harness = Harness {
-        clock: "clock_gettime(CLOCK_MONOTONIC) via vDSO, read before and after each operation"
+        clock: "clock_gettime(CLOCK_MONOTONIC) via vDSO, read before and after each operation by forklore-bench-loop (no_std, libc only)"
             .into(),
         overhead: Stats::from_histogram(&overhead),
         parent_anon_kib,
@@ -572,24 +582,6 @@ fn notes(
         n.push(format!(
             "the harness costs {} ns per sample here (goal: under 50 ns); the clocksource is {}.",
             harness.overhead.p50_ns, env.clocksource
-        ));
-    }
-    // fork duplicates every mapping (dup_mmap): a dynamically linked Rust
-    // binary carries libc, libm, libgcc_s and ld.so (about 35 mappings), a
-    // static build about 13, and the fork family is ~20 % cheaper for it.
-    let fork_family = results.iter().any(|r| {
-        matches!(
-            r.method.as_str(),
-            "fork" | "fork-return" | "clone3" | "clone3-pidfd" | "fork-exec" | "fork-exec-true"
-        )
-    });
-    if fork_family && harness.parent_mappings > 20 {
-        n.push(format!(
-            "this forklore has {} mappings and fork copies each one (a dynamically linked build): \
-             for fork numbers comparable with a small C program, build it static \
-             (RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --target x86_64-unknown-linux-gnu), \
-             which has about 13.",
-            harness.parent_mappings
         ));
     }
     if cfg.rss.len() > 1 && cfg.thp {

@@ -1,22 +1,25 @@
-//! Raw process-creation loops for forklore-bench.
+//! forklore bench's timing loops, run in a helper process.
 //!
-//! A [`Loop`] times one operation at a time with `clock_gettime(
-//! CLOCK_MONOTONIC)` (vDSO, no syscall) and writes nanoseconds into a slice
-//! the caller owns; statistics happen in forklore-bench, between batches,
-//! outside the timed region.
+//! The loops themselves live in `helper/bench_loop.rs`: a `#![no_std]`
+//! program linked only against libc, built by this crate's build.rs and
+//! embedded here as [`BENCH_LOOP_ELF`]. fork copies its caller's whole mm,
+//! so the caller must be as small as a plain C program for fork's cost to
+//! be the kernel's and not forklore's: this process, a dynamically linked
+//! Rust program, has about 35 mappings; the helper has about 21 (like a
+//! minimal gcc-built program) and ~100 KiB of anonymous memory.
 //!
-//! Every child is created by one inline-asm block ([`spawn_raw`]): when the
-//! syscall returns 0 the child switches to its own stack (if it has one),
-//! calls [`child_main`] and never leaves the block, so it never returns into
-//! the parent's Rust frames. The child runs raw syscalls only: `execve`
-//! (optional) then `SYS_exit`. No allocation, no libc, no TLS, no panics.
+//! A [`Helper`] starts the program, tells it which [`Op`] to time and
+//! receives batches of per-operation durations (ns, `clock_gettime(
+//! CLOCK_MONOTONIC)` through the vDSO before and after each operation).
+//! The helper creates every child with one inline-asm block; the child runs
+//! raw syscalls only (`execve`, optional, then `SYS_exit`).
 
-use crate::raw::{nr, syscall0, syscall1, syscall2, syscall3, syscall4, syscall5, syscall6};
-use core::arch::asm;
-use core::ffi::c_char;
-use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
-use std::ffi::CString;
+use crate::raw::{nr, syscall1, syscall3, syscall5};
 use std::fmt;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 // Flag values as u64 (include/uapi/linux/sched.h): libc's are c_int.
 pub const CLONE_VM: u64 = 0x0000_0100;
@@ -45,19 +48,32 @@ pub const THREAD_FLAGS: u64 = CLONE_VM
     | CLONE_PARENT_SETTID
     | CLONE_CHILD_CLEARTID;
 
-const WALL: u64 = 0x4000_0000; // __WALL: reap children whatever their exit signal
-const WEXITED: u64 = 4;
-const P_PIDFD: u64 = 3;
-const CLD_EXITED: i32 = 1;
-const FUTEX_WAIT: u64 = 0; // not _PRIVATE: CLEARTID wakes the shared key (mm_release)
 const PERF_EVENT_OPEN: u64 = 298;
-const MADVISE: u64 = 28;
-const MADV_HUGEPAGE: u64 = 14;
-const MADV_NOHUGEPAGE: u64 = 15;
 
-/// Size of a child stack: the child only calls `child_main` (a few words)
-/// and makes syscalls.
-const CHILD_STACK: usize = 64 * 1024;
+/// The helper program's bytes (see the module documentation).
+pub const BENCH_LOOP_ELF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/forklore-bench-loop"));
+
+/// Most operations one [`Helper::run`] may time (the helper's buffer).
+pub const BATCH_MAX: usize = 4096;
+
+// The helper's commands, operations and failing-call ids (bench_loop.rs).
+const CMD_PREPARE: u64 = 1;
+const CMD_RUN: u64 = 2;
+const CMD_BALLAST: u64 = 3;
+const CMD_RUSAGE: u64 = 4;
+const CALLS: [&str; 11] = [
+    "fork",
+    "clone",
+    "clone3",
+    "wait4",
+    "waitid(P_PIDFD)",
+    "futex(FUTEX_WAIT)",
+    "mmap",
+    "madvise",
+    "posix_spawn",
+    "getrusage",
+    "read",
+];
 
 /// What went wrong in a loop. Raw errno numbers; forklore-bench names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +83,8 @@ pub enum OpError {
     /// A child did not exit with status 0 (raw wait status, or 127 << 8 when
     /// its execve failed).
     Child { status: i32 },
+    /// The helper process could not be started, or stopped answering.
+    Helper(String),
 }
 
 impl fmt::Display for OpError {
@@ -90,28 +108,12 @@ impl fmt::Display for OpError {
             OpError::Child { status } => {
                 write!(f, "child ended abnormally (wait status {status:#x})")
             }
+            OpError::Helper(why) => write!(f, "bench helper: {why}"),
         }
     }
 }
 
 impl std::error::Error for OpError {}
-
-fn check(call: &'static str, ret: i64) -> Result<i64, OpError> {
-    crate::raw::result(ret).map_err(|errno| OpError::Syscall { call, errno })
-}
-
-/// `clock_gettime(CLOCK_MONOTONIC)` in nanoseconds, through the vDSO.
-#[inline(always)]
-pub fn now_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always
-    // exists, so the call cannot fail.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
 
 /// The process-creation syscall a [`Create`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,12 +136,12 @@ pub struct Create {
     pub flags: u64,
     /// Exit signal (ignored for CLONE_THREAD and for `Fork`).
     pub exit_signal: u64,
-    /// The child executes the loop's exec target instead of exiting.
+    /// The child executes the exec target instead of exiting.
     pub exec: bool,
     pub parent_return_only: bool,
 }
 
-/// The operation a [`Loop`] times.
+/// The operation a [`Helper`] times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     /// Nothing: two clock reads back to back, i.e. the harness's own cost.
@@ -152,125 +154,19 @@ pub enum Op {
     PosixSpawn,
 }
 
-/// An exec target prepared in the parent so the child only passes
-/// pointers to `execve`. The environment is empty.
-pub struct ExecTarget {
-    _path: CString,
-    _argv0: CString,
-    argv: Box<[*const c_char; 2]>,
-    envp: Box<[*const c_char; 1]>,
-    args: Box<ChildExec>,
-}
-
-#[repr(C)]
-struct ChildExec {
-    path: *const c_char,
-    argv: *const *const c_char,
-    envp: *const *const c_char,
-}
-
-impl ExecTarget {
-    /// `path` must not contain NUL.
-    pub fn new(path: &str) -> Result<Self, OpError> {
-        let bad = OpError::Syscall {
-            call: "execve path",
-            errno: libc::EINVAL,
-        };
-        let path_c = CString::new(path).map_err(|_| bad.clone())?;
-        let argv0 = CString::new(path).map_err(|_| bad)?;
-        let argv = Box::new([argv0.as_ptr(), core::ptr::null()]);
-        let envp = Box::new([core::ptr::null()]);
-        let args = Box::new(ChildExec {
-            path: path_c.as_ptr(),
-            argv: argv.as_ptr(),
-            envp: envp.as_ptr(),
-        });
-        Ok(ExecTarget {
-            _path: path_c,
-            _argv0: argv0,
-            argv,
-            envp,
-            args,
-        })
-    }
-}
-
-/// A private anonymous mapping, unmapped on drop.
-struct Mapping {
-    addr: *mut u8,
-    len: usize,
-}
-
-impl Mapping {
-    fn new(len: usize) -> Result<Self, OpError> {
-        // SAFETY: a fresh anonymous private mapping at an address the kernel
-        // chooses overlaps nothing Rust owns.
-        let ret = unsafe {
-            syscall6(
-                nr::MMAP,
-                0,
-                len as u64,
-                (libc::PROT_READ | libc::PROT_WRITE) as u64,
-                (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64,
-                u64::MAX,
-                0,
-            )
-        };
-        let addr = check("mmap", ret)? as *mut u8;
-        Ok(Mapping { addr, len })
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: we own this mapping and no child uses it any more: every
-        // child created on it was reaped (vfork/wait4) or joined (CLEARTID)
-        // before the loop returned.
-        unsafe { syscall2(nr::MUNMAP, self.addr as u64, self.len as u64) };
-    }
-}
-
-/// clone3's `struct clone_args` (CLONE_ARGS_SIZE_VER2).
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-    set_tid: u64,
-    set_tid_size: u64,
-    cgroup: u64,
-}
-
-/// A prepared timing loop for one [`Op`].
-pub struct Loop {
-    op: Op,
-    stack: Option<Mapping>,
-    exec: Option<ExecTarget>,
-    /// ptid/ctid word: CLONE_PARENT_SETTID writes the tid, CLEARTID zeroes
-    /// it and futex-wakes when a thread exits.
-    tid_word: Box<AtomicU32>,
-    /// Where CLONE_PIDFD stores the pidfd.
-    pidfd: Box<AtomicI32>,
-    clone_args: Box<CloneArgs>,
-}
-
-impl Loop {
-    /// Prepare `op`. `exec` is required when the op executes a program.
-    /// CLONE_THREAD children are joined through CLONE_CHILD_CLEARTID, which
-    /// is added if missing; executing from a thread is refused (execve would
-    /// kill the parent thread in de_thread).
-    pub fn new(op: Op, exec: Option<&str>) -> Result<Self, OpError> {
+impl Op {
+    /// Check `self` and complete it: CLONE_THREAD children are joined
+    /// through CLONE_CHILD_CLEARTID, which is added if missing; executing
+    /// from a thread is refused (execve would kill the helper in de_thread),
+    /// and so are CLONE_PARENT (the child could not be reaped) and fork
+    /// with flags. Returns the op as the helper will run it, and whether it
+    /// needs an exec target.
+    pub fn checked(self) -> Result<(Op, bool), OpError> {
         let einval = |call| OpError::Syscall {
             call,
             errno: libc::EINVAL,
         };
-        let mut op = op;
+        let mut op = self;
         let needs_exec = match &mut op {
             Op::PosixSpawn => true,
             Op::Create(c) => {
@@ -288,379 +184,215 @@ impl Loop {
                 }
                 c.exec
             }
-            _ => false,
+            Op::Noop | Op::Getpid => false,
         };
-        let exec = match (needs_exec, exec) {
-            (true, Some(p)) => Some(ExecTarget::new(p)?),
-            (true, None) => return Err(einval("exec target missing")),
-            (false, _) => None,
+        Ok((op, needs_exec))
+    }
+
+    /// The helper's PREPARE words (without the command and the path).
+    fn words(self) -> [u64; 6] {
+        match self {
+            Op::Noop => [0, 0, 0, 0, 0, 0],
+            Op::Getpid => [1, 0, 0, 0, 0, 0],
+            Op::PosixSpawn => [3, 0, 0, 0, 1, 0],
+            Op::Create(c) => [
+                2,
+                match c.syscall {
+                    Syscall::Fork => 0,
+                    Syscall::Clone => 1,
+                    Syscall::Clone3 => 2,
+                },
+                c.flags,
+                c.exit_signal,
+                c.exec as u64,
+                c.parent_return_only as u64,
+            ],
+        }
+    }
+}
+
+/// Write the helper program into `dir` (mode 0755) and return its path.
+pub fn write_helper(dir: &Path) -> io::Result<PathBuf> {
+    let path = dir.join("forklore-bench-loop");
+    std::fs::write(&path, BENCH_LOOP_ELF)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(path)
+}
+
+/// getrusage totals of the helper (RUSAGE_SELF) and of the children it
+/// reaped (RUSAGE_CHILDREN).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HelperUsage {
+    pub context_switches: u64,
+    pub page_faults: u64,
+    pub children_context_switches: u64,
+    pub children_page_faults: u64,
+}
+
+/// A running forklore-bench-loop. Dropping it closes its stdin, which ends
+/// it, and reaps it; it also dies with this process (PR_SET_PDEATHSIG).
+pub struct Helper {
+    child: Child,
+    to: Option<ChildStdin>,
+    from: ChildStdout,
+}
+
+impl Helper {
+    /// Start the helper written by [`write_helper`]. It inherits this
+    /// process's CPU affinity, so pin first.
+    pub fn spawn(exe: &Path) -> Result<Helper, OpError> {
+        let mut tries = 0;
+        let mut child = loop {
+            match Command::new(exe)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+            {
+                Ok(c) => break c,
+                // Another thread's child may still hold the freshly written
+                // file open for writing until its exec (CLOEXEC): retry.
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 200 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(e) => {
+                    return Err(OpError::Helper(format!(
+                        "cannot start {}: {e}",
+                        exe.display()
+                    )))
+                }
+            }
         };
-        let stack = match op {
-            Op::Create(c) if c.flags & CLONE_VM != 0 => Some(Mapping::new(CHILD_STACK)?),
-            _ => None,
+        let (to, from) = match (child.stdin.take(), child.stdout.take()) {
+            (Some(i), Some(o)) => (i, o),
+            _ => unreachable!("both pipes were requested"),
         };
-        Ok(Loop {
-            op,
-            stack,
-            exec,
-            tid_word: Box::new(AtomicU32::new(0)),
-            pidfd: Box::new(AtomicI32::new(-1)),
-            clone_args: Box::default(),
+        Ok(Helper {
+            child,
+            to: Some(to),
+            from,
         })
     }
 
-    /// The op as prepared (CLONE_CHILD_CLEARTID added for threads).
-    pub fn op(&self) -> Op {
-        self.op
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
-    /// Run `out.len()` operations, writing each one's duration in ns.
-    /// Stops at the first failure; no child is left behind either way.
+    fn lost(&mut self, e: io::Error) -> OpError {
+        let status = match self.child.try_wait() {
+            Ok(Some(s)) => format!(" ({s})"),
+            _ => String::new(),
+        };
+        OpError::Helper(format!("lost contact: {e}{status}"))
+    }
+
+    fn send(&mut self, words: &[u64], extra: &[u8]) -> Result<(), OpError> {
+        let mut msg: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
+        msg.extend_from_slice(extra);
+        let res = match self.to.as_mut() {
+            Some(to) => to.write_all(&msg),
+            None => Err(io::ErrorKind::BrokenPipe.into()),
+        };
+        res.map_err(|e| self.lost(e))
+    }
+
+    fn receive(&mut self, out: &mut [u64]) -> Result<(), OpError> {
+        let mut bytes = vec![0u8; out.len() * 8];
+        if let Err(e) = self.from.read_exact(&mut bytes) {
+            return Err(self.lost(e));
+        }
+        for (w, b) in out.iter_mut().zip(bytes.chunks_exact(8)) {
+            *w = u64::from_ne_bytes(b.try_into().expect("8-byte chunk"));
+        }
+        Ok(())
+    }
+
+    /// One command: send it, then read `[status, detail]` and decode it.
+    fn command(&mut self, words: &[u64], extra: &[u8]) -> Result<(), OpError> {
+        self.send(words, extra)?;
+        let mut head = [0u64; 2];
+        self.receive(&mut head)?;
+        match head {
+            [0, _] => Ok(()),
+            [1, d] => Err(OpError::Syscall {
+                call: CALLS
+                    .get((d >> 32) as usize)
+                    .copied()
+                    .unwrap_or("a syscall"),
+                errno: d as u32 as i32,
+            }),
+            [2, d] => Err(OpError::Child { status: d as i32 }),
+            [s, d] => Err(OpError::Helper(format!(
+                "protocol error (status {s}, detail {d})"
+            ))),
+        }
+    }
+
+    /// Choose the operation to time; see [`Op::checked`]. `exec` is required
+    /// when the op executes a program. Returns the op as it will run.
+    pub fn prepare(&mut self, op: Op, exec: Option<&str>) -> Result<Op, OpError> {
+        let (op, needs_exec) = op.checked()?;
+        let path = match (needs_exec, exec) {
+            (true, Some(p)) if !p.is_empty() && !p.contains('\0') && p.len() < 4096 => p,
+            (true, _) => {
+                return Err(OpError::Syscall {
+                    call: "exec target",
+                    errno: libc::EINVAL,
+                })
+            }
+            (false, _) => "",
+        };
+        let w = op.words();
+        let mut words = vec![CMD_PREPARE];
+        words.extend_from_slice(&w);
+        words.push(path.len() as u64);
+        self.command(&words, path.as_bytes())?;
+        Ok(op)
+    }
+
+    /// Time `out.len()` operations (in batches of at most [`BATCH_MAX`]),
+    /// writing each one's duration in ns. Stops at the first failure; the
+    /// helper leaves no child behind either way.
     pub fn run(&mut self, out: &mut [u64]) -> Result<(), OpError> {
-        match self.op {
-            Op::Noop => {
-                for slot in out.iter_mut() {
-                    let t0 = now_ns();
-                    *slot = now_ns() - t0;
-                }
-                Ok(())
-            }
-            Op::Getpid => {
-                for slot in out.iter_mut() {
-                    let t0 = now_ns();
-                    // SAFETY: getpid has no side effects.
-                    unsafe { syscall0(nr::GETPID) };
-                    *slot = now_ns() - t0;
-                }
-                Ok(())
-            }
-            Op::PosixSpawn => self.run_posix_spawn(out),
-            Op::Create(c) => self.run_create(c, out),
-        }
-    }
-
-    fn run_posix_spawn(&mut self, out: &mut [u64]) -> Result<(), OpError> {
-        let exec = self.exec.as_ref().expect("checked in new");
-        for slot in out.iter_mut() {
-            let t0 = now_ns();
-            let mut pid: libc::pid_t = 0;
-            // SAFETY: path, argv and envp are NUL-terminated arrays of valid
-            // C strings owned by `exec`; null file actions and attributes
-            // are allowed. The parent is single-threaded Rust; posix_spawn
-            // runs its own child on its own stack.
-            let err = unsafe {
-                libc::posix_spawn(
-                    &mut pid,
-                    exec.args.path,
-                    core::ptr::null(),
-                    core::ptr::null(),
-                    exec.argv.as_ptr() as *const *mut c_char,
-                    exec.envp.as_ptr() as *const *mut c_char,
-                )
-            };
-            if err != 0 {
-                return Err(OpError::Syscall {
-                    call: "posix_spawn",
-                    errno: err,
-                });
-            }
-            reap(pid as i64)?;
-            *slot = now_ns() - t0;
+        for chunk in out.chunks_mut(BATCH_MAX) {
+            self.command(&[CMD_RUN, chunk.len() as u64], &[])?;
+            self.receive(chunk)?;
         }
         Ok(())
     }
 
-    fn run_create(&mut self, c: Create, out: &mut [u64]) -> Result<(), OpError> {
-        let child_arg: *const ChildExec = match &self.exec {
-            Some(e) => &*e.args,
-            None => core::ptr::null(),
-        };
-        let stack_top = self
-            .stack
-            .as_ref()
-            .map_or(0, |m| m.addr as u64 + m.len as u64);
-        let tid_ptr = &*self.tid_word as *const AtomicU32 as u64;
-        let pidfd_ptr = &*self.pidfd as *const AtomicI32 as u64;
-        let thread = c.flags & CLONE_THREAD != 0;
-        let pidfd = c.flags & CLONE_PIDFD != 0;
-        // clone: CLONE_PIDFD stores the fd through the parent_tid pointer.
-        let ptid = if pidfd { pidfd_ptr } else { tid_ptr };
-        let (nr, a1, a2, a3, a4, a5) = match c.syscall {
-            Syscall::Fork => (nr::FORK, 0, 0, 0, 0, 0),
-            Syscall::Clone => (
-                nr::CLONE,
-                c.flags | c.exit_signal,
-                stack_top,
-                ptid,
-                tid_ptr,
-                0,
-            ),
-            Syscall::Clone3 => {
-                let stack = self.stack.as_ref();
-                *self.clone_args = CloneArgs {
-                    flags: c.flags,
-                    pidfd: pidfd_ptr,
-                    child_tid: tid_ptr,
-                    parent_tid: tid_ptr,
-                    exit_signal: if thread { 0 } else { c.exit_signal },
-                    stack: stack.map_or(0, |m| m.addr as u64),
-                    stack_size: stack.map_or(0, |m| m.len as u64),
-                    ..CloneArgs::default()
-                };
-                let args = &*self.clone_args as *const CloneArgs as u64;
-                (
-                    nr::CLONE3,
-                    args,
-                    core::mem::size_of::<CloneArgs>() as u64,
-                    0,
-                    0,
-                    0,
-                )
-            }
-        };
-        for slot in out.iter_mut() {
-            self.tid_word.store(u32::MAX, Ordering::SeqCst);
-            let t0 = now_ns();
-            // SAFETY: see spawn_raw. The stack (if any) is ours and unused
-            // (the previous child was reaped or joined); the tid and pidfd
-            // words are heap cells that outlive the child.
-            let ret = unsafe { spawn_raw(nr, a1, a2, a3, a4, a5, child_arg) };
-            let pid = check(syscall_name(c.syscall), ret)?;
-            let mut t1 = now_ns();
-            if thread {
-                join_thread(&self.tid_word)?;
-            } else if pidfd && c.syscall == Syscall::Clone3 {
-                let fd = self.pidfd.load(Ordering::SeqCst);
-                let waited = reap_pidfd(fd);
-                close(fd);
-                waited?;
-            } else {
-                let waited = reap(pid);
-                if pidfd {
-                    close(self.pidfd.load(Ordering::SeqCst));
-                }
-                waited?;
-            }
-            if !c.parent_return_only {
-                t1 = now_ns();
-            }
-            *slot = t1 - t0;
-        }
-        Ok(())
+    /// Give the helper `bytes` of private anonymous memory, every 4 KiB page
+    /// written once (MADV_NOHUGEPAGE, or MADV_HUGEPAGE with `thp`),
+    /// replacing the previous ballast. 0 frees it.
+    pub fn ballast(&mut self, bytes: u64, thp: bool) -> Result<(), OpError> {
+        self.command(&[CMD_BALLAST, bytes, thp as u64], &[])
+    }
+
+    pub fn rusage(&mut self) -> Result<HelperUsage, OpError> {
+        self.command(&[CMD_RUSAGE], &[])?;
+        let mut w = [0u64; 4];
+        self.receive(&mut w)?;
+        Ok(HelperUsage {
+            context_switches: w[0],
+            page_faults: w[1],
+            children_context_switches: w[2],
+            children_page_faults: w[3],
+        })
     }
 }
 
-fn syscall_name(s: Syscall) -> &'static str {
-    match s {
-        Syscall::Fork => "fork",
-        Syscall::Clone => "clone",
-        Syscall::Clone3 => "clone3",
-    }
-}
-
-/// `wait4(pid, &status, __WALL, NULL)`; the child must have exited with 0.
-fn reap(pid: i64) -> Result<(), OpError> {
-    let mut status: i32 = 0;
-    loop {
-        // SAFETY: `status` is a valid out pointer; rusage is NULL.
-        let ret = unsafe {
-            syscall4(
-                nr::WAIT4,
-                pid as u64,
-                &mut status as *mut i32 as u64,
-                WALL,
-                0,
-            )
-        };
-        match crate::raw::result(ret) {
-            Err(libc::EINTR) => continue,
-            Err(errno) => {
-                return Err(OpError::Syscall {
-                    call: "wait4",
-                    errno,
-                })
-            }
-            Ok(_) if status == 0 => return Ok(()),
-            Ok(_) => return Err(OpError::Child { status }),
-        }
-    }
-}
-
-/// `waitid(P_PIDFD, fd, &info, WEXITED | __WALL, NULL)`.
-fn reap_pidfd(fd: i32) -> Result<(), OpError> {
-    let mut info = [0i32; 32]; // siginfo_t: 128 bytes
-    loop {
-        // SAFETY: `info` is a writable 128-byte siginfo buffer; rusage NULL.
-        let ret = unsafe {
-            syscall5(
-                nr::WAITID,
-                P_PIDFD,
-                fd as u64,
-                info.as_mut_ptr() as u64,
-                WEXITED | WALL,
-                0,
-            )
-        };
-        match crate::raw::result(ret) {
-            Err(libc::EINTR) => continue,
-            Err(errno) => {
-                return Err(OpError::Syscall {
-                    call: "waitid(P_PIDFD)",
-                    errno,
-                })
-            }
-            // si_code at byte 8, si_status at byte 24 (SIGCHLD layout).
-            Ok(_) if info[2] == CLD_EXITED && info[6] == 0 => return Ok(()),
-            Ok(_) if info[2] == CLD_EXITED => {
-                return Err(OpError::Child {
-                    status: info[6] << 8,
-                })
-            }
-            Ok(_) => {
-                return Err(OpError::Child {
-                    status: info[6] & 0x7f,
-                })
+impl Drop for Helper {
+    fn drop(&mut self) {
+        // End of stdin ends the helper between commands; kill covers a
+        // helper that stopped reading.
+        drop(self.to.take());
+        if !matches!(self.child.try_wait(), Ok(Some(_))) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            if !matches!(self.child.try_wait(), Ok(Some(_))) {
+                let _ = self.child.kill();
             }
         }
-    }
-}
-
-/// Wait until CLONE_CHILD_CLEARTID zeroes the tid word (kernel mm_release
-/// clears it and does a FUTEX_WAKE once the thread no longer uses its stack).
-fn join_thread(word: &AtomicU32) -> Result<(), OpError> {
-    loop {
-        let v = word.load(Ordering::SeqCst);
-        if v == 0 {
-            return Ok(());
-        }
-        // SAFETY: FUTEX_WAIT only reads the aligned u32 at `word`, which
-        // lives as long as this call; timeout NULL.
-        let ret = unsafe {
-            syscall4(
-                nr::FUTEX,
-                word as *const AtomicU32 as u64,
-                FUTEX_WAIT,
-                v as u64,
-                0,
-            )
-        };
-        match crate::raw::result(ret) {
-            Ok(_) | Err(libc::EAGAIN) | Err(libc::EINTR) => {}
-            Err(errno) => {
-                return Err(OpError::Syscall {
-                    call: "futex(FUTEX_WAIT)",
-                    errno,
-                })
-            }
-        }
-    }
-}
-
-fn close(fd: i32) {
-    // SAFETY: `fd` is a pidfd this loop received and owns.
-    unsafe { syscall1(nr::CLOSE, fd as u64) };
-}
-
-/// Issue a process-creating syscall whose child side never leaves this asm
-/// block: on a 0 return it clears the frame pointer, aligns its stack,
-/// calls `child_main(child_arg)` (which ends in SYS_exit) and traps if that
-/// ever returned.
-///
-/// # Safety
-/// The arguments must form a valid call: any stack passed must be a mapping
-/// no one else uses until the child is gone; with CLONE_VM the child shares
-/// our memory and must only run `child_main`, which it does. `child_arg` is
-/// null or points to a live `ChildExec`.
-#[inline(always)]
-unsafe fn spawn_raw(
-    nr: u64,
-    a1: u64,
-    a2: u64,
-    a3: u64,
-    a4: u64,
-    a5: u64,
-    child_arg: *const ChildExec,
-) -> i64 {
-    let ret: i64;
-    // SAFETY: in the parent this is one `syscall` (clobbers rax, rcx, r11;
-    // arguments are preserved by the kernel). The child, on its new stack
-    // or on its private copy of ours, never returns from the block, so the
-    // registers and frames Rust sees are only ever the parent's.
-    unsafe {
-        asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "xor ebp, ebp",
-            "and rsp, -16",
-            "mov rdi, r12",
-            "call r13",
-            "ud2",
-            "2:",
-            inlateout("rax") nr as i64 => ret,
-            in("rdi") a1,
-            in("rsi") a2,
-            in("rdx") a3,
-            in("r10") a4,
-            in("r8") a5,
-            in("r12") child_arg,
-            in("r13") child_main as extern "C" fn(*const ChildExec) -> ! as usize,
-            lateout("rcx") _,
-            lateout("r11") _,
-        );
-    }
-    ret
-}
-
-/// The whole life of a benchmark child: optionally execve, then SYS_exit.
-/// Raw syscalls only (no TLS, no allocation, no unwinding).
-extern "C" fn child_main(exec: *const ChildExec) -> ! {
-    let mut code = 0;
-    if !exec.is_null() {
-        // SAFETY: `exec` points to the parent's ChildExec, alive for the
-        // whole loop and readable here (shared VM, or our private copy);
-        // execve only reads the strings. It returns only on failure.
-        unsafe {
-            let e = &*exec;
-            syscall3(nr::EXECVE, e.path as u64, e.argv as u64, e.envp as u64);
-        }
-        code = 127;
-    }
-    loop {
-        // SAFETY: SYS_exit ends this task only; it does not return.
-        unsafe { syscall1(nr::EXIT, code) };
-    }
-}
-
-/// Parent memory for the RSS sweep: `len` bytes of private anonymous memory,
-/// every 4 KiB page written once, unmapped on drop.
-pub struct Ballast {
-    map: Mapping,
-}
-
-impl Ballast {
-    /// `thp`: MADV_HUGEPAGE instead of MADV_NOHUGEPAGE (the default, so the
-    /// page-table copy is per 4 KiB page whatever the system THP setting).
-    pub fn new(len: usize, thp: bool) -> Result<Self, OpError> {
-        let map = Mapping::new(len.max(1))?;
-        let advice = if thp { MADV_HUGEPAGE } else { MADV_NOHUGEPAGE };
-        // SAFETY: madvise on our own fresh mapping changes only its THP policy.
-        let ret = unsafe { syscall3(MADVISE, map.addr as u64, map.len as u64, advice) };
-        check("madvise", ret)?;
-        for off in (0..map.len).step_by(4096) {
-            // SAFETY: `off < len`, inside our writable mapping; volatile so
-            // the touch is not optimised away.
-            unsafe { map.addr.add(off).write_volatile(1) };
-        }
-        Ok(Ballast { map })
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.len == 0
+        let _ = self.child.wait();
     }
 }
 
@@ -721,18 +453,20 @@ struct PerfEventAttr {
     config1: u64,
 }
 
-/// A counting perf event on this process and, through `inherit`, on every
-/// child and thread it creates (their counts are folded in when they exit).
-/// Inheritance makes fork itself slower, so use it in a separate pass.
+/// A counting perf event on one process and, through `inherit`, on every
+/// child and thread it creates afterwards (their counts are folded in when
+/// they exit). Inheritance makes fork itself slower, so use it in a
+/// separate pass.
 pub struct PerfCounter {
     fd: i32,
     pub event: PerfEvent,
 }
 
 impl PerfCounter {
-    /// `perf_event_open(&attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC)`; Err(errno)
-    /// when the kernel or the hypervisor does not provide the event.
-    pub fn open(event: PerfEvent) -> Result<Self, i32> {
+    /// `perf_event_open(&attr, pid, -1, -1, PERF_FLAG_FD_CLOEXEC)` (pid 0:
+    /// this process); Err(errno) when the kernel or the hypervisor does not
+    /// provide the event, or we may not watch `pid`.
+    pub fn open(event: PerfEvent, pid: u32) -> Result<Self, i32> {
         let (type_, config) = event.type_config();
         // inherit (bit 1) | exclude_hv (bit 6)
         let attr = PerfEventAttr {
@@ -747,7 +481,7 @@ impl PerfCounter {
             syscall5(
                 PERF_EVENT_OPEN,
                 &attr as *const PerfEventAttr as u64,
-                0,
+                pid as u64,
                 u64::MAX,
                 u64::MAX,
                 8,
@@ -770,7 +504,8 @@ impl PerfCounter {
 
 impl Drop for PerfCounter {
     fn drop(&mut self) {
-        close(self.fd);
+        // SAFETY: `fd` is our own perf fd, closed once.
+        unsafe { syscall1(nr::CLOSE, self.fd as u64) };
     }
 }
 
@@ -778,29 +513,65 @@ impl Drop for PerfCounter {
 mod tests {
     use super::*;
 
-    // Tests here do not create processes: libtest runs them on threads, and
-    // forklore never forks from a multithreaded process. The process-creating
-    // loops are exercised by forklore-bench's single-threaded smoke test.
+    // The helper is started with std's Command (posix_spawn), which is safe
+    // from libtest's threads; every fork happens inside the single-threaded
+    // helper. The process-creating methods are exercised by forklore-bench's
+    // smoke test.
 
-    #[test]
-    fn clock_is_monotonic() {
-        let a = now_ns();
-        let b = now_ns();
-        assert!(b >= a && a > 0);
+    fn helper() -> (tempfile::TempDir, Helper) {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = write_helper(dir.path()).unwrap();
+        let h = Helper::spawn(&exe).unwrap();
+        (dir, h)
     }
 
     #[test]
-    fn getpid_and_noop_loops_fill_every_slot() {
+    fn getpid_and_noop_fill_every_slot() {
+        let (_d, mut h) = helper();
         for op in [Op::Noop, Op::Getpid] {
-            let mut l = Loop::new(op, None).unwrap();
-            let mut out = vec![u64::MAX; 64];
-            l.run(&mut out).unwrap();
-            assert!(out.iter().all(|&v| v < 1_000_000_000), "{op:?}: {out:?}");
+            assert_eq!(h.prepare(op, None).unwrap(), op);
+            let mut out = vec![u64::MAX; BATCH_MAX + 10];
+            h.run(&mut out).unwrap();
+            assert!(out.iter().all(|&v| v < 1_000_000_000), "{op:?}");
         }
     }
 
     #[test]
-    fn clone_parent_and_thread_exec_are_refused() {
+    fn fork_failure_and_child_status_are_reported() {
+        let (_d, mut h) = helper();
+        let fork = Create {
+            syscall: Syscall::Fork,
+            flags: 0,
+            exit_signal: SIGCHLD,
+            exec: true,
+            parent_return_only: false,
+        };
+        // execve of a directory fails in the child, which exits 127.
+        h.prepare(Op::Create(fork), Some("/")).unwrap();
+        let mut out = [0u64; 3];
+        assert_eq!(h.run(&mut out), Err(OpError::Child { status: 127 << 8 }));
+        // clone3 with an unknown flag bit: EINVAL from the kernel, by name.
+        let bad = Create {
+            syscall: Syscall::Clone3,
+            flags: 1 << 62,
+            exec: false,
+            ..fork
+        };
+        h.prepare(Op::Create(bad), None).unwrap();
+        assert_eq!(
+            h.run(&mut out),
+            Err(OpError::Syscall {
+                call: "clone3",
+                errno: libc::EINVAL
+            })
+        );
+        // Still answering.
+        h.prepare(Op::Getpid, None).unwrap();
+        h.run(&mut out).unwrap();
+    }
+
+    #[test]
+    fn refusals_happen_before_the_helper_runs_anything() {
         let c = Create {
             syscall: Syscall::Clone,
             flags: CLONE_PARENT,
@@ -808,30 +579,59 @@ mod tests {
             exec: false,
             parent_return_only: false,
         };
-        assert!(Loop::new(Op::Create(c), None).is_err());
+        assert!(Op::Create(c).checked().is_err());
         let t = Create {
             flags: THREAD_FLAGS,
             exec: true,
             ..c
         };
-        assert!(Loop::new(Op::Create(t), Some("/bin/true")).is_err());
+        assert!(Op::Create(t).checked().is_err());
         let f = Create {
             syscall: Syscall::Fork,
             flags: CLONE_VM,
             ..c
         };
-        assert!(Loop::new(Op::Create(f), None).is_err());
+        assert!(Op::Create(f).checked().is_err());
+        let th = Create {
+            flags: THREAD_FLAGS & !CLONE_CHILD_CLEARTID,
+            ..c
+        };
+        let (done, _) = Op::Create(th).checked().unwrap();
+        assert!(matches!(done, Op::Create(x) if x.flags & CLONE_CHILD_CLEARTID != 0));
+        let (_d, mut h) = helper();
+        assert!(h.prepare(Op::PosixSpawn, None).is_err());
     }
 
     #[test]
-    fn ballast_maps_and_touches() {
-        let b = Ballast::new(1 << 20, false).unwrap();
-        assert_eq!(b.len(), 1 << 20);
+    fn ballast_is_resident_in_the_helper_and_freed() {
+        let (_d, mut h) = helper();
+        let anon = |pid: u32| -> u64 {
+            let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+            s.lines()
+                .find_map(|l| l.strip_prefix("RssAnon:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap()
+        };
+        let before = anon(h.pid());
+        h.ballast(8 << 20, false).unwrap();
+        assert!(anon(h.pid()) >= before + 8 * 1024);
+        h.ballast(0, false).unwrap();
+        assert!(anon(h.pid()) < before + 1024);
+        let u = h.rusage().unwrap();
+        assert!(u.page_faults >= 2048, "{u:?}");
+    }
+
+    #[test]
+    fn helper_ends_when_dropped() {
+        let (_d, h) = helper();
+        let pid = h.pid();
+        drop(h);
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
     }
 
     #[test]
     fn perf_counter_opens_or_reports_errno() {
-        match PerfCounter::open(PerfEvent::PageFaults) {
+        match PerfCounter::open(PerfEvent::PageFaults, 0) {
             Ok(c) => assert!(c.read().is_ok()),
             Err(e) => assert!(e > 0),
         }
