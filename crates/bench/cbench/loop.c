@@ -4,18 +4,23 @@
  * libc wrappers where libc has one (syscall(SYS_fork), vfork(), execve(),
  * posix_spawn(), waitpid()), a raw trampoline where it has none (clone3,
  * clone with a child stack). Each operation is timed with
- * clock_gettime(CLOCK_MONOTONIC); the output is one line:
+ * clock_gettime(CLOCK_MONOTONIC) into a fixed buffer of 4096 samples, which
+ * is written to stdout (native-endian uint64 nanoseconds) whenever it is
+ * full and at the end: the reader computes the statistics, as forklore
+ * does with its own timing process. fork copies the caller's memory, so
+ * the loop keeps no per-iteration array. At the end one line goes to
+ * stderr:
  *
- *   METHOD p50_ns mean_ns min_ns samples rss_anon_kib
+ *   footprint RSS_ANON_KIB MAPPINGS
  *
- * Usage: loop METHOD ITERATIONS WARMUP CPU|-1 EXEC_TARGET [ANON_KIB]
- *
- * ANON_KIB: grow this process's anonymous resident memory (RssAnon) to
- * that many KiB before timing, to match the parent size of the process it
- * is compared with: fork copies the page tables of every anonymous page.
- * Build:  gcc -O2 -o loop loop.c   (examples/c_baseline.rs does this)
+ * Usage: loop METHOD ITERATIONS WARMUP CPU|-1 EXEC_TARGET
+ * Build:  gcc -O2 -Wl,-z,now -o loop loop.c   (examples/c_baseline.rs does
+ * this; -z now binds every symbol at start-up, as rustc links forklore's
+ * timing process: with lazy binding each fork-exec child would resolve
+ * execve through the PLT itself, ~25 us more per operation here)
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -248,30 +253,64 @@ static uint64_t op(enum method m)
     return now_ns();
 }
 
-static int cmp(const void *a, const void *b)
+#define BATCH 4096
+
+/* Lives on main's stack, like the timing process's buffer. */
+struct batch {
+    long filled;
+    uint64_t v[BATCH];
+};
+
+static void flush(struct batch *b)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    const char *p = (const char *)b->v;
+    size_t left = b->filled * sizeof b->v[0];
+    while (left) {
+        ssize_t w = write(1, p, left);
+        if (w <= 0)
+            die("write");
+        p += w;
+        left -= w;
+    }
+    b->filled = 0;
 }
 
-static long rss_anon_kib(void)
+static inline void record(struct batch *b, uint64_t v)
 {
-    char line[256];
-    long v = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "RssAnon: %ld", &v) == 1)
-            break;
-    fclose(f);
-    return v;
+    b->v[b->filled++] = v;
+    if (b->filled == BATCH)
+        flush(b);
+}
+
+/* RssAnon (KiB) and mapping count, read with raw read(2) so no stdio
+ * buffer joins the process before it is measured. */
+static void footprint(long *anon, long *maps)
+{
+    char buf[4096];
+    *anon = -1;
+    *maps = 0;
+    int fd = open("/proc/self/status", O_RDONLY);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n > 0) {
+        buf[n] = 0;
+        char *p = strstr(buf, "RssAnon:");
+        if (p)
+            *anon = atol(p + 8);
+    }
+    fd = open("/proc/self/maps", O_RDONLY);
+    while (fd >= 0 && (n = read(fd, buf, sizeof buf)) > 0)
+        for (ssize_t i = 0; i < n; i++)
+            *maps += buf[i] == '\n';
+    if (fd >= 0)
+        close(fd);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 6 && argc != 7) {
-        fprintf(stderr, "usage: %s METHOD ITERATIONS WARMUP CPU|-1 EXEC_TARGET [ANON_KIB]\n", argv[0]);
+    if (argc != 6) {
+        fprintf(stderr, "usage: %s METHOD ITERATIONS WARMUP CPU|-1 EXEC_TARGET\n", argv[0]);
         return 2;
     }
     enum method m = M_COUNT;
@@ -295,27 +334,18 @@ int main(int argc, char **argv)
     const char *target = strstr(argv[1], "-true") ? "/bin/true" : argv[5];
     argv_buf[0] = (char *)target;
     exec_args = (struct child_exec){target, argv_buf, empty_env};
-    stack_base = mmap(NULL, stack_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (stack_base == MAP_FAILED)
-        die("mmap");
+    /* A child stack only for the methods whose child shares our memory. */
+    if (m == M_VFORK || m == M_CLONE3_VFORK || m == M_THREAD || m == M_THREAD3) {
+        stack_base = mmap(NULL, stack_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (stack_base == MAP_FAILED)
+            die("mmap");
+    }
     /* Raw-trampoline children exec the target for the exec methods only;
      * thread/clone3 children just exit. */
     child_arg = NULL;
 
-    uint64_t *s = malloc(sizeof(uint64_t) * n);
-    if (!s)
-        die("malloc");
-    memset(s, 0, sizeof(uint64_t) * n);
-    if (argc == 7) {
-        long want = atol(argv[6]), have = rss_anon_kib();
-        if (have >= 0 && want > have) {
-            size_t len = (size_t)(want - have) * 1024;
-            char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (p == MAP_FAILED)
-                die("mmap");
-            memset(p, 1, len);
-        }
-    }
+    struct batch b;
+    b.filled = 0;
     for (long i = 0; i < warm; i++)
         op(m);
     if (m == M_GETPID) {
@@ -324,19 +354,17 @@ int main(int argc, char **argv)
             uint64_t t0 = now_ns();
             long r;
             __asm__ volatile("syscall" : "=a"(r) : "0"((long)SYS_getpid) : "rcx", "r11", "memory");
-            s[i] = now_ns() - t0;
+            record(&b, now_ns() - t0);
         }
     } else {
         for (long i = 0; i < n; i++) {
             uint64_t t0 = now_ns();
-            s[i] = op(m) - t0;
+            record(&b, op(m) - t0);
         }
     }
-    double sum = 0;
-    for (long i = 0; i < n; i++)
-        sum += s[i];
-    qsort(s, n, sizeof *s, cmp);
-    printf("%s %llu %.0f %llu %ld %ld\n", argv[1], (unsigned long long)s[n / 2], sum / n,
-           (unsigned long long)s[0], n, rss_anon_kib());
+    flush(&b);
+    long anon, maps;
+    footprint(&anon, &maps);
+    fprintf(stderr, "footprint %ld %ld\n", anon, maps);
     return 0;
 }
