@@ -115,7 +115,8 @@ pub struct RssFit {
     /// Cost per 4 KiB page of parent memory.
     pub ns_per_page: f64,
     pub r2: f64,
-    /// Fitted growth across the sweep relative to the intercept.
+    /// Fitted growth across the sweep (slope × RSS range) relative to the
+    /// p50 measured at the sweep's smallest RSS.
     pub growth: f64,
     /// growth under 10%: the cost does not depend on the parent's memory.
     pub flat: bool,
@@ -286,12 +287,19 @@ impl Report {
                 };
                 let _ = writeln!(
                     o,
-                    "  {:<16} {:>8.3} ms/GiB  {:>7.2} ns/page  R² {:.4}  base {:>10}  {}{}",
+                    "  {:<16} {:>8.3} ms/GiB  {:>7.2} ns/page  R² {:.4}  at {} {:>10}  {}{}",
                     f.method,
                     f.ms_per_gib,
                     f.ns_per_page,
                     f.r2,
-                    fmt_ns(f.intercept_ns),
+                    f.points
+                        .iter()
+                        .min()
+                        .map_or(String::new(), |p| format_size(p.0)),
+                    f.points
+                        .iter()
+                        .min()
+                        .map_or(String::new(), |p| fmt_ns(p.1 as f64)),
                     shape,
                     if f.shares_vm { "  (CLONE_VM)" } else { "" }
                 );

@@ -487,6 +487,22 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
     })
 }
 
+/// Fitted growth over a sweep (`slope` × the RSS range) relative to the
+/// cost measured at the sweep's smallest RSS. Not relative to the
+/// intercept: that is a fit parameter, and it can be tiny or negative when
+/// the largest point dominates the fit.
+fn sweep_growth(xy: &[(f64, f64)], slope: f64) -> f64 {
+    let xmax = xy.iter().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+    let xmin = xy.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+    let base = xy
+        .iter()
+        .filter(|p| p.0 == xmin)
+        .map(|p| p.1)
+        .fold(0.0, f64::max)
+        .max(1.0);
+    slope * (xmax - xmin) / base
+}
+
 /// Least-squares cost versus RSS for every method measured at 2+ sizes.
 pub fn fits(cfg: &Config, results: &[MethodResult]) -> Vec<RssFit> {
     if cfg.rss.len() < 2 {
@@ -519,9 +535,7 @@ pub fn fits(cfg: &Config, results: &[MethodResult]) -> Vec<RssFit> {
                 linear_fit(&xy).map(|f| f.slope / 1e6)
             })
             .collect();
-        let xmax = xy.iter().map(|p| p.0).fold(0.0, f64::max);
-        let base = f.intercept.max(1.0);
-        let growth = f.slope * xmax / base;
+        let growth = sweep_growth(&xy, f.slope);
         out.push(RssFit {
             method: m.name.to_string(),
             points,
@@ -588,4 +602,30 @@ fn notes(
         n.push("--thp: the ballast is MADV_HUGEPAGE; page tables of 2 MiB pages are much cheaper to copy.".into());
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::linear_fit;
+
+    #[test]
+    fn growth_is_relative_to_the_smallest_point_not_the_intercept() {
+        // fork on this VM (0, 64M, 256M, 1G): a slight upward bend makes
+        // the least-squares intercept negative.
+        let xy = [
+            (0.0, 67_711.0),
+            (0.0625, 1_775_615.0),
+            (0.25, 6_979_583.0),
+            (1.0, 29_704_191.0),
+        ];
+        let f = linear_fit(&xy).unwrap();
+        assert!(f.intercept < 0.0, "{f:?}");
+        let g = sweep_growth(&xy, f.slope);
+        assert!((400.0..500.0).contains(&g), "{g}");
+        // A flat line stays flat whatever the order of the points.
+        let flat = [(1.0, 22_100.0), (0.0, 21_900.0), (0.25, 22_000.0)];
+        let f = linear_fit(&flat).unwrap();
+        assert!(sweep_growth(&flat, f.slope).abs() < 0.1);
+    }
 }
