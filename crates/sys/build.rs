@@ -41,7 +41,22 @@ fn main() {
     // kernel matrix builds it) gets a static helper too.
     let features = env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
     if features.split(',').any(|f| f == "crt-static") {
-        cmd.args(["-C", "target-feature=+crt-static"]);
+        // libc.a's stdio and pthread_once objects need libgcc_eh's
+        // unwinder symbols, which only std would otherwise pull in.
+        cmd.args([
+            "-C",
+            "target-feature=+crt-static",
+            "-C",
+            "link-arg=-Wl,--start-group",
+            "-C",
+            "link-arg=-lc",
+            "-C",
+            "link-arg=-lgcc",
+            "-C",
+            "link-arg=-lgcc_eh",
+            "-C",
+            "link-arg=-Wl,--end-group",
+        ]);
     }
     let var = format!(
         "CARGO_TARGET_{}_LINKER",

@@ -170,6 +170,14 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 #[no_mangle]
 pub extern "C" fn rust_eh_personality() {}
 
+/// Static builds only: crti's `_init` calls the weak `__gmon_start__` when
+/// its GOT slot is non-zero, and rust-lld's static-pie output relocates the
+/// slot of the undefined weak symbol to the image base, so `_init` would
+/// jump there. Defining it as a no-op keeps the call harmless.
+#[cfg(target_feature = "crt-static")]
+#[no_mangle]
+pub extern "C" fn __gmon_start__() {}
+
 #[inline(always)]
 fn now_ns() -> u64 {
     let mut ts = Timespec { sec: 0, nsec: 0 };
