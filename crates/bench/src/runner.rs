@@ -88,9 +88,8 @@ impl Drop for PinGuard {
     }
 }
 
-/// (RssAnon in KiB, number of mappings) of process `pid` ("self" for this
-/// one): what fork copies.
-pub fn footprint(pid: &str) -> (u64, u64) {
+/// (RssAnon in KiB, number of mappings) of process `pid`: what fork copies.
+pub fn footprint(pid: u32) -> (u64, u64) {
     let anon = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
@@ -256,15 +255,6 @@ fn progress_bar(enabled: bool, units: u64) -> ProgressBar {
 
 /// Run the whole measurement described by `cfg`.
 pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
-    match thread_count() {
-        Some(1) => {}
-        Some(n) => {
-            return Err(failed(format!(
-                "refusing to benchmark process creation from a process with {n} threads (fork from a multithreaded process copies only the caller)"
-            )))
-        }
-        None => {}
-    }
     let started_unix_s = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -368,7 +358,7 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
     let mut runs: Vec<Vec<RunSummary>> = vec![Vec::new(); slots];
     let mut counters: Vec<Counters> = vec![Counters::default(); slots];
     let mut run_hist = new_run_histogram();
-    let (parent_anon_kib, parent_mappings) = footprint(&helper.pid().to_string());
+    let (parent_anon_kib, parent_mappings) = footprint(helper.pid());
     for run in 0..cfg.runs {
         for (ri, &rss) in cfg.rss.iter().enumerate() {
             if rss > 0 {

@@ -1,7 +1,7 @@
-//! Smoke runs of every method with a few iterations. Creates processes, so
-//! it runs on the main thread (harness = false, one test thread): the bench
-//! refuses to fork from a multithreaded process. Asserts counts and shapes,
-//! never times.
+//! Smoke runs of every method with a few iterations, one after another on
+//! the main thread (harness = false): every run pins the calling thread and
+//! leaves no child and no thread behind, which is checked after each.
+//! Asserts counts and shapes, never times.
 
 use forklore_bench::methods::METHODS;
 use forklore_bench::{run_report, BenchArgs, BenchError, Report};

@@ -5,8 +5,8 @@
 //! embedded here as [`BENCH_LOOP_ELF`]. fork copies its caller's whole mm,
 //! so the caller must be as small as a plain C program for fork's cost to
 //! be the kernel's and not forklore's: this process, a dynamically linked
-//! Rust program, has about 35 mappings; the helper has about 21 (like a
-//! minimal gcc-built program) and ~100 KiB of anonymous memory.
+//! Rust program, has about 35 mappings; the helper has 22 (a minimal
+//! gcc-built program has 23) and ~120 KiB of anonymous memory.
 //!
 //! A [`Helper`] starts the program, tells it which [`Op`] to time and
 //! receives batches of per-operation durations (ns, `clock_gettime(
@@ -19,7 +19,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 // Flag values as u64 (include/uapi/linux/sched.h): libc's are c_int.
 pub const CLONE_VM: u64 = 0x0000_0100;
@@ -229,12 +229,12 @@ pub struct HelperUsage {
     pub children_page_faults: u64,
 }
 
-/// A running forklore-bench-loop. Dropping it closes its stdin, which ends
-/// it, and reaps it; it also dies with this process (PR_SET_PDEATHSIG).
+/// A running forklore-bench-loop, with its stdin and stdout piped to us.
+/// Dropping it closes both pipes, which ends it (end of input, or EPIPE on
+/// a reply nobody reads), and reaps it; it also dies with this process
+/// (PR_SET_PDEATHSIG).
 pub struct Helper {
     child: Child,
-    to: Option<ChildStdin>,
-    from: ChildStdout,
 }
 
 impl Helper {
@@ -242,7 +242,7 @@ impl Helper {
     /// process's CPU affinity, so pin first.
     pub fn spawn(exe: &Path) -> Result<Helper, OpError> {
         let mut tries = 0;
-        let mut child = loop {
+        let child = loop {
             match Command::new(exe)
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
@@ -263,15 +263,7 @@ impl Helper {
                 }
             }
         };
-        let (to, from) = match (child.stdin.take(), child.stdout.take()) {
-            (Some(i), Some(o)) => (i, o),
-            _ => unreachable!("both pipes were requested"),
-        };
-        Ok(Helper {
-            child,
-            to: Some(to),
-            from,
-        })
+        Ok(Helper { child })
     }
 
     pub fn pid(&self) -> u32 {
@@ -289,7 +281,7 @@ impl Helper {
     fn send(&mut self, words: &[u64], extra: &[u8]) -> Result<(), OpError> {
         let mut msg: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
         msg.extend_from_slice(extra);
-        let res = match self.to.as_mut() {
+        let res = match self.child.stdin.as_mut() {
             Some(to) => to.write_all(&msg),
             None => Err(io::ErrorKind::BrokenPipe.into()),
         };
@@ -298,7 +290,11 @@ impl Helper {
 
     fn receive(&mut self, out: &mut [u64]) -> Result<(), OpError> {
         let mut bytes = vec![0u8; out.len() * 8];
-        if let Err(e) = self.from.read_exact(&mut bytes) {
+        let res = match self.child.stdout.as_mut() {
+            Some(from) => from.read_exact(&mut bytes),
+            None => Err(io::ErrorKind::BrokenPipe.into()),
+        };
+        if let Err(e) = res {
             return Err(self.lost(e));
         }
         for (w, b) in out.iter_mut().zip(bytes.chunks_exact(8)) {
@@ -383,15 +379,8 @@ impl Helper {
 
 impl Drop for Helper {
     fn drop(&mut self) {
-        // End of stdin ends the helper between commands; kill covers a
-        // helper that stopped reading.
-        drop(self.to.take());
-        if !matches!(self.child.try_wait(), Ok(Some(_))) {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-            if !matches!(self.child.try_wait(), Ok(Some(_))) {
-                let _ = self.child.kill();
-            }
-        }
+        drop(self.child.stdin.take());
+        drop(self.child.stdout.take());
         let _ = self.child.wait();
     }
 }
@@ -624,6 +613,17 @@ mod tests {
     #[test]
     fn helper_ends_when_dropped() {
         let (_d, h) = helper();
+        let pid = h.pid();
+        drop(h);
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+        // Also when it is blocked writing replies nobody reads (three
+        // batches overflow a 64 KiB pipe).
+        let (_d, mut h) = helper();
+        h.prepare(Op::Getpid, None).unwrap();
+        let run = [CMD_RUN, BATCH_MAX as u64];
+        for _ in 0..3 {
+            h.send(&run, &[]).unwrap();
+        }
         let pid = h.pid();
         drop(h);
         assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
