@@ -8,12 +8,15 @@
 //! memory, which made fork ~30 % dearer than in a plain C program. This
 //! helper is `#![no_std]` and links only libc (for `clock_gettime` through
 //! the vDSO and for `posix_spawn`), so it has the footprint of a minimal C
-//! program: the same ~21 mappings and ~100 KiB of anonymous memory. Its
+//! program: 22 mappings and ~120 KiB of anonymous memory here. Its
 //! samples live in one 32 KiB batch buffer; statistics happen in forklore,
 //! between batches, outside the timed region.
 //!
 //! Built by crates/sys/build.rs with `rustc -C panic=abort` and embedded in
-//! forklore-sys ([`BENCH_LOOP_ELF`]). Single-threaded; it never allocates.
+//! forklore-sys (`forklore_sys::bench::BENCH_LOOP_ELF`). Single-threaded;
+//! it never allocates. Nothing here can share code with forklore-sys (it
+//! is compiled alone, against core only), so the clone trampoline below
+//! has the same shape as the probe's in crates/sys/src/lifecycle.rs.
 //! Every child is created by one inline-asm block ([`spawn_raw`]): when the
 //! syscall returns 0 the child switches to its own stack (if it has one),
 //! calls [`child_main`] and never returns into Rust frames. The child runs
@@ -32,7 +35,8 @@
 //! * `RUSAGE`: payload: own context switches, own page faults, children's
 //!   context switches, children's page faults (getrusage totals).
 //!
-//! End of stdin ends the helper; so does its parent's death (PDEATHSIG).
+//! End of stdin or a closed stdout (EPIPE) ends the helper; so does its
+//! parent's death (PDEATHSIG).
 #![no_std]
 #![no_main]
 
