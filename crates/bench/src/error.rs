@@ -8,6 +8,9 @@ pub const EXIT_FAILURE: i32 = 1;
 /// Exit code: bad input (unknown method, malformed size, conflicting
 /// options, unreadable compare file).
 pub const EXIT_BAD_INPUT: i32 = 2;
+/// Exit code: stopped by SIGINT or SIGTERM (128 + SIGINT, as shells say),
+/// after the timing process and the temporary files were cleaned up.
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Errors from [`crate::run`]. The message is one line.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +21,9 @@ pub enum BenchError {
     /// The measurement failed; exit code 1.
     #[error("{0}")]
     Failed(String),
+    /// SIGINT or SIGTERM arrived; exit code 130.
+    #[error("interrupted by {0}; nothing was reported")]
+    Interrupted(&'static str),
 }
 
 impl BenchError {
@@ -25,6 +31,7 @@ impl BenchError {
         match self {
             BenchError::BadInput(_) => EXIT_BAD_INPUT,
             BenchError::Failed(_) => EXIT_FAILURE,
+            BenchError::Interrupted(_) => EXIT_INTERRUPTED,
         }
     }
 }

@@ -40,7 +40,7 @@ pub mod report;
 pub mod runner;
 pub mod stats;
 
-pub use error::{BenchError, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK};
+pub use error::{BenchError, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK};
 pub use report::{Report, SCHEMA};
 
 use error::bad;

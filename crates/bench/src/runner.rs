@@ -12,12 +12,15 @@ use crate::stats::{self, linear_fit, new_run_histogram, record, Sparse, Stats, N
 use forklore_sys::bench::{
     write_helper, Helper, HelperUsage, Op, OpError, PerfCounter, PerfEvent, BATCH_MAX,
 };
+use forklore_sys::process::{catch_flag, CaughtSignal};
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// How long one method runs in one run.
@@ -115,6 +118,55 @@ fn op_error(method: &str, e: OpError) -> BenchError {
     failed(format!("{method}: {e}"))
 }
 
+/// SIGINT and SIGTERM caught for the length of a measurement, so that an
+/// interrupted run still reaps its timing process and removes its
+/// temporary directory (Ctrl-C also reaches the helper, which then dies;
+/// its lost contact is reported as the interruption it is).
+struct Stop {
+    int: CaughtSignal,
+    term: CaughtSignal,
+}
+
+impl Stop {
+    fn install() -> Result<Stop, BenchError> {
+        let catch = |sig, name| {
+            catch_flag(sig).map_err(|e| {
+                failed(format!(
+                    "cannot catch {name}: {}",
+                    std::io::Error::from_raw_os_error(e)
+                ))
+            })
+        };
+        Ok(Stop {
+            int: catch(Signal::SIGINT as i32, "SIGINT")?,
+            term: catch(Signal::SIGTERM as i32, "SIGTERM")?,
+        })
+    }
+
+    fn hit(&self) -> Option<&'static str> {
+        if self.int.flag.load(Ordering::SeqCst) {
+            Some("SIGINT")
+        } else if self.term.flag.load(Ordering::SeqCst) {
+            Some("SIGTERM")
+        } else {
+            None
+        }
+    }
+
+    fn check(&self) -> Result<(), BenchError> {
+        self.hit()
+            .map_or(Ok(()), |s| Err(BenchError::Interrupted(s)))
+    }
+
+    /// An op failure, unless it is the interruption's doing.
+    fn op_error(&self, method: &str, e: OpError) -> BenchError {
+        match self.hit() {
+            Some(s) => BenchError::Interrupted(s),
+            None => op_error(method, e),
+        }
+    }
+}
+
 #[derive(Default, Clone, Copy)]
 struct Ru {
     csw: f64,
@@ -140,14 +192,15 @@ struct Timed {
     children: Ru,
 }
 
-/// Warm up, then time `lp` until the budget is spent.
+/// Warm up, then time `lp` until the budget is spent or `tick` (called
+/// between batches with the count so far) returns false.
 fn time_loop(
     hist: &mut Histogram<u32>,
     lp: &mut Helper,
     budget: Budget,
     warmup: u64,
     buf: &mut [u64],
-    tick: &mut dyn FnMut(u64),
+    tick: &mut dyn FnMut(u64) -> bool,
 ) -> Result<Timed, OpError> {
     let mut est_ns = 0u64;
     let w0 = Instant::now();
@@ -183,7 +236,9 @@ fn time_loop(
         if budget.max_time.is_some_and(|t| start.elapsed() >= t) {
             break;
         }
-        tick(done);
+        if !tick(done) {
+            break;
+        }
         let mean = (sum / n as u64).max(1);
         batch = (BATCH_TARGET.as_nanos() as u64 / mean).clamp(1, BATCH_MAX as u64) as usize;
     }
@@ -272,6 +327,9 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
         sched_setaffinity(Pid::from_raw(0), &one).map_err(|e| bad(format!("--pin {cpu}: {e}")))?;
     }
     let environment = Environment::capture(cfg.pin, allowed, cfg.thp);
+    // Declared before the temporary directory and the helper, so it is
+    // dropped after them: signals stay caught until both are cleaned up.
+    let stop = Stop::install()?;
 
     // Exec targets.
     let tmp = tempfile::Builder::new()
@@ -315,7 +373,7 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
                 if m.takes_flags() {
                     bad(format!("--flags {}: {e}", cfg.clone.display()))
                 } else {
-                    op_error(m.name, e)
+                    stop.op_error(m.name, e)
                 }
             })?;
         if let Err(e) = helper.run(&mut buf[..1]) {
@@ -325,7 +383,7 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
                     cfg.clone.display()
                 ))
             } else {
-                op_error(m.name, e)
+                stop.op_error(m.name, e)
             });
         }
         ops.push((op, target));
@@ -337,12 +395,12 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
     // The harness's own cost: a timed nothing.
     helper
         .prepare(Op::Noop, None)
-        .map_err(|e| op_error("noop", e))?;
+        .map_err(|e| stop.op_error("noop", e))?;
     let mut overhead = new_run_histogram();
     for _ in 0..cfg.runs {
         pb.set_message("harness overhead");
         for _ in 0..OVERHEAD_SAMPLES / BATCH_MAX {
-            helper.run(&mut buf).map_err(|e| op_error("noop", e))?;
+            helper.run(&mut buf).map_err(|e| stop.op_error("noop", e))?;
             for &v in buf.iter() {
                 record(&mut overhead, v);
             }
@@ -364,9 +422,10 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
             if rss > 0 {
                 pb.set_message(format!("touching {} of parent memory", format_size(rss)));
             }
-            helper
-                .ballast(rss, cfg.thp)
-                .map_err(|e| failed(format!("--rss {rss}: {e}")))?;
+            helper.ballast(rss, cfg.thp).map_err(|e| match stop.hit() {
+                Some(sig) => BenchError::Interrupted(sig),
+                None => failed(format!("--rss {rss}: {e}")),
+            })?;
             for (i, m) in cfg.methods.iter().enumerate() {
                 let j = ri * nm + i;
                 let label = format!(
@@ -377,11 +436,14 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
                     format_size(rss)
                 );
                 pb.set_message(label.clone());
-                let mut tick = |done: u64| pb.set_message(format!("{label}: {done} ops"));
+                let mut tick = |done: u64| {
+                    pb.set_message(format!("{label}: {done} ops"));
+                    stop.hit().is_none()
+                };
                 let (op, target) = &ops[i];
                 helper
                     .prepare(*op, target.as_deref())
-                    .map_err(|e| op_error(m.name, e))?;
+                    .map_err(|e| stop.op_error(m.name, e))?;
                 let t = time_loop(
                     &mut run_hist,
                     &mut helper,
@@ -390,7 +452,8 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
                     &mut buf,
                     &mut tick,
                 )
-                .map_err(|e| op_error(m.name, e))?;
+                .map_err(|e| stop.op_error(m.name, e))?;
+                stop.check()?;
                 runs[j].push(RunSummary {
                     samples: run_hist.len(),
                     p50_ns: run_hist.value_at_quantile(0.5),
@@ -411,9 +474,9 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
                     let (op, target) = &ops[i];
                     helper
                         .prepare(*op, target.as_deref())
-                        .map_err(|e| op_error(m.name, e))?;
+                        .map_err(|e| stop.op_error(m.name, e))?;
                     perf_pass(&mut helper, PERF_OPS, &mut buf, &mut counters[ri * nm + i])
-                        .map_err(|e| op_error(m.name, e))?;
+                        .map_err(|e| stop.op_error(m.name, e))?;
                 }
             }
         }

@@ -158,5 +158,47 @@ fn main() {
         }
         Ok(())
     }));
+    trials.push(Trial::test("signal::sigterm_cleans_up", || {
+        // SIGTERM to this process mid-run: the measurement stops between
+        // batches, reaps its timing process, removes its temporary
+        // directory and reports the interruption; afterwards SIGTERM's
+        // disposition is back to what it was.
+        let ours = || -> Result<usize, Failed> {
+            Ok(std::fs::read_dir(std::env::temp_dir())?
+                .filter_map(Result::ok)
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with("forklore-bench")
+                })
+                .count())
+        };
+        let before = ours()?;
+        let mut a = quick("fork");
+        a.iterations = None;
+        a.duration = Some("10s".into());
+        a.runs = Some("1".into());
+        a.no_perf = true;
+        let me = nix::unistd::getpid();
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let _ = nix::sys::signal::kill(me, nix::sys::signal::Signal::SIGTERM);
+        });
+        let r = run_report(&a);
+        sender.join().map_err(|_| "sender thread panicked")?;
+        match r {
+            Err(e @ BenchError::Interrupted("SIGTERM")) if e.exit_code() == 130 => {}
+            other => return Err(format!("{other:?}").into()),
+        }
+        no_children_left()?;
+        if ours()? != before {
+            return Err("the temporary directory was left behind".into());
+        }
+        match forklore_sys::process::signal_disposition(nix::libc::SIGTERM) {
+            Ok((forklore_sys::process::Disposition::Default, _)) => {}
+            other => return Err(format!("SIGTERM disposition not restored: {other:?}").into()),
+        }
+        single_threaded()
+    }));
     libtest_mimic::run(&args, trials).exit();
 }

@@ -146,7 +146,7 @@ fn run(cli: Cli) -> Result<i32, InputError> {
             Err(e @ forklore_bench::BenchError::BadInput(_)) => Err(InputError(e.to_string())),
             Err(e) => {
                 eprintln!("forklore bench: {e}");
-                Ok(exit::BROKEN)
+                Ok(e.exit_code())
             }
         },
     }

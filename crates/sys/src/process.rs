@@ -310,6 +310,42 @@ pub fn install_flag_handler(sig: i32) -> Result<&'static AtomicBool, i32> {
     Ok(flag)
 }
 
+/// A flag handler for one signal that puts the previous disposition back
+/// when dropped (see [`catch_flag`]).
+pub struct CaughtSignal {
+    sig: i32,
+    old: libc::sigaction,
+    pub flag: &'static AtomicBool,
+}
+
+/// Like [`install_flag_handler`], for a while: clears the flag, installs
+/// the handler with SA_RESTART (blocking calls resume after it ran), and
+/// restores the previous action when the guard is dropped.
+pub fn catch_flag(sig: i32) -> Result<CaughtSignal, i32> {
+    let flag = FLAGS.get(sig as usize).ok_or(libc::EINVAL)?;
+    flag.store(false, Ordering::SeqCst);
+    // SAFETY: all-zero is a valid sigaction.
+    let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+    act.sa_sigaction = set_flag as extern "C" fn(libc::c_int) as usize;
+    act.sa_flags = libc::SA_RESTART;
+    // SAFETY: as above, zero is a valid sigaction to receive the old one.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: the handler only stores to a static atomic, which is
+    // async-signal-safe; `act` and `old` are live locals.
+    let r = unsafe { libc::sigaction(sig, &act, &mut old) };
+    if r != 0 {
+        return Err(io::Error::last_os_error().raw_os_error().unwrap_or(0));
+    }
+    Ok(CaughtSignal { sig, old, flag })
+}
+
+impl Drop for CaughtSignal {
+    fn drop(&mut self) {
+        // SAFETY: `old` is the action sigaction returned for this signal.
+        unsafe { libc::sigaction(self.sig, &self.old, std::ptr::null_mut()) };
+    }
+}
+
 /// The calling thread's blocked-signal mask (bit n-1 = signal n).
 pub fn sigmask() -> u64 {
     let mut old: u64 = 0;
