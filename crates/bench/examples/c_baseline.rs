@@ -9,7 +9,7 @@
 //! (defaults: CPU 0, 3000 iterations, 5 rounds). Prints, per method, the
 //! median over rounds of each side's p50 and their difference.
 
-use forklore_bench::{run_report, stats::median, BenchArgs};
+use forklore_bench::{run_report, stats::median, BenchOptions};
 use std::process::Command;
 
 const METHODS: &[&str] = &[
@@ -86,7 +86,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .collect();
             samples.sort_unstable();
             c[i].push(samples[samples.len() / 2] as f64);
-            let r = run_report(&BenchArgs {
+            let r = run_report(&BenchOptions {
                 method: Some(m.to_string()),
                 iterations: Some(iterations.clone()),
                 warmup: Some("100".into()),

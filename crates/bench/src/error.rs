@@ -1,39 +1,19 @@
 //! The bench's one error type.
 
-/// Exit code: everything went fine.
-pub const EXIT_OK: i32 = 0;
-/// Exit code: a measurement could not be completed (a syscall failed, a
-/// file could not be written).
-pub const EXIT_FAILURE: i32 = 1;
-/// Exit code: bad input (unknown method, malformed size, conflicting
-/// options, unreadable compare file).
-pub const EXIT_BAD_INPUT: i32 = 2;
-/// Exit code: stopped by SIGINT or SIGTERM (128 + SIGINT, as shells say),
-/// after the timing process and the temporary files were cleaned up.
-pub const EXIT_INTERRUPTED: i32 = 130;
-
-/// Errors from [`crate::run`]. The message is one line.
+/// Errors from [`crate::run`]. The message is one line. The `forklore`
+/// command maps the kinds to its exit codes (bad input 2, failed 1,
+/// interrupted 130).
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
-    /// The user asked for something we cannot do; exit code 2.
+    /// The user asked for something we cannot do.
     #[error("{0}")]
     BadInput(String),
-    /// The measurement failed; exit code 1.
+    /// The measurement failed.
     #[error("{0}")]
     Failed(String),
-    /// SIGINT or SIGTERM arrived; exit code 130.
+    /// SIGINT or SIGTERM arrived.
     #[error("interrupted by {0}; nothing was reported")]
     Interrupted(&'static str),
-}
-
-impl BenchError {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            BenchError::BadInput(_) => EXIT_BAD_INPUT,
-            BenchError::Failed(_) => EXIT_FAILURE,
-            BenchError::Interrupted(_) => EXIT_INTERRUPTED,
-        }
-    }
 }
 
 pub(crate) fn bad(msg: impl Into<String>) -> BenchError {

@@ -6,29 +6,15 @@
 //! getrusage and perf counters, an RSS sweep with a least-squares cost per
 //! GiB, a table, a versioned JSON report, an SVG plot and report comparison.
 //!
-//! Entry point for the CLI: [`BenchArgs`] (flatten it into the `bench`
-//! subcommand) and [`run`], which returns the exit code; a
-//! [`BenchError::BadInput`] is one line for stderr and exit code 2
-//! ([`BenchError::exit_code`]).
+//! Entry point for the CLI: [`BenchOptions`] (filled by the `bench`
+//! subcommand of the `forklore` crate) and [`run`], which writes the table
+//! or report to the writer it is given; a [`BenchError`] is one line for
+//! stderr (the command maps its kind to an exit code).
 //!
 //! The bench forks from the calling process: call [`run`] from the main
 //! thread of a single-threaded process (it refuses otherwise).
 
 #![forbid(unsafe_code)]
-
-/// `print!`/`println!` that ignore a closed stdout (`forklore bench | head`).
-macro_rules! out {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stdout().lock(), $($t)*);
-    }};
-}
-macro_rules! outln {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($t)*);
-    }};
-}
 
 pub mod elf;
 pub mod env;
@@ -40,12 +26,13 @@ pub mod report;
 pub mod runner;
 pub mod stats;
 
-pub use error::{BenchError, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK};
+pub use error::BenchError;
 pub use report::{Report, SCHEMA};
 
 use error::bad;
 use methods::{CloneFlags, METHODS};
 use runner::{Budget, Config};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -59,64 +46,50 @@ pub const DEFAULT_WARMUP: u64 = 100;
 /// Default number of runs (their spread is reported).
 pub const DEFAULT_RUNS: u32 = 3;
 
-/// Options of `forklore bench`. Values are taken as text and validated by
-/// [`run`], so every mistake is reported as one line with exit code 2.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct BenchArgs {
+/// Options of `forklore bench`, one field per command-line option (see
+/// `forklore bench --help`). Values are taken as text and validated by
+/// [`config`], so every mistake is reported as one line ([`BenchError::BadInput`]).
+#[derive(Debug, Clone, Default)]
+pub struct BenchOptions {
     /// Methods to time, comma-separated; `all` and `default` expand (see
     /// --list-methods). Default: the default set; with --rss: fork, vfork,
     /// clone3-vfork, thread; with --flags alone: clone.
-    #[arg(long = "method", value_name = "LIST")]
     pub method: Option<String>,
     /// Flags of the `clone` method, e.g. `VM|VFORK` or `THREAD|SIGHAND|VM`
     /// (names, CLONE_ names, hex; an exit signal like SIGUSR1). Default: SIGCHLD.
-    #[arg(long, value_name = "FLAGS")]
     pub flags: Option<String>,
     /// Timed operations per method per run. Default: 5000, capped at 1 s.
-    #[arg(long, value_name = "N")]
     pub iterations: Option<String>,
     /// Time per method per run instead of a count, e.g. 500ms, 2s.
-    #[arg(long, value_name = "TIME")]
     pub duration: Option<String>,
     /// Untimed operations before each run (at most 0.5 s). Default: 100.
-    #[arg(long, value_name = "N")]
     pub warmup: Option<String>,
     /// Pin the bench and every child to this CPU (on a VM this roughly
     /// halves fork costs: wake-ups stay on one vCPU). Default: not pinned.
-    #[arg(long, value_name = "CPU")]
     pub pin: Option<String>,
     /// Parent RSS sweep: touch this much private anonymous memory before
     /// timing, e.g. 0,64M,256M,1G. Default: 0 (no sweep).
-    #[arg(long, value_name = "SIZES")]
     pub rss: Option<String>,
     /// Let the RSS ballast use transparent huge pages (MADV_HUGEPAGE);
     /// default MADV_NOHUGEPAGE.
-    #[arg(long)]
     pub thp: bool,
     /// Repeat every measurement N times and report the spread. Default: 3.
-    #[arg(long, value_name = "N")]
     pub runs: Option<String>,
     /// Print the JSON report (schema forklore-bench/1) instead of the table.
-    #[arg(long)]
     pub json: bool,
     /// Also write the JSON report to FILE.
-    #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Write an SVG plot: latency distributions, and cost versus RSS.
-    #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
     /// Skip the perf-counter pass.
-    #[arg(long)]
     pub no_perf: bool,
     /// Compare two JSON reports: per-method ratio B/A of the p50s.
-    #[arg(long, num_args = 2, value_names = ["A", "B"])]
     pub compare: Option<Vec<PathBuf>>,
     /// List the methods and exit.
-    #[arg(long)]
     pub list_methods: bool,
 }
 
-impl BenchArgs {
+impl BenchOptions {
     fn measurement_options(&self) -> Vec<&'static str> {
         let mut v = Vec::new();
         let mut add = |set: bool, name| {
@@ -142,7 +115,7 @@ impl BenchArgs {
 }
 
 /// Validate the options into a [`Config`].
-pub fn config(args: &BenchArgs) -> Result<Config, BenchError> {
+pub fn config(args: &BenchOptions) -> Result<Config, BenchError> {
     if args.iterations.is_some() && args.duration.is_some() {
         return Err(bad("--iterations and --duration cannot be used together"));
     }
@@ -222,15 +195,16 @@ pub fn config(args: &BenchArgs) -> Result<Config, BenchError> {
 }
 
 /// Measure as `args` say and return the report, printing nothing.
-pub fn run_report(args: &BenchArgs) -> Result<Report, BenchError> {
+pub fn run_report(args: &BenchOptions) -> Result<Report, BenchError> {
     let mut cfg = config(args)?;
     cfg.progress = false;
     runner::measure(&cfg)
 }
 
-/// `forklore bench`: returns the process exit code. Bad input is
-/// `Err(BenchError::BadInput)` (print it as one line, exit 2).
-pub fn run(args: &BenchArgs) -> Result<i32, BenchError> {
+/// `forklore bench`: list the methods, compare two reports or measure, and
+/// write the table (or JSON report) to `out`. A closed `out` is not an error
+/// (`forklore bench | head`). Bad input is `Err(BenchError::BadInput)`.
+pub fn run(args: &BenchOptions, out: &mut dyn Write) -> Result<(), BenchError> {
     if args.list_methods {
         for m in METHODS {
             let tags = match (m.default, m.shares_vm) {
@@ -239,9 +213,9 @@ pub fn run(args: &BenchArgs) -> Result<i32, BenchError> {
                 (false, true) => " [CLONE_VM]",
                 (false, false) => "",
             };
-            outln!("{:<17} {}{}", m.name, m.description, tags);
+            let _ = writeln!(out, "{:<17} {}{}", m.name, m.description, tags);
         }
-        return Ok(EXIT_OK);
+        return Ok(());
     }
     if let Some(files) = &args.compare {
         let others = args.measurement_options();
@@ -256,11 +230,12 @@ pub fn run(args: &BenchArgs) -> Result<i32, BenchError> {
         };
         let ra = report::load(a)?;
         let rb = report::load(b)?;
-        out!(
+        let _ = write!(
+            out,
             "{}",
             report::compare(&ra, &rb, &a.display().to_string(), &b.display().to_string())
         );
-        return Ok(EXIT_OK);
+        return Ok(());
     }
     let cfg = config(args)?;
     for p in [&args.output, &args.plot].into_iter().flatten() {
@@ -279,11 +254,11 @@ pub fn run(args: &BenchArgs) -> Result<i32, BenchError> {
     let report = runner::measure(&cfg)?;
     let json =
         serde_json::to_string_pretty(&report).map_err(|e| error::failed(format!("JSON: {e}")))?;
-    if args.json {
-        outln!("{json}");
+    let _ = if args.json {
+        writeln!(out, "{json}")
     } else {
-        out!("{}", report.table());
-    }
+        write!(out, "{}", report.table())
+    };
     if let Some(p) = &args.output {
         std::fs::write(p, format!("{json}\n"))
             .map_err(|e| error::failed(format!("cannot write {}: {e}", p.display())))?;
@@ -291,18 +266,18 @@ pub fn run(args: &BenchArgs) -> Result<i32, BenchError> {
     if let Some(p) = &args.plot {
         plot::write_svg(&report, p)?;
     }
-    Ok(EXIT_OK)
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn args() -> BenchArgs {
-        BenchArgs::default()
+    fn args() -> BenchOptions {
+        BenchOptions::default()
     }
 
-    fn bad_input(a: &BenchArgs) -> String {
+    fn bad_input(a: &BenchOptions) -> String {
         match config(a) {
             Err(BenchError::BadInput(m)) => {
                 assert!(!m.contains('\n'), "one line: {m}");
@@ -326,14 +301,14 @@ mod tests {
         assert_eq!(c.warmup, 100);
         assert_eq!(c.rss, vec![0]);
         assert_eq!(c.methods.len(), methods::defaults(false).len());
-        let sweep = config(&BenchArgs {
+        let sweep = config(&BenchOptions {
             rss: Some("0,64M,256M,1G".into()),
             ..args()
         })
         .unwrap();
         assert_eq!(sweep.rss.len(), 4);
         assert!(sweep.methods.iter().any(|m| m.name == "clone3-vfork"));
-        let flags = config(&BenchArgs {
+        let flags = config(&BenchOptions {
             flags: Some("VM|VFORK".into()),
             ..args()
         })
@@ -343,59 +318,59 @@ mod tests {
 
     #[test]
     fn bad_inputs_are_one_line() {
-        assert!(bad_input(&BenchArgs {
+        assert!(bad_input(&BenchOptions {
             method: Some("fork,spork".into()),
             ..args()
         })
         .contains("spork"));
-        assert!(bad_input(&BenchArgs {
+        assert!(bad_input(&BenchOptions {
             rss: Some("0,64Q".into()),
             ..args()
         })
         .contains("64Q"));
-        assert!(bad_input(&BenchArgs {
+        assert!(bad_input(&BenchOptions {
             iterations: Some("0".into()),
             ..args()
         })
         .contains("--iterations"));
-        let both = BenchArgs {
+        let both = BenchOptions {
             iterations: Some("10".into()),
             duration: Some("1s".into()),
             ..args()
         };
         assert!(bad_input(&both).contains("--duration"));
-        assert!(bad_input(&BenchArgs {
+        assert!(bad_input(&BenchOptions {
             pin: Some("4096".into()),
             ..args()
         })
         .contains("--pin"));
-        assert!(bad_input(&BenchArgs {
+        assert!(bad_input(&BenchOptions {
             pin: Some("x".into()),
             ..args()
         })
         .contains("--pin"));
-        assert!(bad_input(&BenchArgs {
+        assert!(bad_input(&BenchOptions {
             runs: Some("0".into()),
             ..args()
         })
         .contains("--runs"));
-        assert!(bad_input(&BenchArgs {
+        assert!(bad_input(&BenchOptions {
             thp: true,
             ..args()
         })
         .contains("--thp"));
-        assert!(bad_input(&BenchArgs {
+        assert!(bad_input(&BenchOptions {
             flags: Some("NOPE".into()),
             ..args()
         })
         .contains("NOPE"));
-        let f = BenchArgs {
+        let f = BenchOptions {
             flags: Some("VM".into()),
             method: Some("fork".into()),
             ..args()
         };
         assert!(bad_input(&f).contains("clone"));
-        assert!(bad_input(&BenchArgs {
+        assert!(bad_input(&BenchOptions {
             duration: Some("soon".into()),
             ..args()
         })
@@ -404,32 +379,36 @@ mod tests {
 
     #[test]
     fn compare_errors_are_bad_input() {
-        let a = BenchArgs {
+        let a = BenchOptions {
             compare: Some(vec![
                 "/nonexistent/a.json".into(),
                 "/nonexistent/b.json".into(),
             ]),
             ..args()
         };
-        let e = run(&a).unwrap_err();
-        assert_eq!(e.exit_code(), EXIT_BAD_INPUT);
+        let e = run(&a, &mut Vec::new()).unwrap_err();
+        assert!(matches!(e, BenchError::BadInput(_)));
         assert!(e.to_string().contains("/nonexistent/a.json"));
-        let mixed = BenchArgs {
+        let mixed = BenchOptions {
             method: Some("fork".into()),
             ..a
         };
-        assert!(run(&mixed).unwrap_err().to_string().contains("--method"));
+        let e = run(&mixed, &mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("--method"));
     }
 
     #[test]
-    fn list_methods_exits_zero() {
-        assert_eq!(
-            run(&BenchArgs {
+    fn list_methods_lists_every_method() {
+        let mut text = Vec::new();
+        run(
+            &BenchOptions {
                 list_methods: true,
                 ..args()
-            })
-            .unwrap(),
-            EXIT_OK
-        );
+            },
+            &mut text,
+        )
+        .unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert_eq!(text.lines().count(), METHODS.len());
     }
 }

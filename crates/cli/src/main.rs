@@ -1,10 +1,21 @@
-//! `forklore`: a thin command line over forklore-suite, forklore-bench and
-//! the model. All logic lives in the library crates.
+//! `forklore`: the command line. The clap types of every command live here
+//! ([`args`] for the option groups several commands share, one module per
+//! command); the library crates take plain option structs. One exit-code
+//! table ([`exit`]) and one stdout policy ([`output`]) serve every command.
 
 use clap::{Parser, Subcommand};
-use forklore_suite::exit;
-use forklore_suite::input::{ContextArgs, InputError, RequestArgs};
+use forklore_suite::input::InputError;
 use std::process::ExitCode;
+
+mod output;
+
+mod args;
+mod bench;
+mod check;
+mod exit;
+mod explain;
+mod list;
+mod probe;
 
 #[derive(Parser)]
 #[command(
@@ -21,38 +32,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// What the model predicts for a call, and why (no syscalls are made).
-    Explain {
-        #[command(flatten)]
-        request: RequestArgs,
-        #[command(flatten)]
-        context: ContextArgs,
-        /// Print one JSON object instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    Explain(explain::ExplainArgs),
     /// Run one case on this host: observed next to predicted, and a verdict.
-    Probe {
-        #[command(flatten)]
-        request: RequestArgs,
-        /// Context the probe sets up first: root, user, drop-cap-<cap>,
-        /// userns, pidns-init, unshare-pid, nproc-<N>, chroot, userns-limit-0.
-        /// Default: root when run as root, else user.
-        #[arg(long)]
-        context: Option<String>,
-        /// Run a lifecycle scenario instead of a creation call, by id
-        /// (see `forklore list --filter 'lifecycle/*'`); contexts root and user.
-        #[arg(long)]
-        scenario: Option<String>,
-        /// Print one JSON object instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    Probe(probe::ProbeArgs),
     /// The conformance suite (default: every case, every context).
-    Check(forklore_suite::cli::CheckArgs),
+    Check(check::CheckArgs),
     /// List the catalogue: case ids, groups and contexts.
-    List(forklore_suite::cli::ListArgs),
+    List(list::ListArgs),
     /// Latency workbench: what process creation costs.
-    Bench(forklore_bench::BenchArgs),
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,9 +56,16 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return code(clap_error(e)),
     };
-    match run(cli) {
+    let result = match &cli.command {
+        Command::Explain(a) => explain::run(a),
+        Command::Probe(a) => probe::run(a),
+        Command::Check(a) => check::run(a),
+        Command::List(a) => list::run(a),
+        Command::Bench(a) => bench::run(a),
+    };
+    match result {
         Ok(c) => code(c),
-        Err(e) => {
+        Err(InputError(e)) => {
             eprintln!("forklore: {e}");
             code(exit::USAGE)
         }
@@ -102,52 +97,5 @@ fn code(c: i32) -> ExitCode {
     ExitCode::from(c.clamp(0, 255) as u8)
 }
 
-fn run(cli: Cli) -> Result<i32, InputError> {
-    match cli.command {
-        Command::Explain {
-            request,
-            context,
-            json,
-        } => {
-            let req = request.build()?;
-            let host = forklore_observe::detect_host_context();
-            let ctx = context.build(&host)?;
-            let p = forklore_model::predict(&req, &ctx);
-            if json {
-                forklore_suite::outln!("{}", forklore_suite::explain::explain_json(&req, &ctx, &p));
-            } else {
-                forklore_suite::out!("{}", forklore_suite::explain::explain_text(&req, &ctx, &p));
-            }
-            Ok(exit::OK)
-        }
-        Command::Probe {
-            request,
-            context,
-            scenario,
-            json,
-        } => match scenario {
-            Some(id) => {
-                if request.is_set() {
-                    return Err(InputError(
-                        "--scenario runs a lifecycle scenario; it takes no request options".into(),
-                    ));
-                }
-                forklore_suite::cli::probe_scenario(&id, context.as_deref(), json)
-            }
-            None => {
-                let req = request.build()?;
-                forklore_suite::cli::probe_one(&req, context.as_deref(), json)
-            }
-        },
-        Command::Check(args) => forklore_suite::cli::check(&args),
-        Command::List(args) => forklore_suite::cli::list(&args),
-        Command::Bench(args) => match forklore_bench::run(&args) {
-            Ok(c) => Ok(c),
-            Err(e @ forklore_bench::BenchError::BadInput(_)) => Err(InputError(e.to_string())),
-            Err(e) => {
-                eprintln!("forklore bench: {e}");
-                Ok(e.exit_code())
-            }
-        },
-    }
-}
+#[cfg(test)]
+mod tests;

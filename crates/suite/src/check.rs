@@ -57,6 +57,37 @@ pub fn is_full_context(name: &str) -> bool {
     matches!(name, "root" | "user")
 }
 
+/// The context a single case runs in when none is named: `root` for a
+/// runner that is root, else `user`.
+pub fn default_context(runner_is_root: bool) -> &'static str {
+    if runner_is_root {
+        "root"
+    } else {
+        "user"
+    }
+}
+
+/// The uid a lifecycle scenario runs as in context `name` (`root` or
+/// `user`): `None` = the runner's own; as root, `user` is an unused uid.
+/// `Ok(Err)` = skip with this reason; `Err` = not a scenario context.
+pub fn scenario_uid(
+    name: &str,
+    runner_is_root: bool,
+) -> Result<Result<Option<u32>, String>, String> {
+    Ok(match (name, runner_is_root) {
+        ("root", true) | ("user", false) => Ok(None),
+        ("root", false) => Err("needs root: forklore runs as an ordinary user".into()),
+        ("user", true) => forklore_probe::unused_id(std::process::id())
+            .map(Some)
+            .ok_or_else(|| "no unused uid to run as".to_string()),
+        (other, _) => {
+            return Err(format!(
+                "--context {other:?}: scenarios run as root or user"
+            ))
+        }
+    })
+}
+
 /// Resolve a context name to what the probe sets up, for a runner that is
 /// (or is not) root. `Err` = skip with this reason.
 pub fn context_spec(
@@ -357,19 +388,12 @@ fn run_scenarios(opts: &CheckOptions, runner_is_root: bool, report: &mut Report)
                 });
             }
         };
-        let uid = match (ctx, runner_is_root) {
-            ("root", false) => {
-                skip("needs root: forklore runs as an ordinary user", report);
+        let uid = match scenario_uid(ctx, runner_is_root) {
+            Ok(Ok(uid)) => uid,
+            Ok(Err(reason)) | Err(reason) => {
+                skip(&reason, report);
                 continue;
             }
-            ("user", true) => match forklore_probe::unused_id(std::process::id()) {
-                Some(u) => Some(u),
-                None => {
-                    skip("no unused uid to run as", report);
-                    continue;
-                }
-            },
-            _ => None,
         };
         let cmd = match sc::ScenarioCommand::current_exe() {
             Ok(c) => c,

@@ -1,10 +1,14 @@
 //! User input → model `Request` / `Context`: the request and context options
-//! shared by `forklore explain` and `forklore probe`.
+//! shared by `forklore explain` and `forklore probe`, as plain option
+//! structs (the command-line layer in the `forklore` crate fills them).
 //!
 //! Every malformed or conflicting option is an [`InputError`] naming the
 //! problem; nothing falls back to a silent default.
+//!
+//! [`RequestOptions::from_request`] and [`RequestOptions::to_argv`] are the
+//! inverse of [`RequestOptions::build`]: the reproducer command line of a
+//! case is produced from them.
 
-use clap::Args;
 use forklore_model::flags::{self, parse_flags, parse_signal, SIGCHLD};
 use forklore_model::{
     cap, ArgsMem, CgroupFd, Clone3Args, Context, KernelVersion, Nproc, Ptr, Request, SetTid, Stack,
@@ -20,64 +24,72 @@ fn bad<T>(msg: impl Into<String>) -> Result<T, InputError> {
     Err(InputError(msg.into()))
 }
 
-/// The call to make (or explain).
-#[derive(Args, Debug, Clone, Default)]
-pub struct RequestArgs {
-    /// fork, vfork, clone or clone3.
-    #[arg(long, default_value = "clone")]
+/// The call to make (or explain): the text of each request option, as
+/// given on the command line (`forklore explain --help` documents the
+/// syntax). `None` / empty = the option was not given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestOptions {
+    /// `--syscall`: fork, vfork, clone or clone3 (default clone).
     pub syscall: String,
-    /// CLONE_* flags: names (THREAD, CLONE_THREAD, any case), hex or decimal,
-    /// joined by `|` or `,`. For clone a signal name sets the exit signal
-    /// (`VM|VFORK|SIGCHLD`).
-    #[arg(long, default_value = "")]
+    /// `--flags`: a flag expression (model `parse_flags`).
     pub flags: String,
-    /// Exit signal (name or number). clone: the low byte of the flags
-    /// (default none, i.e. 0, unless given in --flags). clone3: the
-    /// exit_signal field (default SIGCHLD, or 0 with THREAD or PARENT).
-    #[arg(long)]
+    /// `--exit-signal`: name or number.
     pub exit_signal: Option<String>,
-    /// clone3 `size` argument (default 88).
-    #[arg(long)]
+    /// `--size`: the clone3 `size` argument.
     pub size: Option<String>,
-    /// Where the clone3 argument block lives: valid, null, unmapped, or
-    /// truncated:N (only the first N bytes are mapped).
-    #[arg(long)]
+    /// `--args-mem`: valid, null, unmapped or truncated:N.
     pub args_mem: Option<String>,
-    /// Put a non-zero byte at this offset of the clone3 block (the tail past
-    /// the kernel's struct).
-    #[arg(long)]
+    /// `--tail-nonzero-at`: offset of a non-zero byte in the clone3 block.
     pub tail_nonzero_at: Option<String>,
-    /// Stack: fresh (default), inherit (0), or STACK:SIZE raw values (hex ok).
-    #[arg(long)]
+    /// `--stack`: fresh, inherit or STACK:SIZE.
     pub stack: Option<String>,
-    /// TLS for CLONE_SETTLS: valid (default) or a raw value.
-    #[arg(long)]
+    /// `--tls`: valid or a raw value.
     pub tls: Option<String>,
-    /// parent_tid pointer: valid, null, unmapped or kernel (legacy clone:
-    /// also the CLONE_PIDFD slot).
-    #[arg(long)]
+    /// `--parent-tid`: a pointer kind.
     pub parent_tid: Option<String>,
-    /// child_tid pointer: valid, null, unmapped or kernel.
-    #[arg(long)]
+    /// `--child-tid`: a pointer kind.
     pub child_tid: Option<String>,
-    /// clone3 pidfd pointer: valid, null, unmapped, kernel, or `parent-tid`
-    /// (the same address as parent_tid).
-    #[arg(long)]
+    /// `--pidfd`: a pointer kind or parent-tid.
     pub pidfd: Option<String>,
-    /// clone3 set_tid entries, innermost first: numbers, `self` (the caller's
-    /// pid), `unused` (a free pid), `pid_max`. Comma-separated.
-    #[arg(long)]
+    /// `--set-tid`: comma-separated entries.
     pub set_tid: Option<String>,
-    /// clone3 set_tid_size (default: the number of --set-tid entries).
-    #[arg(long)]
+    /// `--set-tid-size`: the clone3 set_tid_size field.
     pub set_tid_size: Option<String>,
-    /// clone3 set_tid pointer: valid (default), null or unmapped.
-    #[arg(long)]
+    /// `--set-tid-ptr`: a pointer kind.
     pub set_tid_ptr: Option<String>,
-    /// clone3 cgroup fd: zero, not-open, file, dir, v1, v2-root, v2-child or
-    /// a raw number.
-    #[arg(long)]
+    /// `--cgroup`: zero, not-open, file, dir, v1, v2-root, v2-child or a number.
     pub cgroup: Option<String>,
+}
+
+impl Default for RequestOptions {
+    fn default() -> Self {
+        RequestOptions {
+            syscall: Syscall::Clone.name().into(),
+            flags: String::new(),
+            exit_signal: None,
+            size: None,
+            args_mem: None,
+            tail_nonzero_at: None,
+            stack: None,
+            tls: None,
+            parent_tid: None,
+            child_tid: None,
+            pidfd: None,
+            set_tid: None,
+            set_tid_size: None,
+            set_tid_ptr: None,
+            cgroup: None,
+        }
+    }
+}
+
+fn ptr_name(p: Ptr) -> &'static str {
+    match p {
+        Ptr::Valid => "valid",
+        Ptr::Null => "null",
+        Ptr::Unmapped => "unmapped",
+        Ptr::Kernel => "kernel",
+    }
 }
 
 fn parse_u64(what: &str, s: &str) -> Result<u64, InputError> {
@@ -105,14 +117,10 @@ fn parse_signal_arg(s: &str) -> Result<u64, InputError> {
     parse_signal(s).ok_or_else(|| InputError(format!("--exit-signal: unknown signal {s:?}")))
 }
 
-impl RequestArgs {
+impl RequestOptions {
     /// Whether any request option differs from its default.
     pub fn is_set(&self) -> bool {
-        let d = RequestArgs {
-            syscall: "clone".into(),
-            ..Default::default()
-        };
-        self.syscall != d.syscall
+        self.syscall != RequestOptions::default().syscall
             || !self.flags.is_empty()
             || self.exit_signal.is_some()
             || self.size.is_some()
@@ -127,6 +135,108 @@ impl RequestArgs {
             || self.set_tid_size.is_some()
             || self.set_tid_ptr.is_some()
             || self.cgroup.is_some()
+    }
+
+    /// The options that [`build`](Self::build) turns back into `req`:
+    /// every field that differs from the default is stated, numbers in hex
+    /// where the kernel reads bits. `build(from_request(r)) == r` for every
+    /// request the catalogue holds (tested in the `forklore` crate).
+    pub fn from_request(req: &Request) -> Self {
+        let mut o = RequestOptions {
+            syscall: req.syscall.name().into(),
+            ..RequestOptions::default()
+        };
+        if matches!(req.syscall, Syscall::Clone | Syscall::Clone3) {
+            o.flags = format!("{:#x}", req.flags);
+        }
+        if let Some(c) = &req.clone3 {
+            o.exit_signal = Some(c.exit_signal.to_string());
+            if c.size != Clone3Args::default().size {
+                o.size = Some(c.size.to_string());
+            }
+            o.args_mem = match c.mem {
+                ArgsMem::Valid => None,
+                ArgsMem::Null => Some("null".into()),
+                ArgsMem::Unmapped => Some("unmapped".into()),
+                ArgsMem::Truncated(n) => Some(format!("truncated:{n}")),
+            };
+            o.tail_nonzero_at = c.tail_nonzero_at.map(|t| t.to_string());
+            if c.pidfd_is_parent_tid {
+                o.pidfd = Some("parent-tid".into());
+            } else if c.pidfd != Ptr::Valid {
+                o.pidfd = Some(ptr_name(c.pidfd).into());
+            }
+            if let Some(st) = &c.set_tid {
+                if !st.entries.is_empty() {
+                    let e: Vec<String> = st
+                        .entries
+                        .iter()
+                        .map(|t| match t {
+                            TidSpec::Value(v) => v.to_string(),
+                            TidSpec::CallerPid => "self".into(),
+                            TidSpec::Unused => "unused".into(),
+                            TidSpec::PidMax => "pid_max".into(),
+                        })
+                        .collect();
+                    o.set_tid = Some(e.join(","));
+                }
+                o.set_tid_size = Some(st.size.to_string());
+                o.set_tid_ptr = Some(ptr_name(st.ptr).into());
+            }
+            o.cgroup = match c.cgroup {
+                CgroupFd::Zero => None,
+                CgroupFd::Raw(v) => Some(format!("{v:#x}")),
+                CgroupFd::NotOpen => Some("not-open".into()),
+                CgroupFd::RegularFile => Some("file".into()),
+                CgroupFd::NonCgroupDir => Some("dir".into()),
+                CgroupFd::CgroupV1Dir => Some("v1".into()),
+                CgroupFd::Cgroup2 { created: false, .. } => Some("v2-root".into()),
+                CgroupFd::Cgroup2 { created: true, .. } => Some("v2-child".into()),
+            };
+        }
+        o.stack = match req.stack {
+            Stack::Fresh => None,
+            Stack::Inherit => Some("inherit".into()),
+            Stack::Raw { stack, size } => Some(format!("{stack:#x}:{size:#x}")),
+        };
+        if let Tls::Raw(v) = req.tls {
+            o.tls = Some(format!("{v:#x}"));
+        }
+        if req.parent_tid != Ptr::Valid {
+            o.parent_tid = Some(ptr_name(req.parent_tid).into());
+        }
+        if req.child_tid != Ptr::Valid {
+            o.child_tid = Some(ptr_name(req.child_tid).into());
+        }
+        o
+    }
+
+    /// The command-line arguments that state these options
+    /// (`["--syscall", "clone3", "--flags", "0x0", ...]`); `--syscall` always
+    /// comes first, options at their default are left out.
+    pub fn to_argv(&self) -> Vec<String> {
+        let mut a = vec!["--syscall".to_string(), self.syscall.clone()];
+        let mut opt = |name: &str, v: Option<&String>| {
+            if let Some(v) = v {
+                a.push(name.into());
+                a.push(v.clone());
+            }
+        };
+        opt("--flags", Some(&self.flags).filter(|f| !f.is_empty()));
+        opt("--exit-signal", self.exit_signal.as_ref());
+        opt("--size", self.size.as_ref());
+        opt("--args-mem", self.args_mem.as_ref());
+        opt("--tail-nonzero-at", self.tail_nonzero_at.as_ref());
+        opt("--pidfd", self.pidfd.as_ref());
+        opt("--set-tid", self.set_tid.as_ref());
+        opt("--set-tid-size", self.set_tid_size.as_ref());
+        opt("--set-tid-ptr", self.set_tid_ptr.as_ref());
+        opt("--cgroup", self.cgroup.as_ref());
+        opt("--stack", self.stack.as_ref());
+        opt("--tls", self.tls.as_ref());
+        opt("--parent-tid", self.parent_tid.as_ref());
+        opt("--child-tid", self.child_tid.as_ref());
+        a
     }
 
     /// Build the request, rejecting options that do not fit the syscall.
@@ -333,40 +443,48 @@ impl RequestArgs {
     }
 }
 
-/// The caller's context for `explain` (no syscalls: everything is stated).
-#[derive(Args, Debug, Clone, Default)]
-pub struct ContextArgs {
+/// The caller's context for `explain` (no syscalls: everything is stated),
+/// one field per option of `forklore explain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextOptions {
     /// Kernel version X.Y[.Z] (default: this host's).
-    #[arg(long)]
     pub kernel: Option<String>,
-    /// root (all capabilities, real uid 0) or user (no capabilities).
-    #[arg(long = "as", default_value = "root")]
+    /// `--as`: root (all capabilities, real uid 0) or user (no capabilities).
     pub as_: String,
     /// Drop these capabilities (names like CAP_SYS_ADMIN or sys_admin, comma-separated).
-    #[arg(long)]
     pub drop_caps: Option<String>,
     /// The caller is init of its pid namespace.
-    #[arg(long)]
     pub pidns_init: bool,
     /// The caller did unshare(CLONE_NEWPID) and has not forked yet.
-    #[arg(long)]
     pub unshared_pidns: bool,
     /// The caller is in a user namespace this many levels below the initial one
     /// (it holds all capabilities there, none in the initial namespace).
-    #[arg(long)]
     pub userns_level: Option<u32>,
     /// The caller is chrooted.
-    #[arg(long)]
     pub chrooted: bool,
     /// RLIMIT_NPROC as LIMIT:COUNT (tasks already charged to the real uid).
-    #[arg(long)]
     pub nproc: Option<String>,
     /// user.max_user_namespaces leaves no room for another user namespace.
-    #[arg(long)]
     pub userns_limit_reached: bool,
     /// A seccomp filter is installed.
-    #[arg(long)]
     pub seccomp: bool,
+}
+
+impl Default for ContextOptions {
+    fn default() -> Self {
+        ContextOptions {
+            kernel: None,
+            as_: "root".into(),
+            drop_caps: None,
+            pidns_init: false,
+            unshared_pidns: false,
+            userns_level: None,
+            chrooted: false,
+            nproc: None,
+            userns_limit_reached: false,
+            seccomp: false,
+        }
+    }
 }
 
 /// Capability names accepted by `--drop-caps`.
@@ -401,7 +519,7 @@ pub fn cap_name(c: u32) -> String {
         .unwrap_or_else(|| format!("cap {c}"))
 }
 
-impl ContextArgs {
+impl ContextOptions {
     /// Build a model context. `host` supplies the defaults that describe this
     /// machine (kernel version, capabilities of root here, pid_max...).
     pub fn build(&self, host: &Context) -> Result<Context, InputError> {
@@ -474,8 +592,8 @@ impl ContextArgs {
 mod tests {
     use super::*;
 
-    fn req(syscall: &str, fl: &str) -> RequestArgs {
-        RequestArgs {
+    fn req(syscall: &str, fl: &str) -> RequestOptions {
+        RequestOptions {
             syscall: syscall.into(),
             flags: fl.into(),
             ..Default::default()
@@ -515,24 +633,24 @@ mod tests {
     #[test]
     fn context_parsing() {
         let host = Context::root("6.18".parse().unwrap(), forklore_model::Caps::all());
-        let c = ContextArgs {
+        let c = ContextOptions {
             as_: "user".into(),
             ..Default::default()
         };
         assert!(!c.build(&host).unwrap().ruid_is_global_root);
-        let c = ContextArgs {
+        let c = ContextOptions {
             as_: "root".into(),
             kernel: Some("6.x".into()),
             ..Default::default()
         };
         assert!(c.build(&host).is_err());
-        let c = ContextArgs {
+        let c = ContextOptions {
             as_: "root".into(),
             drop_caps: Some("sys_admin".into()),
             ..Default::default()
         };
         assert!(!c.build(&host).unwrap().caps.has(cap::CAP_SYS_ADMIN));
-        let c = ContextArgs {
+        let c = ContextOptions {
             as_: "admin".into(),
             ..Default::default()
         };

@@ -1,90 +1,20 @@
 //! Observed vs predicted: the verdict of one case, and the command line that
 //! reproduces it.
 
+use crate::input::RequestOptions;
 use crate::report::Verdict;
 use forklore_model::{
-    ArgsMem, CgroupFd, Context, Outcome, Parent, Prediction, Ptr, ReapedBy, Request, Semantics,
-    Stack, Syscall, TidSpec, Tls,
+    CgroupFd, Context, Outcome, Parent, Prediction, Ptr, ReapedBy, Request, Semantics, Syscall,
 };
 use forklore_probe::{CaseOutcome, Observation};
 
-fn ptr_name(p: Ptr) -> &'static str {
-    match p {
-        Ptr::Valid => "valid",
-        Ptr::Null => "null",
-        Ptr::Unmapped => "unmapped",
-        Ptr::Kernel => "kernel",
-    }
-}
-
-/// A `forklore probe ...` command line that runs this request in this context.
+/// A `forklore probe ...` command line that runs this request in this
+/// context: the arguments of [`RequestOptions::from_request`], which
+/// `forklore probe` parses back into the same request.
 pub fn repro_command(req: &Request, context: &str) -> String {
-    let mut a = vec![format!("forklore probe --syscall {}", req.syscall)];
-    if matches!(req.syscall, Syscall::Clone | Syscall::Clone3) {
-        a.push(format!("--flags {:#x}", req.flags));
-    }
-    if let Some(c) = &req.clone3 {
-        a.push(format!("--exit-signal {}", c.exit_signal));
-        if c.size != 88 {
-            a.push(format!("--size {}", c.size));
-        }
-        match c.mem {
-            ArgsMem::Valid => {}
-            ArgsMem::Null => a.push("--args-mem null".into()),
-            ArgsMem::Unmapped => a.push("--args-mem unmapped".into()),
-            ArgsMem::Truncated(n) => a.push(format!("--args-mem truncated:{n}")),
-        }
-        if let Some(t) = c.tail_nonzero_at {
-            a.push(format!("--tail-nonzero-at {t}"));
-        }
-        if c.pidfd_is_parent_tid {
-            a.push("--pidfd parent-tid".into());
-        } else if c.pidfd != Ptr::Valid {
-            a.push(format!("--pidfd {}", ptr_name(c.pidfd)));
-        }
-        if let Some(st) = &c.set_tid {
-            if !st.entries.is_empty() {
-                let e: Vec<String> = st
-                    .entries
-                    .iter()
-                    .map(|t| match t {
-                        TidSpec::Value(v) => v.to_string(),
-                        TidSpec::CallerPid => "self".into(),
-                        TidSpec::Unused => "unused".into(),
-                        TidSpec::PidMax => "pid_max".into(),
-                    })
-                    .collect();
-                a.push(format!("--set-tid {}", e.join(",")));
-            }
-            a.push(format!("--set-tid-size {}", st.size));
-            a.push(format!("--set-tid-ptr {}", ptr_name(st.ptr)));
-        }
-        match c.cgroup {
-            CgroupFd::Zero => {}
-            CgroupFd::Raw(v) => a.push(format!("--cgroup {v:#x}")),
-            CgroupFd::NotOpen => a.push("--cgroup not-open".into()),
-            CgroupFd::RegularFile => a.push("--cgroup file".into()),
-            CgroupFd::NonCgroupDir => a.push("--cgroup dir".into()),
-            CgroupFd::CgroupV1Dir => a.push("--cgroup v1".into()),
-            CgroupFd::Cgroup2 { created: false, .. } => a.push("--cgroup v2-root".into()),
-            CgroupFd::Cgroup2 { created: true, .. } => a.push("--cgroup v2-child".into()),
-        }
-    }
-    match req.stack {
-        Stack::Fresh => {}
-        Stack::Inherit => a.push("--stack inherit".into()),
-        Stack::Raw { stack, size } => a.push(format!("--stack {stack:#x}:{size:#x}")),
-    }
-    if let Tls::Raw(v) = req.tls {
-        a.push(format!("--tls {v:#x}"));
-    }
-    if req.parent_tid != Ptr::Valid {
-        a.push(format!("--parent-tid {}", ptr_name(req.parent_tid)));
-    }
-    if req.child_tid != Ptr::Valid {
-        a.push(format!("--child-tid {}", ptr_name(req.child_tid)));
-    }
-    a.push(format!("--context {context}"));
+    let mut a = vec!["forklore".to_string(), "probe".to_string()];
+    a.extend(RequestOptions::from_request(req).to_argv());
+    a.extend(["--context".to_string(), context.to_string()]);
     a.join(" ")
 }
 
@@ -420,7 +350,7 @@ fn semantic_diffs(req: &Request, ctx: &Context, sem: &Semantics, obs: &Observati
 mod tests {
     use super::*;
     use forklore_model::flags::*;
-    use forklore_model::{predict, Caps, Errno, KernelVersion};
+    use forklore_model::{predict, Caps, Errno, KernelVersion, TidSpec};
 
     fn ctx() -> Context {
         Context::root(KernelVersion::new(6, 18, 0), Caps::all())

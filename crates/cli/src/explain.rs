@@ -1,0 +1,31 @@
+//! `forklore explain`: what the model predicts for a call, and why.
+
+use crate::args::{ContextArgs, RequestArgs};
+use crate::exit;
+use crate::output::{out, outln};
+use clap::Args;
+use forklore_suite::input::InputError;
+
+#[derive(Args, Debug, Clone)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub request: RequestArgs,
+    #[command(flatten)]
+    pub context: ContextArgs,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &ExplainArgs) -> Result<i32, InputError> {
+    let req = args.request.options().build()?;
+    let host = forklore_observe::detect_host_context();
+    let ctx = args.context.options().build(&host)?;
+    let p = forklore_model::predict(&req, &ctx);
+    if args.json {
+        outln!("{}", forklore_suite::explain::explain_json(&req, &ctx, &p));
+    } else {
+        out!("{}", forklore_suite::explain::explain_text(&req, &ctx, &p));
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,207 @@
+//! `forklore probe`: one case (or one lifecycle scenario) on this host,
+//! observed next to predicted, with a verdict.
+
+use crate::args::RequestArgs;
+use crate::check::runner_is_root;
+use crate::exit;
+use crate::output::{out, outln};
+use clap::Args;
+use forklore_model::Request;
+use forklore_probe::ProbeCommand;
+use forklore_suite::check;
+use forklore_suite::input::InputError;
+use forklore_suite::report::Verdict;
+use std::time::Duration;
+
+#[derive(Args, Debug, Clone)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub request: RequestArgs,
+    /// Context the probe sets up first: root, user, drop-cap-<cap>,
+    /// userns, pidns-init, unshare-pid, nproc-<N>, chroot, userns-limit-0.
+    /// Default: root when run as root, else user.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Run a lifecycle scenario instead of a creation call, by id
+    /// (see `forklore list --filter 'lifecycle/*'`); contexts root and user.
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &ProbeArgs) -> Result<i32, InputError> {
+    let request = args.request.options();
+    match &args.scenario {
+        Some(id) => {
+            if request.is_set() {
+                return Err(InputError(
+                    "--scenario runs a lifecycle scenario; it takes no request options".into(),
+                ));
+            }
+            probe_scenario(id, args.context.as_deref(), args.json)
+        }
+        None => probe_one(&request.build()?, args.context.as_deref(), args.json),
+    }
+}
+
+/// `forklore probe`: one case, observed in full, with the model's prediction.
+fn probe_one(req: &Request, context: Option<&str>, json: bool) -> Result<i32, InputError> {
+    let is_root = runner_is_root();
+    let name = context
+        .map(str::to_string)
+        .unwrap_or_else(|| check::default_context(is_root).into());
+    let spec = match check::context_spec(&name, is_root).map_err(InputError)? {
+        Ok(s) => s,
+        Err(reason) => {
+            print_skip(json, &name, &reason);
+            return Ok(exit::SKIP);
+        }
+    };
+    let probe = ProbeCommand::current_exe()
+        .map_err(|e| InputError(format!("cannot find own executable: {e}")))?;
+    let case = forklore_probe::ProbeCase {
+        id: "probe".into(),
+        request: req.clone(),
+        observe: forklore_probe::ObserveLevel::Full,
+    };
+    let batch = forklore_probe::run_batch(
+        &probe,
+        &spec,
+        std::slice::from_ref(&case),
+        Duration::from_secs(60),
+    );
+    let ctx = match batch.context {
+        Ok(c) => c,
+        Err(reason) => {
+            print_skip(json, &name, &reason);
+            return Ok(exit::SKIP);
+        }
+    };
+    let Some((_, obs)) = batch.results.first() else {
+        eprintln!("forklore: the probe returned no result");
+        return Ok(exit::BROKEN);
+    };
+    let req = &forklore_suite::verdict::request_as_run(req, obs);
+    let pred = forklore_model::predict(req, &ctx);
+    let (verdict, reason) = forklore_suite::verdict::compare(req, &ctx, &pred, obs);
+    let expected = forklore_suite::explain::explain_json(req, &ctx, &pred);
+    let observed = forklore_suite::verdict::observation_json(obs);
+    if json {
+        let v = serde_json::json!({
+            "context": name,
+            "observed": observed,
+            "expected": expected,
+            "verdict": verdict.as_str(),
+            "reason": reason,
+        });
+        outln!("{v}");
+    } else {
+        outln!("{}", forklore_suite::explain::call_summary(req));
+        outln!(
+            "context:   {name}: {}",
+            forklore_suite::explain::context_summary(&ctx)
+        );
+        outln!(
+            "observed:  {}",
+            forklore_suite::verdict::observed_summary(obs)
+        );
+        out!(
+            "{}",
+            indent_prediction(&forklore_suite::explain::explain_text(req, &ctx, &pred))
+        );
+        outln!(
+            "verdict:   {}{}",
+            verdict.as_str().to_uppercase(),
+            reason.map(|r| format!(": {r}")).unwrap_or_default()
+        );
+    }
+    Ok(match verdict {
+        Verdict::Pass => exit::OK,
+        Verdict::Fail => exit::FAIL,
+        Verdict::Skip | Verdict::Env => exit::SKIP,
+        Verdict::Broken => exit::BROKEN,
+    })
+}
+
+fn indent_prediction(text: &str) -> String {
+    // The first line repeats the call; label the model's part.
+    text.lines()
+        .skip(1)
+        .map(|l| match l.strip_prefix("verdict:   ") {
+            Some(v) => format!("predicted: {v}\n"),
+            None => format!("{l}\n"),
+        })
+        .collect()
+}
+
+fn print_skip(json: bool, name: &str, reason: &str) {
+    if json {
+        outln!(
+            "{}",
+            serde_json::json!({"context": name, "verdict": "skip", "reason": reason})
+        );
+    } else {
+        outln!("verdict:   SKIP: context {name}: {reason}");
+    }
+}
+
+/// `forklore probe --scenario ID`: one lifecycle scenario in the root or
+/// user context, with the model's expectation next to the observation.
+fn probe_scenario(id: &str, context: Option<&str>, json: bool) -> Result<i32, InputError> {
+    use forklore_scenarios as sc;
+    let info = sc::catalogue()
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| {
+            InputError(format!(
+                "unknown scenario {id:?} (see forklore list --filter 'lifecycle/*')"
+            ))
+        })?;
+    let is_root = runner_is_root();
+    let name = context
+        .map(str::to_string)
+        .unwrap_or_else(|| check::default_context(is_root).into());
+    let uid = match check::scenario_uid(&name, is_root).map_err(InputError)? {
+        Ok(uid) => uid,
+        Err(reason) => {
+            print_skip(json, &name, &reason);
+            return Ok(exit::SKIP);
+        }
+    };
+    let cmd = sc::ScenarioCommand::current_exe()
+        .map_err(|e| InputError(format!("cannot find own executable: {e}")))?;
+    let Some(r) = sc::run(&cmd, &[info.id], Duration::from_secs(60), uid)
+        .into_iter()
+        .next()
+    else {
+        eprintln!("forklore: the scenario returned no result");
+        return Ok(exit::BROKEN);
+    };
+    if json {
+        outln!("{}", serde_json::to_string(&r).unwrap_or_default());
+    } else {
+        outln!("{}: {}", r.id, info.description);
+        outln!("context:   {name}");
+        outln!("expected:  {}", r.expected);
+        outln!("observed:  {}", r.observed);
+        if let Some(rule) = &r.rule {
+            outln!("rules:     {rule}");
+        }
+        outln!(
+            "verdict:   {:?}{}",
+            r.verdict,
+            r.reason
+                .as_ref()
+                .map(|x| format!(": {x}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(match r.verdict {
+        sc::Verdict::Pass => exit::OK,
+        sc::Verdict::Fail => exit::FAIL,
+        sc::Verdict::Skip | sc::Verdict::Env => exit::SKIP,
+        sc::Verdict::Broken => exit::BROKEN,
+    })
+}
