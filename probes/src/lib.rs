@@ -121,6 +121,36 @@ pub enum ContextSpec {
 }
 
 impl ContextSpec {
+    /// One context of each kind, in declaration order (the error for an
+    /// unknown name lists them so).
+    pub const KINDS: [ContextSpec; 10] = [
+        ContextSpec::AsIs,
+        ContextSpec::Unprivileged,
+        ContextSpec::DropCap(forklore_model::cap::CAP_SYS_ADMIN),
+        ContextSpec::UserNs,
+        ContextSpec::PidNsInit,
+        ContextSpec::UnsharePid,
+        ContextSpec::Nproc(1),
+        ContextSpec::Chroot,
+        ContextSpec::UserNsLimitZero,
+        ContextSpec::SeccompClone3Enosys,
+    ];
+
+    /// The contexts of a default `forklore check` run, in report order.
+    pub const DEFAULT_RUN: [ContextSpec; 10] = [
+        ContextSpec::AsIs,
+        ContextSpec::Unprivileged,
+        ContextSpec::DropCap(forklore_model::cap::CAP_SYS_ADMIN),
+        ContextSpec::UserNs,
+        ContextSpec::PidNsInit,
+        ContextSpec::UnsharePid,
+        ContextSpec::Nproc(1),
+        ContextSpec::UserNsLimitZero,
+        ContextSpec::Chroot,
+        ContextSpec::SeccompClone3Enosys,
+    ];
+
+    /// The context's name: the one place the names are spelled.
     pub fn name(&self) -> String {
         match self {
             ContextSpec::AsIs => "root".into(),
@@ -161,20 +191,26 @@ impl FromStr for ContextSpec {
     fn from_str(s: &str) -> Result<Self, String> {
         let t = s.trim().to_ascii_lowercase();
         let bad = || {
-            format!(
-                "unknown context {s:?} (root, user, drop-cap-<name>, userns, pidns-init, \
-                 unshare-pid, nproc-<n>, chroot, userns-limit-0, seccomp-clone3-enosys)"
-            )
+            let kinds: Vec<String> = ContextSpec::KINDS
+                .iter()
+                .map(|k| match k {
+                    ContextSpec::DropCap(_) => "drop-cap-<name>".into(),
+                    ContextSpec::Nproc(_) => "nproc-<n>".into(),
+                    k => k.name(),
+                })
+                .collect();
+            format!("unknown context {s:?} ({})", kinds.join(", "))
         };
+        let fixed = ContextSpec::KINDS
+            .into_iter()
+            .filter(|k| !matches!(k, ContextSpec::DropCap(_) | ContextSpec::Nproc(_)))
+            .find(|k| k.name() == t);
+        if let Some(k) = fixed {
+            return Ok(k);
+        }
         Ok(match t.as_str() {
-            "root" | "as-is" | "asis" => ContextSpec::AsIs,
-            "user" | "unprivileged" => ContextSpec::Unprivileged,
-            "userns" => ContextSpec::UserNs,
-            "pidns-init" => ContextSpec::PidNsInit,
-            "unshare-pid" => ContextSpec::UnsharePid,
-            "chroot" => ContextSpec::Chroot,
-            "userns-limit-0" => ContextSpec::UserNsLimitZero,
-            "seccomp-clone3-enosys" => ContextSpec::SeccompClone3Enosys,
+            "as-is" | "asis" => ContextSpec::AsIs,
+            "unprivileged" => ContextSpec::Unprivileged,
             _ => {
                 if let Some(c) = t.strip_prefix("drop-cap-") {
                     if let Ok(n) = c.parse::<u32>() {

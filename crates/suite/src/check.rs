@@ -33,23 +33,13 @@ pub struct CheckOptions {
 }
 
 /// Contexts of the default run: the full catalogue as root and as a user,
-/// a covering set in the others.
+/// a covering set in the others. The names are the probe's
+/// ([`ContextSpec::DEFAULT_RUN`]).
 pub fn default_contexts() -> Vec<String> {
-    [
-        "root",
-        "user",
-        "drop-cap-sys_admin",
-        "userns",
-        "pidns-init",
-        "unshare-pid",
-        "nproc-1",
-        "userns-limit-0",
-        "chroot",
-        "seccomp-clone3-enosys",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    ContextSpec::DEFAULT_RUN
+        .iter()
+        .map(ContextSpec::name)
+        .collect()
 }
 
 /// The contexts that run the whole catalogue (the others run the cover set).
@@ -435,4 +425,32 @@ fn run_scenarios(opts: &CheckOptions, runner_is_root: bool, report: &mut Report)
 /// Report group of a scenario group (`exec` → `lifecycle-exec`).
 pub fn scenario_group(g: &str) -> String {
     format!("lifecycle-{g}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_names_parse_back() {
+        for k in ContextSpec::KINDS.iter().chain(&ContextSpec::DEFAULT_RUN) {
+            assert_eq!(k.name().parse::<ContextSpec>(), Ok(*k), "{}", k.name());
+        }
+        let names = default_contexts();
+        assert_eq!(names.len(), ContextSpec::DEFAULT_RUN.len());
+        assert!(names.iter().filter(|n| is_full_context(n)).count() == 2);
+        for n in &names {
+            assert!(context_spec(n, true).is_ok(), "{n}");
+        }
+    }
+
+    #[test]
+    fn scenario_contexts() {
+        assert_eq!(scenario_uid("root", true), Ok(Ok(None)));
+        assert_eq!(scenario_uid("user", false), Ok(Ok(None)));
+        assert!(scenario_uid("root", false).unwrap().is_err());
+        assert!(scenario_uid("userns", true).is_err());
+        assert_eq!(default_context(true), "root");
+        assert_eq!(default_context(false), "user");
+    }
 }
