@@ -60,20 +60,9 @@ pub struct ScenarioInfo {
     pub description: &'static str,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Observed == expected.
-    Pass,
-    /// The kernel and the model disagree.
-    Fail,
-    /// A precondition is missing (not root, no exec target...).
-    Skip,
-    /// The environment, not the kernel rule, decided.
-    Env,
-    /// The scenario itself went wrong (setup failed, timed out, crashed).
-    Broken,
-}
+/// The suite's verdict vocabulary (forklore-model), shared with the
+/// generated cases.
+pub use forklore_model::Verdict;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioResult {
