@@ -1,6 +1,8 @@
 //! `forklore`: a thin command line over forklore-suite, forklore-bench and
 //! the model. All logic lives in the library crates.
 
+#![forbid(unsafe_code)]
+
 use clap::{Parser, Subcommand};
 use forklore_suite::exit;
 use forklore_suite::input::{ContextArgs, InputError, RequestArgs};

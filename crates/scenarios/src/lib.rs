@@ -16,7 +16,7 @@
 //! the scenario process prints one JSON line per scenario.
 //!
 //! The exec target is the `forklore-exec-target` binary
-//! (probes/exec-target): `$FORKLORE_EXEC_TARGET`, else next to the current
+//! (crates/scenarios/exec-target): `$FORKLORE_EXEC_TARGET`, else next to the current
 //! executable or one directory up (test binaries live in target/*/deps).
 //! Without it, exec scenarios skip with a reason.
 

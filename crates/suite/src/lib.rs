@@ -1,6 +1,8 @@
 //! forklore-suite: where the model and the kernel meet. The case catalogue,
 //! the runner that feeds cases to probe processes, verdicts, and reports.
 
+#![forbid(unsafe_code)]
+
 pub mod catalogue;
 pub mod check;
 pub mod cli;

@@ -126,7 +126,7 @@ impl Ctx {
     /// The exec target, or Skip.
     pub fn target(&self) -> Result<PathBuf, Abort> {
         let t = self.target.clone().ok_or_else(|| {
-            Abort::Skip("forklore-exec-target not found (set FORKLORE_EXEC_TARGET or build probes/exec-target)".into())
+            Abort::Skip("forklore-exec-target not found (set FORKLORE_EXEC_TARGET or build crates/scenarios/exec-target)".into())
         })?;
         // An unprivileged uid may not reach a root-owned target directory.
         if nix::unistd::access(&t, nix::unistd::AccessFlags::X_OK).is_err() {

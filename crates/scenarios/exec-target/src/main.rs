@@ -15,6 +15,9 @@
 //! If `$FORKLORE_HOLD_FD` names a fd, the target reads it until EOF before
 //! exiting, so the scenario can look at the live process.
 #![no_main]
+// Not `forbid`: the one exception is the `#[no_mangle]` C `main` below
+// (the unsafe_code lint covers no_mangle); there is no unsafe block here.
+#![deny(unsafe_code)]
 
 use std::io::{Read, Write};
 
@@ -43,6 +46,9 @@ fn num(v: &[String], i: usize) -> i64 {
     v.get(i - 1).and_then(|s| s.parse().ok()).unwrap_or(-1)
 }
 
+// The C entry point, so that Rust's runtime start-up does not change the
+// state being reported (see the crate docs). No other symbol is exported.
+#[allow(unsafe_code)]
 #[no_mangle]
 pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     let cmdline = std::fs::read("/proc/self/cmdline").unwrap_or_default();
