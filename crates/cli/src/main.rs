@@ -3,6 +3,8 @@
 //! command); the library crates take plain option structs. One exit-code
 //! table ([`exit`]) and one stdout policy ([`output`]) serve every command.
 
+#![forbid(unsafe_code)]
+
 use clap::{Parser, Subcommand};
 use forklore_suite::input::InputError;
 use std::process::ExitCode;

@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod prediction;
 pub mod request;
 pub mod rules;
+pub mod verdict;
 pub mod version;
 
 pub use context::{cap, Caps, Context, Nproc};
@@ -24,4 +25,5 @@ pub use request::{
     ArgsMem, CgroupFd, Clone3Args, Ptr, Request, SetTid, Stack, Syscall, TidSpec, Tls,
 };
 pub use rules::{predict, RULES};
+pub use verdict::Verdict;
 pub use version::KernelVersion;

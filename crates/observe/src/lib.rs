@@ -121,8 +121,10 @@ pub fn kernel_version() -> Option<KernelVersion> {
     })
 }
 
-fn status_field(name: &str) -> Option<String> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+/// The value of a `Name:` line of /proc/<pid>/status, trimmed (`pid` may
+/// be `"self"` or a thread id).
+pub fn status_field(pid: &str, name: &str) -> Option<String> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines().find_map(|l| {
         l.strip_prefix(name)?
             .strip_prefix(':')
@@ -130,10 +132,14 @@ fn status_field(name: &str) -> Option<String> {
     })
 }
 
+fn self_status_field(name: &str) -> Option<String> {
+    status_field("self", name)
+}
+
 /// Effective capabilities (`CapEff:`).
 pub fn effective_caps() -> Caps {
     Caps(
-        status_field("CapEff")
+        self_status_field("CapEff")
             .and_then(|v| u64::from_str_radix(&v, 16).ok())
             .unwrap_or(0),
     )
@@ -141,7 +147,7 @@ pub fn effective_caps() -> Caps {
 
 /// `NSpid:` of this process, outermost first.
 pub fn self_nspid() -> Vec<i32> {
-    status_field("NSpid")
+    self_status_field("NSpid")
         .map(|v| {
             v.split_whitespace()
                 .filter_map(|x| x.parse().ok())
@@ -152,7 +158,7 @@ pub fn self_nspid() -> Vec<i32> {
 
 /// Real, effective uid (`Uid:` first two fields).
 pub fn self_uids() -> (u32, u32) {
-    let v: Vec<u32> = status_field("Uid")
+    let v: Vec<u32> = self_status_field("Uid")
         .map(|v| {
             v.split_whitespace()
                 .filter_map(|x| x.parse().ok())
@@ -167,16 +173,39 @@ pub fn self_uids() -> (u32, u32) {
 
 /// The seccomp mode (`Seccomp:`): 0 off, 1 strict, 2 filter.
 pub fn seccomp_mode() -> u32 {
-    status_field("Seccomp")
+    self_status_field("Seccomp")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
 
+/// Field `n` (numbered as in proc(5), 3 = state) of /proc/<pid>/stat;
+/// None when the file is gone or `n` < 3 (pid and comm are not fields
+/// this reads: comm may hold spaces).
+pub fn stat_field(pid: &str, n: usize) -> Option<String> {
+    // Skip past the comm's ')'.
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = s.get(s.rfind(')')? + 2..)?;
+    rest.split_whitespace()
+        .nth(n.checked_sub(3)?)
+        .map(str::to_string)
+}
+
 fn self_stat_field(n: usize) -> Option<String> {
-    // Field numbers as in proc(5), 1-based; skip past the comm's ')'.
-    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = &s[s.rfind(')')? + 2..];
-    rest.split(' ').nth(n - 3).map(str::to_string)
+    stat_field("self", n)
+}
+
+/// The direct children of this process, of all its threads
+/// (/proc/self/task/*/children).
+pub fn self_children() -> Vec<i32> {
+    let mut v = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/proc/self/task") {
+        for t in rd.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
+                v.extend(s.split_whitespace().filter_map(|p| p.parse::<i32>().ok()));
+            }
+        }
+    }
+    v
 }
 
 /// This process's exit_signal (stat field 38).

@@ -1,26 +1,30 @@
-//! The scenario process (subreaper, one case process per scenario, cleanup)
-//! and helpers shared by the cases: pipes, /proc readers, bounded waits.
+//! Helpers shared by the cases, in one place: pipes and reads with a
+//! deadline, children (fork, wait until exit, reap), an execve in a child,
+//! and the /proc facts cases compare (read through forklore-observe).
 
-use crate::cases::{self, Abort, Ctx};
-use crate::{ScenarioResult, Verdict, CASE_DEADLINE};
-use forklore_sys::lifecycle as sys;
+use crate::case::{ename, Abort, STEP};
+use forklore_model::lifecycle::wopt::WALL;
+use forklore_model::lifecycle::{self as lm, WaitResult, WaitidInfo};
+use forklore_model::Errno;
+use forklore_sys::lifecycle::{self as sys, Forked};
 use nix::poll::{poll, PollFd, PollFlags};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
-use std::io::Read;
+use serde_json::Value;
+use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub fn euid() -> u32 {
     nix::unistd::geteuid().as_raw()
 }
 
-/// SIGKILL a whole process group (ignores ESRCH).
-pub fn kill_group(pgid: i32) {
-    if pgid > 1 {
-        let _ = kill(Pid::from_raw(-pgid), Signal::SIGKILL);
-    }
+/// The real uid.
+pub fn uid() -> u32 {
+    nix::unistd::getuid().as_raw()
 }
+
+// ---- pipes and reads with a deadline
 
 /// A CLOEXEC pipe: (read end, write end).
 pub fn pipe() -> Result<(OwnedFd, OwnedFd), Abort> {
@@ -113,39 +117,6 @@ pub fn write_all(fd: &OwnedFd, b: &[u8]) -> Result<(), Abort> {
     Ok(())
 }
 
-/// Fields of /proc/<pid>/stat, numbered as in proc(5) (index 1 = pid).
-pub fn stat_fields(pid: i32) -> Option<Vec<String>> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (head, rest) = s.rsplit_once(')')?;
-    let mut v = vec![
-        String::new(),
-        head.split_whitespace().next()?.to_string(),
-        String::new(),
-    ];
-    v.extend(rest.split_whitespace().map(str::to_string));
-    Some(v)
-}
-
-/// State letter from /proc/<pid>/stat, None when the directory is gone.
-pub fn proc_state(pid: i32) -> Option<char> {
-    stat_fields(pid)?.get(3)?.chars().next()
-}
-
-/// exit_signal (stat field 38).
-pub fn proc_exit_signal(pid: i32) -> Option<i32> {
-    stat_fields(pid)?.get(38)?.parse().ok()
-}
-
-/// A `Name:` line of /proc/<pid>/status.
-pub fn status_field(pid: &str, name: &str) -> Option<String> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines().find_map(|l| {
-        l.strip_prefix(name)
-            .and_then(|r| r.strip_prefix(':'))
-            .map(|v| v.trim().to_string())
-    })
-}
-
 /// Spin (yielding the CPU) until `cond` holds or `timeout` passes.
 pub fn spin_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
@@ -158,6 +129,60 @@ pub fn spin_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
         }
         std::thread::yield_now();
     }
+}
+
+// ---- /proc, through forklore-observe
+
+/// State letter from /proc/<pid>/stat, None when the directory is gone.
+pub fn proc_state(pid: i32) -> Option<char> {
+    forklore_observe::stat_field(&pid.to_string(), 3)?
+        .chars()
+        .next()
+}
+
+/// exit_signal (stat field 38).
+pub fn proc_exit_signal(pid: i32) -> Option<i32> {
+    forklore_observe::stat_field(&pid.to_string(), 38)?
+        .parse()
+        .ok()
+}
+
+/// A numeric field of /proc/<pid>/stat (numbered as in proc(5)).
+pub fn stat_number(pid: i32, n: usize) -> Option<i64> {
+    forklore_observe::stat_field(&pid.to_string(), n)?
+        .parse()
+        .ok()
+}
+
+/// A `Name:` line of /proc/<pid>/status (`pid` may be `"self"`).
+pub fn status_field(pid: &str, name: &str) -> Option<String> {
+    forklore_observe::status_field(pid, name)
+}
+
+/// /proc/<pid>/stat's state in the model's terms.
+pub fn proc_view(pid: i32) -> lm::ProcView {
+    match proc_state(pid) {
+        Some(c) => lm::ProcView::State(c),
+        None => lm::ProcView::Gone,
+    }
+}
+
+// ---- children
+
+/// Fork a child that runs `f` and exits with its return value.
+pub fn fork_child(f: impl FnOnce() -> i32) -> Result<i32, Abort> {
+    match sys::fork_process(17).map_err(|e| Abort::Broken(format!("fork: errno {e}")))? {
+        Forked::Child => sys::exit_group(f()),
+        Forked::Parent(pid) => Ok(pid),
+    }
+}
+
+/// Block until `pid` is a zombie (waitid WNOWAIT, any kind of child).
+pub fn until_zombie(pid: i32) -> Result<(), Abort> {
+    if !exited_within(pid, STEP)? {
+        return Err(Abort::Broken(format!("child {pid} did not exit")));
+    }
+    Ok(())
 }
 
 /// Wait (without reaping) until child `pid` has exited, at most `timeout`:
@@ -174,189 +199,103 @@ pub fn reap_within(pid: i32, timeout: Duration) -> Result<Option<i32>, Abort> {
     if !exited_within(pid, timeout)? {
         return Ok(None);
     }
-    sys::wait4(pid, cases::WALL)
+    sys::wait4(pid, WALL)
         .map(|(_, st, _)| Some(st))
         .map_err(|e| Abort::Broken(format!("wait4({pid}): errno {e}")))
 }
 
-/// The direct children of this process (all threads).
-pub fn my_children() -> Vec<i32> {
-    let mut v = Vec::new();
-    if let Ok(rd) = std::fs::read_dir("/proc/self/task") {
-        for t in rd.flatten() {
-            if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
-                v.extend(s.split_whitespace().filter_map(|p| p.parse::<i32>().ok()));
-            }
-        }
-    }
-    v
-}
-
-/// Kill and reap every descendant (they are reparented to this subreaper).
-pub fn kill_and_reap_all(timeout: Duration) {
-    let deadline = Instant::now() + timeout;
-    loop {
-        for c in my_children() {
-            let _ = kill(Pid::from_raw(c), Signal::SIGKILL);
-        }
-        match sys::wait4(-1, cases::WALL | cases::WNOHANG) {
-            Err(_) => return, // ECHILD: nothing left
-            Ok((0, _, _)) => {
-                if Instant::now() >= deadline {
-                    return;
-                }
-                // Something is dying: block until it is reapable.
-                let _ = sys::waitid(0, 0, cases::WEXITED | cases::WNOWAIT | cases::WALL);
-            }
-            Ok(_) => {}
-        }
-    }
-}
-
-fn result_from(
-    id: &str,
-    group: &str,
-    start: Instant,
-    r: Result<cases::Check, Abort>,
-) -> ScenarioResult {
-    let mut out = ScenarioResult {
-        id: id.to_string(),
-        group: group.to_string(),
-        verdict: Verdict::Broken,
-        expected: serde_json::Value::Null,
-        observed: serde_json::Value::Null,
-        rule: None,
-        reason: None,
-        duration_ms: 0,
-    };
+/// Observed wait4 outcome in the model's terms.
+pub fn observe_wait4(r: Result<(i32, i32, sys::Rusage), i32>) -> WaitResult {
     match r {
-        Ok(c) => {
-            out.verdict = if c.expected == c.observed {
-                Verdict::Pass
-            } else {
-                Verdict::Fail
+        Ok((0, _, _)) => WaitResult::NoneReady,
+        Ok((pid, status, _)) => WaitResult::Reaped { pid, status },
+        Err(e) => WaitResult::Error(Errno(e)),
+    }
+}
+
+/// A waitid result in the model's terms.
+pub fn observe_waitid(r: Result<sys::WaitInfo, i32>) -> Result<Option<WaitidInfo>, Errno> {
+    match r {
+        Ok(i) if i.pid == 0 => Ok(None),
+        Ok(i) => Ok(Some(WaitidInfo {
+            signo: i.signo,
+            pid: i.pid,
+            uid: i.uid,
+            code: i.code,
+            status: i.status,
+        })),
+        Err(e) => Err(Errno(e)),
+    }
+}
+
+// ---- execve in a child
+
+/// What happened to an execve in a child.
+#[derive(Debug)]
+pub enum ExecObs {
+    Failed(i32),
+    Ran { report: Value, status: i32 },
+}
+
+impl ExecObs {
+    /// The errno name, or `"ok"` when the new image ran.
+    pub fn outcome(&self) -> String {
+        match self {
+            ExecObs::Failed(e) => ename(*e),
+            ExecObs::Ran { .. } => "ok".into(),
+        }
+    }
+}
+
+/// Fork; in the child run `setup` (its JSON goes back as "pre"), point
+/// stdout at a pipe, and call `exec`, which returns the errno on failure.
+pub fn exec_in_child(
+    setup: impl FnOnce() -> Result<Value, String>,
+    exec: impl FnOnce() -> i32,
+) -> Result<(Value, ExecObs), Abort> {
+    let (err_r, err_w) = pipe()?;
+    let (out_r, out_w) = pipe()?;
+    let (pre_r, pre_w) = pipe()?;
+    match sys::fork_process(17).map_err(|e| Abort::Broken(format!("fork: {}", ename(e))))? {
+        Forked::Child => {
+            drop((err_r, out_r, pre_r));
+            let pre = match setup() {
+                Ok(v) => v,
+                Err(e) => serde_json::json!({ "setup_error": e }),
             };
-            out.expected = c.expected;
-            out.observed = c.observed;
-            out.rule = Some(c.rules.join(","));
-            out.reason = c.note;
+            let _ = write_all(&pre_w, format!("{pre}\n").as_bytes());
+            drop(pre_w);
+            let _ = sys::dup2(out_w.as_raw_fd(), 1);
+            let e = exec();
+            let _ = write_all(&err_w, &e.to_le_bytes());
+            sys::exit_group(0)
         }
-        Err(Abort::Skip(r)) => {
-            out.verdict = Verdict::Skip;
-            out.reason = Some(r);
+        Forked::Parent(pid) => {
+            drop((err_w, out_w, pre_w));
+            let pre: Value = serde_json::from_str(&read_line(&pre_r, STEP)?).unwrap_or(Value::Null);
+            if let Some(e) = pre.get("setup_error") {
+                let _ = reap_within(pid, STEP);
+                return Err(Abort::Broken(format!("setup in the child: {e}")));
+            }
+            // Exec success closes err_w (CLOEXEC): EOF with no bytes.
+            let mut buf = [0u8; 4];
+            if !readable(&err_r, STEP) {
+                return Err(Abort::Broken("exec child neither failed nor ran".into()));
+            }
+            let n = nix::unistd::read(&err_r, &mut buf).unwrap_or(0);
+            if n == 4 {
+                let _ = reap_within(pid, STEP);
+                return Ok((pre, ExecObs::Failed(i32::from_le_bytes(buf))));
+            }
+            let line = read_line(&out_r, STEP)?;
+            let report = serde_json::from_str(&line).unwrap_or(Value::String(line));
+            let status = reap_within(pid, STEP)?.unwrap_or(-1);
+            Ok((pre, ExecObs::Ran { report, status }))
         }
-        Err(Abort::Env(r)) => {
-            out.verdict = Verdict::Env;
-            out.reason = Some(r);
-        }
-        Err(Abort::Broken(r)) => out.reason = Some(r),
     }
-    out.duration_ms = start.elapsed().as_millis() as u64;
-    out
 }
 
-fn drop_privileges(uid: u32) -> Result<(), String> {
-    use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
-    if euid() != 0 {
-        return Ok(());
-    }
-    setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
-    let g = Gid::from_raw(uid);
-    setresgid(g, g, g).map_err(|e| format!("setresgid: {e}"))?;
-    let u = Uid::from_raw(uid);
-    setresuid(u, u, u).map_err(|e| format!("setresuid: {e}"))?;
-    Ok(())
-}
-
-/// The body of the scenario process.
-pub fn run_in_scenario_process(ids: &[String], as_uid: Option<u32>) -> Vec<ScenarioResult> {
-    let mut out = Vec::new();
-    let priv_err = as_uid.map(drop_privileges).and_then(Result::err);
-    // Orphans of a case come back to us, so nothing escapes the cleanup.
-    let subreaper = nix::sys::prctl::set_child_subreaper(true);
-    for id in ids {
-        let start = Instant::now();
-        let Some(case) = cases::CASES.iter().find(|c| c.id == id.as_str()) else {
-            out.push(result_from(
-                id,
-                "unknown",
-                start,
-                Err(Abort::Broken(format!("no scenario {id:?}"))),
-            ));
-            continue;
-        };
-        let r = if let Some(e) = &priv_err {
-            Err(Abort::Broken(format!(
-                "cannot drop to the unprivileged uid: {e}"
-            )))
-        } else if let Err(e) = subreaper {
-            Err(Abort::Broken(format!("PR_SET_CHILD_SUBREAPER: {e}")))
-        } else if case.needs_root && euid() != 0 {
-            Err(Abort::Skip("needs root".into()))
-        } else {
-            run_case_process(case)
-        };
-        out.push(result_from(id, case.group(), start, r));
-        kill_and_reap_all(Duration::from_secs(5));
-    }
-    out
-}
-
-/// Fork the case process, collect its JSON result, kill it at the deadline.
-fn run_case_process(case: &'static cases::Case) -> Result<cases::Check, Abort> {
-    let (r, w) = pipe()?;
-    match sys::fork_process(17).map_err(|e| Abort::Broken(format!("fork: errno {e}")))? {
-        sys::Forked::Child => {
-            drop(r);
-            // The case never writes on the scenario process's stdout.
-            if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
-                let _ = sys::dup2(null.as_raw_fd(), 1);
-            }
-            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-            let ctx = Ctx::detect();
-            let res = (case.run)(&ctx);
-            let msg = match res {
-                Ok(c) => serde_json::json!({"ok": c}),
-                Err(a) => serde_json::json!({"abort": a}),
-            };
-            let _ = write_all(&w, msg.to_string().as_bytes());
-            drop(w);
-            sys::exit_group(0);
-        }
-        sys::Forked::Parent(pid) => {
-            drop(w);
-            let exited = exited_within(pid, CASE_DEADLINE)?;
-            if !exited {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
-            let status = sys::wait4(pid, cases::WALL)
-                .map(|(_, s, _)| s)
-                .unwrap_or(-1);
-            let mut buf = Vec::new();
-            // The case wrote before exiting; descendants may still hold the
-            // pipe, so read only what is there.
-            let _ = nix::fcntl::fcntl(
-                &r,
-                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-            );
-            let mut f = std::fs::File::from(r);
-            let _ = f.read_to_end(&mut buf);
-            if !exited {
-                return Err(Abort::Broken(format!(
-                    "case timed out after {CASE_DEADLINE:?}"
-                )));
-            }
-            let v: serde_json::Value = serde_json::from_slice(&buf).map_err(|_| {
-                Abort::Broken(format!(
-                    "case process died without a result (wait status {status:#x})"
-                ))
-            })?;
-            if let Some(c) = v.get("ok") {
-                serde_json::from_value(c.clone()).map_err(|e| Abort::Broken(e.to_string()))
-            } else {
-                Err(serde_json::from_value(v["abort"].clone())
-                    .unwrap_or(Abort::Broken("bad abort".into())))
-            }
-        }
-    }
+/// A path as a C string (empty if it holds a NUL).
+pub fn cpath(p: &Path) -> CString {
+    CString::new(p.as_os_str().as_bytes()).unwrap_or_default()
 }

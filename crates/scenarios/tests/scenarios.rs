@@ -1,8 +1,10 @@
 //! Runs the lifecycle scenario catalogue: one libtest-mimic trial per group.
 //! The test binary is also its own scenario process (`__scenario`).
 
-use forklore_scenarios::{catalogue, run, scenario_main, ScenarioCommand, Verdict};
-use libtest_mimic::{Arguments, Failed, Trial};
+#![forbid(unsafe_code)]
+
+use forklore_scenarios::{catalogue, run, scenario_main, ScenarioCommand, ScenarioResult, Verdict};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::time::Duration;
 
 fn main() {
@@ -30,32 +32,69 @@ fn main() {
         }
     }
     let passes = std::sync::Arc::new(passes);
+    let is_root = nix::unistd::geteuid().is_root();
     let mut trials = Vec::new();
     for (pi, (suffix, _)) in passes.iter().enumerate() {
         for g in &groups {
             let (g, passes) = (*g, passes.clone());
-            trials.push(Trial::test(format!("lifecycle::{g}{suffix}"), move || {
-                let mut bad = Vec::new();
-                for r in passes[pi].1.iter().filter(|r| r.group == g) {
-                    let reason = r.reason.clone().unwrap_or_default();
-                    match r.verdict {
-                        Verdict::Pass => println!("  pass  {} ({} ms)", r.id, r.duration_ms),
-                        Verdict::Skip | Verdict::Env => println!("  {:?}  {}: {reason}", r.verdict, r.id),
-                        Verdict::Fail | Verdict::Broken => {
-                            bad.push(format!(
-                                "{:?} {}: {reason}\n    rule: {:?}\n    expected: {}\n    observed: {}",
-                                r.verdict, r.id, r.rule, r.expected, r.observed
-                            ));
-                        }
-                    }
-                }
-                if bad.is_empty() {
-                    Ok(())
-                } else {
-                    Err(Failed::from(bad.join("\n")))
-                }
-            }));
+            trials.push(Trial::ignorable_test(
+                format!("lifecycle::{g}{suffix}"),
+                move || {
+                    let results: Vec<&ScenarioResult> =
+                        passes[pi].1.iter().filter(|r| r.group == g).collect();
+                    group_verdict(g, &results, is_root)
+                },
+            ));
         }
     }
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// A group passes only when it executed something and nothing failed. A
+/// group with no result fails; one where nothing executed (every scenario
+/// skipped or decided by the environment) fails as root and is reported
+/// ignored, with the reasons, for an ordinary user, who cannot run it here.
+fn group_verdict(
+    group: &str,
+    results: &[&ScenarioResult],
+    is_root: bool,
+) -> Result<Completion, Failed> {
+    if results.is_empty() {
+        return Err(format!("group {group} produced no result").into());
+    }
+    let mut bad = Vec::new();
+    let mut not_run = std::collections::BTreeSet::new();
+    let mut executed = 0;
+    for r in results {
+        let reason = r.reason.clone().unwrap_or_default();
+        match r.verdict {
+            Verdict::Pass => {
+                executed += 1;
+                println!("  pass  {} ({} ms)", r.id, r.duration_ms)
+            }
+            Verdict::Skip | Verdict::Env => {
+                println!("  {:?}  {}: {reason}", r.verdict, r.id);
+                not_run.insert(format!("{}: {reason}", r.verdict.as_str()));
+            }
+            Verdict::Fail | Verdict::Broken => {
+                bad.push(format!(
+                    "{:?} {}: {reason}\n    rule: {:?}\n    expected: {}\n    observed: {}",
+                    r.verdict, r.id, r.rule, r.expected, r.observed
+                ));
+            }
+        }
+    }
+    if !bad.is_empty() {
+        return Err(Failed::from(bad.join("\n")));
+    }
+    if executed == 0 {
+        let why = not_run.into_iter().collect::<Vec<_>>().join("; ");
+        let msg = format!("no scenario of {group} executed ({why})");
+        return if is_root {
+            Err(msg.into())
+        } else {
+            Ok(Completion::ignored_with(msg))
+        };
+    }
+    Ok(Completion::Completed)
 }

@@ -394,13 +394,8 @@ fn run_scenarios(opts: &CheckOptions, runner_is_root: bool, report: &mut Report)
         };
         let ids: Vec<&str> = selected.iter().map(|s| s.id).collect();
         for r in sc::run(&cmd, &ids, opts.batch_timeout, uid) {
-            let verdict = match r.verdict {
-                sc::Verdict::Pass => Verdict::Pass,
-                sc::Verdict::Fail => Verdict::Fail,
-                sc::Verdict::Skip => Verdict::Skip,
-                sc::Verdict::Env => Verdict::Env,
-                sc::Verdict::Broken => Verdict::Broken,
-            };
+            // One Verdict type for scenarios and generated cases.
+            let verdict = r.verdict;
             let mut expected = r.expected;
             if let (Some(rule), Some(obj)) = (&r.rule, expected.as_object_mut()) {
                 obj.insert("rule".into(), serde_json::Value::from(rule.as_str()));

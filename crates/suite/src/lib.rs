@@ -2,6 +2,8 @@
 //! the runner that feeds cases to probe processes, verdicts, and reports.
 //! The command line that drives it lives in the `forklore` crate.
 
+#![forbid(unsafe_code)]
+
 pub mod catalogue;
 pub mod check;
 pub mod explain;

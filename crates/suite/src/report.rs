@@ -9,32 +9,8 @@ use std::fmt::Write;
 /// JSON schema identifier; bump on incompatible changes.
 pub const SCHEMA: &str = "forklore-check/1";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Observed equals predicted.
-    Pass,
-    /// The kernel and the model disagree.
-    Fail,
-    /// A precondition is missing (not root, no cgroup2, kernel too old...).
-    Skip,
-    /// The environment decided, not the kernel (seccomp, LSM, resources).
-    Env,
-    /// The case could not run: the probe crashed or timed out.
-    Broken,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "fail",
-            Verdict::Skip => "skip",
-            Verdict::Env => "env",
-            Verdict::Broken => "broken",
-        }
-    }
-}
+/// One vocabulary for suite cases and lifecycle scenarios (forklore-model).
+pub use forklore_model::Verdict;
 
 /// One case bound to one context, with its verdict.
 #[derive(Clone, Debug, Serialize)]

@@ -1,8 +1,9 @@
 //! exit / exit_group scenarios (model-spec §3.6, §3.7, §3.9).
 
-use super::wait::{fork_child, until_zombie};
-use super::*;
-use crate::util::{self, pipe};
+use crate::case::{ename, Abort, Check, Ctx, Facts, STEP};
+use crate::util::{self, fork_child, pipe, proc_view, until_zombie};
+use forklore_model::lifecycle::wopt::{WEXITED, WNOHANG, WNOWAIT};
+use forklore_model::lifecycle::Expect;
 use forklore_model::lifecycle::{self as lm, ThreadEnd};
 use forklore_sys::lifecycle::{self as sys, Script, Step};
 use nix::sys::signal::{kill, Signal};
@@ -148,7 +149,7 @@ pub fn group_from_thread(ctx: &Ctx) -> Result<Check, Abort> {
     f.add(
         "proc_after_reap",
         lm::proc_after_death(true),
-        super::wait::proc_view(pid),
+        proc_view(pid),
     );
     f.done()
 }
@@ -179,7 +180,7 @@ pub fn leader_zombie(ctx: &Ctx) -> Result<Check, Abort> {
         if became_z {
             lm::ProcView::State('Z')
         } else {
-            super::wait::proc_view(pid)
+            proc_view(pid)
         },
     );
     f.add(

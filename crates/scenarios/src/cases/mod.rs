@@ -1,14 +1,11 @@
 //! The scenario catalogue. Each case runs in its own fresh, single-threaded
 //! case process and returns what the model expected next to what it saw.
 
-use forklore_model::lifecycle::Expect;
-use forklore_model::{Errno, KernelVersion};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use std::path::PathBuf;
-use std::time::Duration;
+use crate::case::Case;
+use crate::result::ScenarioInfo;
 
-mod exec;
+mod exec_effects;
+mod exec_errors;
 mod exit;
 mod pidfd;
 mod procfs;
@@ -17,138 +14,6 @@ mod share;
 mod stop;
 mod vfork;
 mod wait;
-
-pub use forklore_model::lifecycle::wopt::{WALL, WCLONE, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT};
-
-/// How long a case waits for one expected event before calling it missing.
-pub const STEP: Duration = Duration::from_secs(5);
-
-pub struct Case {
-    pub id: &'static str,
-    pub needs_root: bool,
-    pub description: &'static str,
-    pub run: fn(&Ctx) -> Result<Check, Abort>,
-}
-
-impl Case {
-    pub fn group(&self) -> &'static str {
-        self.id.split('/').nth(1).unwrap_or("unknown")
-    }
-}
-
-/// Why a case did not produce a comparison.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Abort {
-    Skip(String),
-    Env(String),
-    Broken(String),
-}
-
-impl From<nix::errno::Errno> for Abort {
-    fn from(e: nix::errno::Errno) -> Abort {
-        Abort::Broken(format!("setup: {e}"))
-    }
-}
-
-impl From<std::io::Error> for Abort {
-    fn from(e: std::io::Error) -> Abort {
-        Abort::Broken(format!("setup: {e}"))
-    }
-}
-
-/// Expected and observed facts, keyed alike, and the rules that decided.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Check {
-    pub expected: Value,
-    pub observed: Value,
-    pub rules: Vec<String>,
-    pub note: Option<String>,
-}
-
-/// Builds a [`Check`] one fact at a time.
-#[derive(Default)]
-pub struct Facts {
-    exp: Map<String, Value>,
-    obs: Map<String, Value>,
-    rules: Vec<String>,
-}
-
-impl Facts {
-    pub fn new() -> Facts {
-        Facts::default()
-    }
-    /// Record one fact: the model's expectation and the observation.
-    pub fn add<T: Serialize, O: Serialize>(
-        &mut self,
-        key: &str,
-        e: Expect<T>,
-        observed: O,
-    ) -> &mut Self {
-        self.exp.insert(
-            key.into(),
-            serde_json::to_value(&e.value).unwrap_or(Value::Null),
-        );
-        self.obs.insert(
-            key.into(),
-            serde_json::to_value(&observed).unwrap_or(Value::Null),
-        );
-        if !self.rules.iter().any(|r| r == e.rule) {
-            self.rules.push(e.rule.to_string());
-        }
-        self
-    }
-    pub fn done(&mut self) -> Result<Check, Abort> {
-        Ok(Check {
-            expected: Value::Object(std::mem::take(&mut self.exp)),
-            observed: Value::Object(std::mem::take(&mut self.obs)),
-            rules: std::mem::take(&mut self.rules),
-            note: None,
-        })
-    }
-}
-
-/// What a case knows about its host.
-pub struct Ctx {
-    pub kernel: KernelVersion,
-    pub target: Option<PathBuf>,
-}
-
-impl Ctx {
-    pub fn detect() -> Ctx {
-        let rel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-        let ver = std::fs::read_to_string("/proc/sys/kernel/version").unwrap_or_default();
-        Ctx {
-            kernel: KernelVersion::from_uname(&rel, &ver).unwrap_or(KernelVersion::new(0, 0, 0)),
-            target: crate::exec_target(),
-        }
-    }
-    /// The exec target, or Skip.
-    pub fn target(&self) -> Result<PathBuf, Abort> {
-        let t = self.target.clone().ok_or_else(|| {
-            Abort::Skip("forklore-exec-target not found (set FORKLORE_EXEC_TARGET or build probes/exec-target)".into())
-        })?;
-        // An unprivileged uid may not reach a root-owned target directory.
-        if nix::unistd::access(&t, nix::unistd::AccessFlags::X_OK).is_err() {
-            return Err(Abort::Skip(format!(
-                "{} is not executable by uid {}",
-                t.display(),
-                crate::util::euid()
-            )));
-        }
-        Ok(t)
-    }
-}
-
-/// An errno as its name (`"ECHILD"`), for comparisons.
-pub fn ename(e: i32) -> String {
-    Errno(e).to_string()
-}
-
-/// An optional errno as a name or `"ok"`.
-pub fn outcome(e: Option<Errno>) -> String {
-    e.map(|e| e.to_string()).unwrap_or_else(|| "ok".into())
-}
 
 macro_rules! case {
     ($id:literal, $root:expr, $f:path, $d:literal) => {
@@ -217,32 +82,32 @@ pub static CASES: &[Case] = &[
     case!("lifecycle/exit/leader-exit-zombie", false, exit::leader_zombie,
         "the leader exits first: Z with Threads 2, not reapable, then the last thread's code"),
     // exec
-    case!("lifecycle/exec/enoent-missing", false, exec::enoent_missing, "execve of a missing file"),
-    case!("lifecycle/exec/enoent-empty-path", false, exec::enoent_empty, "execve(\"\")"),
-    case!("lifecycle/exec/enoent-interpreter", false, exec::enoent_interp, "a script whose #! interpreter is missing"),
-    case!("lifecycle/exec/enotdir", false, exec::enotdir, "a path component is a regular file"),
-    case!("lifecycle/exec/eacces-directory", false, exec::eacces_dir, "execve of a directory"),
-    case!("lifecycle/exec/eacces-no-exec-bit", false, exec::eacces_mode, "an ELF with mode 0644 (root too)"),
-    case!("lifecycle/exec/eacces-fifo", false, exec::eacces_fifo, "execve of a FIFO"),
-    case!("lifecycle/exec/eacces-noexec-mount", true, exec::eacces_noexec,
+    case!("lifecycle/exec/enoent-missing", false, exec_errors::enoent_missing, "execve of a missing file"),
+    case!("lifecycle/exec/enoent-empty-path", false, exec_errors::enoent_empty, "execve(\"\")"),
+    case!("lifecycle/exec/enoent-interpreter", false, exec_errors::enoent_interp, "a script whose #! interpreter is missing"),
+    case!("lifecycle/exec/enotdir", false, exec_errors::enotdir, "a path component is a regular file"),
+    case!("lifecycle/exec/eacces-directory", false, exec_errors::eacces_dir, "execve of a directory"),
+    case!("lifecycle/exec/eacces-no-exec-bit", false, exec_errors::eacces_mode, "an ELF with mode 0644 (root too)"),
+    case!("lifecycle/exec/eacces-fifo", false, exec_errors::eacces_fifo, "execve of a FIFO"),
+    case!("lifecycle/exec/eacces-noexec-mount", true, exec_errors::eacces_noexec,
         "an executable on a noexec tmpfs mounted in a private mount namespace"),
-    case!("lifecycle/exec/enoexec", false, exec::enoexec, "a file no binary handler recognises"),
-    case!("lifecycle/exec/eloop-symlink", false, exec::eloop_symlink, "a symlink loop"),
-    case!("lifecycle/exec/interpreter-depth", false, exec::interp_depth,
+    case!("lifecycle/exec/enoexec", false, exec_errors::enoexec, "a file no binary handler recognises"),
+    case!("lifecycle/exec/eloop-symlink", false, exec_errors::eloop_symlink, "a symlink loop"),
+    case!("lifecycle/exec/interpreter-depth", false, exec_errors::interp_depth,
         "a chain of 5 #! scripts runs, 6 gives ELOOP"),
-    case!("lifecycle/exec/etxtbsy", false, exec::etxtbsy, "an executable open for writing"),
-    case!("lifecycle/exec/efault-filename", false, exec::efault_filename, "an unreadable filename pointer"),
-    case!("lifecycle/exec/efault-argv", false, exec::efault_argv, "an unreadable argv pointer"),
-    case!("lifecycle/exec/e2big-strlen", false, exec::e2big_strlen,
+    case!("lifecycle/exec/etxtbsy", false, exec_errors::etxtbsy, "an executable open for writing"),
+    case!("lifecycle/exec/efault-filename", false, exec_errors::efault_filename, "an unreadable filename pointer"),
+    case!("lifecycle/exec/efault-argv", false, exec_errors::efault_argv, "an unreadable argv pointer"),
+    case!("lifecycle/exec/e2big-strlen", false, exec_errors::e2big_strlen,
         "a 131071-byte argument runs, a 131072-byte one is E2BIG"),
-    case!("lifecycle/exec/e2big-total", false, exec::e2big_total, "argument strings beyond the stack limit"),
-    case!("lifecycle/exec/enametoolong", false, exec::enametoolong, "a filename longer than PATH_MAX"),
-    case!("lifecycle/exec/success-state", false, exec::success_state,
+    case!("lifecycle/exec/e2big-total", false, exec_errors::e2big_total, "argument strings beyond the stack limit"),
+    case!("lifecycle/exec/enametoolong", false, exec_errors::enametoolong, "a filename longer than PATH_MAX"),
+    case!("lifecycle/exec/success-state", false, exec_effects::success_state,
         "after exec: same pid/ppid/pgid/sid, exit_signal SIGCHLD, handlers reset, SIG_IGN and mask kept, sigaltstack cleared, CLOEXEC fds closed"),
-    case!("lifecycle/exec/exit-signal-reset", false, exec::exit_signal_reset,
+    case!("lifecycle/exec/exit-signal-reset", false, exec_effects::exit_signal_reset,
         "a clone child with exit_signal SIGUSR1 becomes waitable without __WCLONE after exec"),
-    case!("lifecycle/exec/empty-argv", false, exec::empty_argv, "argv == NULL gives argv[0] = \"\" on 5.18+"),
-    case!("lifecycle/exec/non-leader-thread", false, exec::non_leader,
+    case!("lifecycle/exec/empty-argv", false, exec_effects::empty_argv, "argv == NULL gives argv[0] = \"\" on 5.18+"),
+    case!("lifecycle/exec/non-leader-thread", false, exec_effects::non_leader,
         "exec from a non-leader thread keeps the pid, leaves one thread, and the parent sees no exit"),
     // vfork
     case!("lifecycle/vfork/suspend-until-exec", false, vfork::until_exec,
@@ -271,3 +136,16 @@ pub static CASES: &[Case] = &[
         "Z in /proc/<pid>/stat and status until reaped, then the directory is gone"),
     case!("lifecycle/proc/nspid", true, procfs::nspid, "NSpid lists one pid per pid-namespace level"),
 ];
+
+/// Every scenario, in catalogue order.
+pub fn catalogue() -> Vec<ScenarioInfo> {
+    CASES
+        .iter()
+        .map(|c| ScenarioInfo {
+            id: c.id,
+            group: c.group(),
+            needs_root: c.needs_root,
+            description: c.description,
+        })
+        .collect()
+}

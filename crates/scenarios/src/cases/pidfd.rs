@@ -1,40 +1,25 @@
 //! pidfd scenarios: poll, waitid(P_PIDFD), pidfd_send_signal, pidfd_open
 //! errors, PIDFD_NONBLOCK.
 
-use super::wait::{fork_child, proc_view, until_zombie};
-use super::*;
-use crate::util::{self, pipe, read_byte};
-use forklore_model::lifecycle::{
-    self as lm, ChildEvent, PidTarget, WaitTarget, WaitidInfo, PIDFD_NONBLOCK, PIDFD_THREAD,
-    P_PIDFD,
+use crate::case::{ename, outcome, Abort, Check, Ctx, Facts, STEP};
+use crate::util::{
+    self, fork_child, observe_waitid, pipe, proc_view, read_byte, uid, until_zombie,
 };
+use forklore_model::lifecycle::wopt::{WEXITED, WNOHANG};
+use forklore_model::lifecycle::Expect;
+use forklore_model::lifecycle::{
+    self as lm, ChildEvent, PidTarget, WaitTarget, PIDFD_NONBLOCK, PIDFD_THREAD, P_PIDFD,
+};
+use forklore_model::Errno;
 use forklore_sys::lifecycle::{self as sys, Forked, Script, Step};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Duration;
 
 const SIGTERM: i32 = 15;
-
-pub fn uid() -> u32 {
-    nix::unistd::getuid().as_raw()
-}
 
 /// Is `fd` readable right now (poll with a zero timeout)?
 fn poll_in(fd: &OwnedFd) -> bool {
     util::readable(fd, Duration::ZERO)
-}
-
-/// A waitid result in the model's terms.
-pub fn observe_waitid(r: Result<sys::WaitInfo, i32>) -> Result<Option<WaitidInfo>, Errno> {
-    match r {
-        Ok(i) if i.pid == 0 => Ok(None),
-        Ok(i) => Ok(Some(WaitidInfo {
-            signo: i.signo,
-            pid: i.pid,
-            uid: i.uid,
-            code: i.code,
-            status: i.status,
-        })),
-        Err(e) => Err(Errno(e)),
-    }
 }
 
 fn outcome_of<T>(r: Result<T, i32>) -> String {

@@ -1,9 +1,9 @@
 //! Zombies and NSpid in procfs (model-spec §3.9).
 
-use super::wait::{fork_child, proc_view, until_zombie};
-use super::*;
-use crate::util::{self, pipe};
+use crate::case::{ename, Abort, Check, Ctx, Facts, STEP};
+use crate::util::{self, fork_child, pipe, proc_view, until_zombie};
 use forklore_model::lifecycle as lm;
+use forklore_model::lifecycle::Expect;
 use forklore_sys::lifecycle as sys;
 
 pub fn zombie_state(_: &Ctx) -> Result<Check, Abort> {

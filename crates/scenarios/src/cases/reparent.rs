@@ -3,13 +3,15 @@
 //! itself a child subreaper, so an "ancestor subreaper" always exists
 //! outside the case.
 
-use super::wait::{fork_child, observe_wait4};
-use super::*;
-use crate::util::{self, pipe, read_byte, read_u32};
+use crate::case::{ename, Abort, Check, Ctx, Facts, STEP};
+use crate::util::{self, fork_child, observe_wait4, pipe, read_byte, read_u32};
+use forklore_model::lifecycle::wopt::{WCLONE, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT};
+use forklore_model::lifecycle::Expect;
 use forklore_model::lifecycle::{self as lm, NewReaper, ReaperFacts, WaitChild};
 use forklore_sys::lifecycle::{self as sys, Forked, Handler, Script, Step};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use serde_json::Value;
 use std::os::fd::AsRawFd;
 
 const SIGUSR1: i32 = 10;

@@ -3,8 +3,9 @@
 //! clone running a [`Script`] of raw syscalls; each flag is also run
 //! without it, so both sides of the rule are observed.
 
-use super::*;
+use crate::case::{ename, Abort, Check, Ctx, Facts, STEP};
 use crate::util::{self, pipe};
+use forklore_model::lifecycle::Expect;
 use forklore_model::lifecycle::{self as lm, cflag, Disposition, Shareable};
 use forklore_sys::lifecycle::{self as sys, Handler, Script, Step, CLONE_VFORK, CLONE_VM};
 use std::ffi::CString;

@@ -1,11 +1,14 @@
 //! Stopped / continued children and waitid's siginfo (model-spec §3.6):
 //! WUNTRACED / WSTOPPED, WCONTINUED, WNOWAIT, si_code / si_status / si_uid.
 
-use super::pidfd::{observe_waitid, uid};
-use super::wait::{fork_child, observe_wait4, proc_view, until_zombie};
-use super::*;
-use crate::util::{self, pipe, read_byte};
+use crate::case::{ename, Abort, Check, Ctx, Facts, STEP};
+use crate::util::{
+    self, fork_child, observe_wait4, observe_waitid, pipe, proc_view, read_byte, uid, until_zombie,
+};
+use forklore_model::lifecycle::wopt::{WEXITED, WNOHANG, WNOWAIT};
+use forklore_model::lifecycle::Expect;
 use forklore_model::lifecycle::{self as lm, wopt, ChildEvent, WaitResult, WaitidInfo, P_PID};
+use forklore_model::Errno;
 use forklore_sys::lifecycle as sys;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;

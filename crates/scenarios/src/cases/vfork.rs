@@ -6,9 +6,9 @@
 //! a fresh stack, as posix_spawn does): the kernel path is the same as
 //! vfork(2) (`kernel_clone` with CLONE_VFORK|CLONE_VM, SIGCHLD).
 
-use super::wait::fork_child;
-use super::*;
-use crate::util::{self, pipe, read_byte, read_n, read_u32};
+use crate::case::{Abort, Check, Ctx, Facts, STEP};
+use crate::util::{self, fork_child, pipe, read_byte, read_n, read_u32};
+use forklore_model::lifecycle::Expect;
 use forklore_model::lifecycle::{self as lm, VforkEvent};
 use forklore_sys::lifecycle::{self as sys, ExecArgs, Script, Step, CLONE_VFORK, CLONE_VM};
 use nix::sys::signal::{kill, Signal};

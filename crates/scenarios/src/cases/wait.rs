@@ -1,24 +1,18 @@
 //! wait4 / waitid scenarios (model-spec §3.6).
 
-use super::*;
-use crate::util::{self, pipe, read_byte};
+use crate::case::{ename, Abort, Check, Ctx, Facts, STEP};
+use crate::util::{self, fork_child, observe_wait4, pipe, proc_view, read_byte, until_zombie};
+use forklore_model::lifecycle::wopt::{WALL, WCLONE, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT};
+use forklore_model::lifecycle::Expect;
 use forklore_model::lifecycle::{self as lm, SigchldDisposition, WaitChild, WaitResult};
-use forklore_sys::lifecycle::{self as sys, Forked, Handler, Script, Step};
+use forklore_model::Errno;
+use forklore_sys::lifecycle::{self as sys, Handler, Script, Step};
 use std::os::fd::AsRawFd;
 
 const SIGUSR1: i32 = 10;
 
 fn pgid() -> i32 {
     nix::unistd::getpgrp().as_raw()
-}
-
-/// Observed wait4 outcome in the model's terms.
-pub fn observe_wait4(r: Result<(i32, i32, sys::Rusage), i32>) -> WaitResult {
-    match r {
-        Ok((0, _, _)) => WaitResult::NoneReady,
-        Ok((pid, status, _)) => WaitResult::Reaped { pid, status },
-        Err(e) => WaitResult::Error(Errno(e)),
-    }
 }
 
 /// A child of the calling thread with this exit_signal.
@@ -32,22 +26,6 @@ fn kid(pid: i32, exit_signal: i32, zombie: bool) -> WaitChild {
         ptraced_by_caller: false,
         zombie,
     }
-}
-
-/// Fork a child that runs `f` and exits with its return value.
-pub fn fork_child(f: impl FnOnce() -> i32) -> Result<i32, Abort> {
-    match sys::fork_process(17).map_err(|e| Abort::Broken(format!("fork: errno {e}")))? {
-        Forked::Child => sys::exit_group(f()),
-        Forked::Parent(pid) => Ok(pid),
-    }
-}
-
-/// Block until `pid` is a zombie (waitid WNOWAIT, any kind of child).
-pub fn until_zombie(pid: i32) -> Result<(), Abort> {
-    if !util::exited_within(pid, STEP)? {
-        return Err(Abort::Broken(format!("child {pid} did not exit")));
-    }
-    Ok(())
 }
 
 /// Eligible for this waitid option set = not ECHILD (WNOHANG|WNOWAIT: nothing changes).
@@ -226,13 +204,6 @@ pub fn echild(_: &Ctx) -> Result<Check, Abort> {
         sys::set_handler(17, Handler::Default).map_err(|e| Abort::Broken(ename(e)))?;
     }
     f.done()
-}
-
-pub fn proc_view(pid: i32) -> lm::ProcView {
-    match util::proc_state(pid) {
-        Some(c) => lm::ProcView::State(c),
-        None => lm::ProcView::Gone,
-    }
 }
 
 pub fn einval(_: &Ctx) -> Result<Check, Abort> {

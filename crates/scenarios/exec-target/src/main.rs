@@ -15,34 +15,31 @@
 //! If `$FORKLORE_HOLD_FD` names a fd, the target reads it until EOF before
 //! exiting, so the scenario can look at the live process.
 #![no_main]
+// Not `forbid`: the one exception is the `#[no_mangle]` C `main` below
+// (the unsafe_code lint covers no_mangle); there is no unsafe block here.
+#![deny(unsafe_code)]
 
 use std::io::{Read, Write};
 
-fn stat_fields() -> Vec<String> {
-    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the ")" of comm start at field 3.
-    let rest = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let mut v = vec![String::new(), String::new()];
-    v.extend(rest.split_whitespace().map(str::to_string));
-    v
-}
-
+/// A `Name:` field of /proc/self/status ("" when missing).
 fn status_field(name: &str) -> String {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':')))
-        .map(|v| v.trim().to_string())
-        .unwrap_or_default()
+    forklore_observe::status_field("self", name).unwrap_or_default()
 }
 
 fn hex(name: &str) -> u64 {
     u64::from_str_radix(&status_field(name), 16).unwrap_or(u64::MAX)
 }
 
-fn num(v: &[String], i: usize) -> i64 {
-    v.get(i - 1).and_then(|s| s.parse().ok()).unwrap_or(-1)
+/// Field `n` of /proc/self/stat (numbered as in proc(5)), -1 when missing.
+fn num(n: usize) -> i64 {
+    forklore_observe::stat_field("self", n)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(-1)
 }
 
+// The C entry point, so that Rust's runtime start-up does not change the
+// state being reported (see the crate docs). No other symbol is exported.
+#[allow(unsafe_code)]
 #[no_mangle]
 pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     let cmdline = std::fs::read("/proc/self/cmdline").unwrap_or_default();
@@ -56,7 +53,6 @@ pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect()
     };
-    let st = stat_fields();
     let tid = std::fs::read_link("/proc/thread-self")
         .ok()
         .and_then(|p| {
@@ -74,10 +70,10 @@ pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     let report = serde_json::json!({
         "pid": std::process::id(),
         "tid": tid,
-        "ppid": num(&st, 4),
-        "pgid": num(&st, 5),
-        "sid": num(&st, 6),
-        "exit_signal": num(&st, 38),
+        "ppid": num(4),
+        "pgid": num(5),
+        "sid": num(6),
+        "exit_signal": num(38),
         "threads": status_field("Threads").parse::<i64>().unwrap_or(-1),
         "argc": argv.len(),
         "argv": argv,

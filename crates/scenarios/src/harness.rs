@@ -1,0 +1,214 @@
+//! The scenario process: it drops privileges if asked, becomes a child
+//! subreaper, forks one case process per scenario, collects the case's
+//! result over a pipe (killing it at [`CASE_DEADLINE`]), then kills and
+//! reaps every descendant left, and prints one JSON [`ScenarioResult`] line
+//! per scenario.
+
+use crate::case::{Abort, Case, Check, Ctx};
+use crate::cases::CASES;
+use crate::result::{ScenarioResult, Verdict};
+use crate::util;
+use forklore_model::lifecycle::wopt::{WALL, WEXITED, WNOHANG, WNOWAIT};
+use forklore_sys::lifecycle as sys;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+/// The deadline a scenario process gives each case before killing it.
+pub const CASE_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Entry point of the scenario process. `args` may be the whole argv
+/// (everything up to and including `"__scenario"` is skipped) or just what
+/// follows it: `[--as-uid N] <id>...`. Prints one JSON [`ScenarioResult`]
+/// line per id on stdout. Returns 0, or 2 on bad arguments.
+pub fn scenario_main(args: &[String]) -> i32 {
+    let rest = match args.iter().position(|a| a == "__scenario") {
+        Some(i) => &args[i + 1..],
+        None => args,
+    };
+    let mut ids = Vec::new();
+    let mut as_uid = None;
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        if a == "--as-uid" {
+            match it.next().and_then(|v| v.parse::<u32>().ok()) {
+                Some(u) => as_uid = Some(u),
+                None => {
+                    eprintln!("__scenario: --as-uid needs a number");
+                    return 2;
+                }
+            }
+        } else {
+            ids.push(a.clone());
+        }
+    }
+    let out = run_in_scenario_process(&ids, as_uid);
+    for r in out {
+        println!("{}", serde_json::to_string(&r).unwrap_or_default());
+    }
+    0
+}
+
+/// Kill and reap every descendant (they are reparented to this subreaper).
+pub fn kill_and_reap_all(timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        for c in forklore_observe::self_children() {
+            let _ = kill(Pid::from_raw(c), Signal::SIGKILL);
+        }
+        match sys::wait4(-1, WALL | WNOHANG) {
+            Err(_) => return, // ECHILD: nothing left
+            Ok((0, _, _)) => {
+                if Instant::now() >= deadline {
+                    return;
+                }
+                // Something is dying: block until it is reapable.
+                let _ = sys::waitid(0, 0, WEXITED | WNOWAIT | WALL);
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+fn result_from(id: &str, group: &str, start: Instant, r: Result<Check, Abort>) -> ScenarioResult {
+    let mut out = ScenarioResult {
+        id: id.to_string(),
+        group: group.to_string(),
+        verdict: Verdict::Broken,
+        expected: serde_json::Value::Null,
+        observed: serde_json::Value::Null,
+        rule: None,
+        reason: None,
+        duration_ms: 0,
+    };
+    match r {
+        Ok(c) => {
+            out.verdict = if c.expected == c.observed {
+                Verdict::Pass
+            } else {
+                Verdict::Fail
+            };
+            out.expected = c.expected;
+            out.observed = c.observed;
+            out.rule = Some(c.rules.join(","));
+            out.reason = c.note;
+        }
+        Err(Abort::Skip(r)) => {
+            out.verdict = Verdict::Skip;
+            out.reason = Some(r);
+        }
+        Err(Abort::Env(r)) => {
+            out.verdict = Verdict::Env;
+            out.reason = Some(r);
+        }
+        Err(Abort::Broken(r)) => out.reason = Some(r),
+    }
+    out.duration_ms = start.elapsed().as_millis() as u64;
+    out
+}
+
+fn drop_privileges(uid: u32) -> Result<(), String> {
+    use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
+    if util::euid() != 0 {
+        return Ok(());
+    }
+    setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
+    let g = Gid::from_raw(uid);
+    setresgid(g, g, g).map_err(|e| format!("setresgid: {e}"))?;
+    let u = Uid::from_raw(uid);
+    setresuid(u, u, u).map_err(|e| format!("setresuid: {e}"))?;
+    Ok(())
+}
+
+/// The body of the scenario process.
+pub fn run_in_scenario_process(ids: &[String], as_uid: Option<u32>) -> Vec<ScenarioResult> {
+    let mut out = Vec::new();
+    let priv_err = as_uid.map(drop_privileges).and_then(Result::err);
+    // Orphans of a case come back to us, so nothing escapes the cleanup.
+    let subreaper = nix::sys::prctl::set_child_subreaper(true);
+    for id in ids {
+        let start = Instant::now();
+        let Some(case) = CASES.iter().find(|c| c.id == id.as_str()) else {
+            out.push(result_from(
+                id,
+                "unknown",
+                start,
+                Err(Abort::Broken(format!("no scenario {id:?}"))),
+            ));
+            continue;
+        };
+        let r = if let Some(e) = &priv_err {
+            Err(Abort::Broken(format!(
+                "cannot drop to the unprivileged uid: {e}"
+            )))
+        } else if let Err(e) = subreaper {
+            Err(Abort::Broken(format!("PR_SET_CHILD_SUBREAPER: {e}")))
+        } else if case.needs_root && util::euid() != 0 {
+            Err(Abort::Skip("needs root".into()))
+        } else {
+            run_case_process(case)
+        };
+        out.push(result_from(id, case.group(), start, r));
+        kill_and_reap_all(Duration::from_secs(5));
+    }
+    out
+}
+
+/// Fork the case process, collect its JSON result, kill it at the deadline.
+fn run_case_process(case: &'static Case) -> Result<Check, Abort> {
+    let (r, w) = util::pipe()?;
+    match sys::fork_process(17).map_err(|e| Abort::Broken(format!("fork: errno {e}")))? {
+        sys::Forked::Child => {
+            drop(r);
+            // The case never writes on the scenario process's stdout.
+            if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+                let _ = sys::dup2(null.as_raw_fd(), 1);
+            }
+            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+            let ctx = Ctx::detect();
+            let res = (case.run)(&ctx);
+            let msg = match res {
+                Ok(c) => serde_json::json!({"ok": c}),
+                Err(a) => serde_json::json!({"abort": a}),
+            };
+            let _ = util::write_all(&w, msg.to_string().as_bytes());
+            drop(w);
+            sys::exit_group(0);
+        }
+        sys::Forked::Parent(pid) => {
+            drop(w);
+            let exited = util::exited_within(pid, CASE_DEADLINE)?;
+            if !exited {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            let status = sys::wait4(pid, WALL).map(|(_, s, _)| s).unwrap_or(-1);
+            let mut buf = Vec::new();
+            // The case wrote before exiting; descendants may still hold the
+            // pipe, so read only what is there.
+            let _ = nix::fcntl::fcntl(
+                &r,
+                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+            );
+            let mut f = std::fs::File::from(r);
+            let _ = f.read_to_end(&mut buf);
+            if !exited {
+                return Err(Abort::Broken(format!(
+                    "case timed out after {CASE_DEADLINE:?}"
+                )));
+            }
+            let v: serde_json::Value = serde_json::from_slice(&buf).map_err(|_| {
+                Abort::Broken(format!(
+                    "case process died without a result (wait status {status:#x})"
+                ))
+            })?;
+            if let Some(c) = v.get("ok") {
+                serde_json::from_value(c.clone()).map_err(|e| Abort::Broken(e.to_string()))
+            } else {
+                Err(serde_json::from_value(v["abort"].clone())
+                    .unwrap_or(Abort::Broken("bad abort".into())))
+            }
+        }
+    }
+}
