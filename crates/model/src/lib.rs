@@ -21,7 +21,8 @@ pub use prediction::{
     Outcome, Parent, PidfdKind, Prediction, ReapedBy, RuleInfo, Semantics, VersionRange,
 };
 pub use request::{
-    ArgsMem, CgroupFd, Clone3Args, Ptr, Request, SetTid, Stack, Syscall, TidSpec, Tls,
+    clone3_default_exit_signal, ArgsMem, CgroupFd, Clone3Args, Ptr, Request, SetTid, Stack,
+    Syscall, TidSpec, Tls,
 };
 pub use rules::{predict, RULES};
 pub use version::KernelVersion;

@@ -3,7 +3,9 @@
 //! runs in. Every case has a stable id (`group/...`), a group and tags.
 
 use forklore_model::flags::*;
-use forklore_model::{ArgsMem, CgroupFd, Ptr, Request, SetTid, Stack, TidSpec, Tls};
+use forklore_model::{
+    clone3_default_exit_signal, ArgsMem, CgroupFd, Ptr, Request, SetTid, Stack, TidSpec, Tls,
+};
 
 /// One catalogue entry, before it is bound to a context.
 #[derive(Clone, Debug)]
@@ -53,14 +55,6 @@ fn combo(bits: &[u64], n: u64) -> u64 {
         .fold(0, |acc, (_, b)| acc | b)
 }
 
-fn clone3_signal(flags: u64) -> u64 {
-    if flags & (CLONE_THREAD | CLONE_PARENT) != 0 {
-        0
-    } else {
-        SIGCHLD
-    }
-}
-
 fn case(id: String, group: &'static str, tags: &[&'static str], request: Request) -> Case {
     Case {
         id,
@@ -98,7 +92,7 @@ pub fn clone3_matrix(step: usize) -> Vec<Case> {
         .step_by(step)
         .map(|n| {
             let f = combo(&bits, n);
-            let sig = clone3_signal(f);
+            let sig = clone3_default_exit_signal(f);
             case(
                 format!("clone3/flags={f:#x}"),
                 "clone3-matrix",
@@ -134,7 +128,7 @@ pub fn namespaces() -> Vec<Case> {
                 format!("clone3-ns/flags={f:#x}"),
                 "clone3-ns",
                 &["namespaces"],
-                Request::clone3(f, clone3_signal(f)),
+                Request::clone3(f, clone3_default_exit_signal(f)),
             ));
         }
     }
@@ -215,7 +209,7 @@ pub fn exit_signals() -> Vec<Case> {
 }
 
 fn c3(flags: u64, edit: impl FnOnce(&mut Request)) -> Request {
-    let mut r = Request::clone3(flags, clone3_signal(flags));
+    let mut r = Request::clone3(flags, clone3_default_exit_signal(flags));
     edit(&mut r);
     r
 }
@@ -714,7 +708,7 @@ pub fn context_cover() -> Vec<Case> {
             add(format!("clone/flags={fl:#x}"), Request::clone(fl | SIGCHLD));
             add(
                 format!("clone3/flags={fl:#x}"),
-                Request::clone3(fl, clone3_signal(fl)),
+                Request::clone3(fl, clone3_default_exit_signal(fl)),
             );
         }
     }

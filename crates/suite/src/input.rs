@@ -5,7 +5,7 @@
 //! problem; nothing falls back to a silent default.
 
 use clap::Args;
-use forklore_model::flags::{self, parse_flags, parse_signal, SIGCHLD};
+use forklore_model::flags::{self, parse_flags, parse_signal};
 use forklore_model::{
     cap, ArgsMem, CgroupFd, Clone3Args, Context, KernelVersion, Nproc, Ptr, Request, SetTid, Stack,
     Syscall, TidSpec, Tls,
@@ -190,13 +190,7 @@ impl RequestArgs {
                     }
                     (Some(s), None) => s,
                     (None, Some(s)) => parse_signal_arg(s)?,
-                    (None, None) => {
-                        if parsed.flags & (flags::CLONE_THREAD | flags::CLONE_PARENT) != 0 {
-                            0
-                        } else {
-                            SIGCHLD
-                        }
-                    }
+                    (None, None) => forklore_model::clone3_default_exit_signal(parsed.flags),
                 };
                 let mut r = Request::clone3(parsed.flags, sig);
                 r.clone3 = Some(self.clone3_args(sig)?);
