@@ -8,7 +8,7 @@
 use crate::engine::{CgroupTarget, Engine, Resources};
 use crate::protocol::{emit, Msg};
 use crate::{ContextSpec, ProbeCase};
-use forklore_model::{CgroupFd, Syscall};
+use forklore_model::{CgroupAccess, CgroupFd, Syscall};
 use forklore_observe::{self as observe, ContextHints};
 use forklore_sys::mailbox::Mailbox;
 use forklore_sys::process::{self, Disposition, Forked};
@@ -265,8 +265,10 @@ fn measure_cgroups(res: &mut Resources) {
         .flatten()
     {
         let (p, a) = cgroup_access(&m, &t.path);
-        t.procs_writable = p;
-        t.ancestor_writable = a;
+        t.access = CgroupAccess {
+            procs_writable: p,
+            ancestor_writable: a,
+        };
     }
 }
 
@@ -467,7 +469,10 @@ pub(crate) fn worker_main(
             return 0;
         }
     };
-    let ctx = observe::detect_context(&arranged.hints);
+    let mut ctx = observe::detect_context(&arranged.hints);
+    // Measured in `arrange`, as the context's credentials: constant for
+    // the whole batch, so it travels with the context, not with a case.
+    ctx.cgroup_write = res.cgroup_write();
     emit(&Msg::Context {
         context: ctx.clone(),
     });

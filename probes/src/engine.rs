@@ -12,8 +12,8 @@ use forklore_model::flags::{
     CLONE_VM, SIGCHLD,
 };
 use forklore_model::{
-    ArgsMem, CgroupFd, Context, Errno, KernelVersion, PidfdKind, Ptr, ReapedBy, Request, Stack,
-    Syscall, TidSpec, Tls,
+    ArgsMem, CgroupAccess, CgroupFd, CgroupWrite, Context, Errno, KernelVersion, PidfdKind, Ptr,
+    ReapedBy, Request, Stack, Syscall, TidSpec, Tls,
 };
 use forklore_observe as observe;
 use forklore_sys::clone::{
@@ -38,8 +38,8 @@ const WAIT_LIMIT: Duration = Duration::from_secs(10);
 pub(crate) struct CgroupTarget {
     pub file: File,
     pub path: PathBuf,
-    pub procs_writable: bool,
-    pub ancestor_writable: bool,
+    /// Measured once the context's credentials are in place.
+    pub access: CgroupAccess,
 }
 
 impl CgroupTarget {
@@ -47,8 +47,10 @@ impl CgroupTarget {
         CgroupTarget {
             file,
             path,
-            procs_writable: false,
-            ancestor_writable: false,
+            access: CgroupAccess {
+                procs_writable: false,
+                ancestor_writable: false,
+            },
         }
     }
 }
@@ -62,6 +64,16 @@ pub(crate) struct Resources {
     pub cg2_root: Option<CgroupTarget>,
     pub cg2_created: Option<CgroupTarget>,
     pub cg2_created_err: Option<String>,
+}
+
+impl Resources {
+    /// The measured access to the cgroup2 targets, for the context.
+    pub fn cgroup_write(&self) -> CgroupWrite {
+        CgroupWrite {
+            root: self.cg2_root.as_ref().map(|t| t.access),
+            created: self.cg2_created.as_ref().map(|t| t.access),
+        }
+    }
 }
 
 /// The worker's state that cases must not change, captured once.
@@ -378,8 +390,8 @@ impl<'a> Engine<'a> {
                         "no cgroup2 hierarchy is mounted".into()
                     });
                 };
-                obs.cgroup_procs_writable = Some(t.procs_writable);
-                obs.cgroup_ancestor_writable = Some(t.ancestor_writable);
+                obs.cgroup_procs_writable = Some(t.access.procs_writable);
+                obs.cgroup_ancestor_writable = Some(t.access.ancestor_writable);
                 Ok(t.file.as_raw_fd() as u64)
             }
         }

@@ -86,11 +86,7 @@ fn varied_cases() -> Vec<ProbeCase> {
         ));
         let mut r = Request::clone3(CLONE_INTO_CGROUP, 17);
         r.clone3 = Some(Clone3Args {
-            cgroup: forklore_model::CgroupFd::Cgroup2 {
-                created: true,
-                procs_writable: true,
-                ancestor_writable: true,
-            },
+            cgroup: forklore_model::CgroupFd::Cgroup2 { created: true },
             ..Clone3Args::default()
         });
         kinds.push(r);

@@ -437,11 +437,7 @@ fn cgroup2_created_is_used_and_removed() {
         return skip("creating a cgroup needs root");
     }
     let mut r = Request::clone3(CLONE_INTO_CGROUP, 17);
-    r.clone3.as_mut().unwrap().cgroup = CgroupFd::Cgroup2 {
-        created: true,
-        procs_writable: true,
-        ancestor_writable: true,
-    };
+    r.clone3.as_mut().unwrap().cgroup = CgroupFd::Cgroup2 { created: true };
     let mut bad = Request::clone3(CLONE_INTO_CGROUP, 17);
     bad.clone3.as_mut().unwrap().cgroup = CgroupFd::NotOpen;
     let mut file = Request::clone3(CLONE_INTO_CGROUP, 17);

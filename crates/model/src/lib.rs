@@ -15,7 +15,7 @@ pub mod request;
 pub mod rules;
 pub mod version;
 
-pub use context::{cap, Caps, Context, Nproc};
+pub use context::{cap, Caps, CgroupAccess, CgroupWrite, Context, Nproc};
 pub use errno::Errno;
 pub use prediction::{
     Outcome, Parent, PidfdKind, Prediction, ReapedBy, RuleInfo, Semantics, VersionRange,

@@ -160,13 +160,12 @@ pub enum CgroupFd {
     NonCgroupDir,
     /// A directory of a cgroup v1 hierarchy.
     CgroupV1Dir,
-    /// A cgroup2 directory. The probe fills in whether the caller may write
-    /// its `cgroup.procs` and the common ancestor's (environment facts).
+    /// A cgroup2 directory. Whether the caller may write its `cgroup.procs`
+    /// and the common ancestor's is an environment fact: it lives in
+    /// [`crate::Context::cgroup_write`], not here.
     Cgroup2 {
         /// A child cgroup the run created (true) or the hierarchy's root.
         created: bool,
-        procs_writable: bool,
-        ancestor_writable: bool,
     },
 }
 

@@ -581,27 +581,15 @@ pub fn cgroup() -> Vec<Case> {
     });
     add("size=80", &|r| {
         args(r).size = 80;
-        args(r).cgroup = CgroupFd::Cgroup2 {
-            created: true,
-            procs_writable: true,
-            ancestor_writable: true,
-        };
+        args(r).cgroup = CgroupFd::Cgroup2 { created: true };
     });
     add("v2-child", &|r| {
-        args(r).cgroup = CgroupFd::Cgroup2 {
-            created: true,
-            procs_writable: true,
-            ancestor_writable: true,
-        };
+        args(r).cgroup = CgroupFd::Cgroup2 { created: true };
     });
     add("v2-child/thread", &|r| {
         r.flags |= CLONE_THREAD | CLONE_SIGHAND | CLONE_VM;
         args(r).exit_signal = 0;
-        args(r).cgroup = CgroupFd::Cgroup2 {
-            created: true,
-            procs_writable: true,
-            ancestor_writable: true,
-        };
+        args(r).cgroup = CgroupFd::Cgroup2 { created: true };
     });
     add("value-without-flag", &|r| {
         r.flags &= !CLONE_INTO_CGROUP;

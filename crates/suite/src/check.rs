@@ -7,7 +7,7 @@
 
 use crate::catalogue::{self, Case};
 use crate::report::{CaseResult, ContextReport, Report, Verdict};
-use crate::verdict::{compare, repro_command, request_as_run};
+use crate::verdict::{compare, repro_command};
 use forklore_model::{predict, Context};
 use forklore_probe::{run_batch, ContextSpec, ObserveLevel, ProbeCase, ProbeCommand};
 use std::collections::VecDeque;
@@ -268,9 +268,9 @@ fn run_work(
     let mut results = Vec::with_capacity(work.cases.len());
     for (case, (id, obs)) in work.cases.iter().zip(batch.results.iter()) {
         debug_assert_eq!(&case.id, id);
-        let request = request_as_run(&case.request, obs);
-        let pred = predict(&request, &ctx);
-        let (verdict, reason) = compare(&request, &ctx, &pred, obs);
+        let request = &case.request;
+        let pred = predict(request, &ctx);
+        let (verdict, reason) = compare(request, &ctx, &pred, obs);
         let generated = case.tags.contains(&"matrix");
         // Passing matrix cases are only counted (and listed by id with
         // --all-cases): rendering both sides for ~800k of them would cost
@@ -283,7 +283,7 @@ fn run_work(
             context: work.context.clone(),
             verdict,
             expected: if keep {
-                crate::explain::explain_json(&request, &ctx, &pred)
+                crate::explain::explain_json(request, &ctx, &pred)
             } else {
                 serde_json::Value::Null
             },

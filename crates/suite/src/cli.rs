@@ -302,7 +302,6 @@ pub fn probe_one(req: &Request, context: Option<&str>, json: bool) -> Result<i32
         eprintln!("forklore: the probe returned no result");
         return Ok(exit::BROKEN);
     };
-    let req = &crate::verdict::request_as_run(req, obs);
     let pred = forklore_model::predict(req, &ctx);
     let (verdict, reason) = crate::verdict::compare(req, &ctx, &pred, obs);
     let expected = crate::explain::explain_json(req, &ctx, &pred);

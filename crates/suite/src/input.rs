@@ -308,18 +308,10 @@ impl RequestArgs {
                 "file" => CgroupFd::RegularFile,
                 "dir" => CgroupFd::NonCgroupDir,
                 "v1" => CgroupFd::CgroupV1Dir,
-                // Writability is an environment fact the probe fills in; for
-                // `explain` it follows the --as context (root may write).
-                "v2-root" => CgroupFd::Cgroup2 {
-                    created: false,
-                    procs_writable: true,
-                    ancestor_writable: true,
-                },
-                "v2-child" => CgroupFd::Cgroup2 {
-                    created: true,
-                    procs_writable: true,
-                    ancestor_writable: true,
-                },
+                // Writability is an environment fact of the context
+                // (`Context::cgroup_write`), not part of the request.
+                "v2-root" => CgroupFd::Cgroup2 { created: false },
+                "v2-child" => CgroupFd::Cgroup2 { created: true },
                 other => CgroupFd::Raw(parse_u64("--cgroup", other)?),
             };
         }

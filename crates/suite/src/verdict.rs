@@ -152,29 +152,6 @@ fn reaped_name(r: ReapedBy) -> &'static str {
     }
 }
 
-/// The request as the probe actually ran it: environment facts the probe
-/// measured (whether the caller may write the target cgroup's
-/// `cgroup.procs` and the common ancestor's) replace the catalogue's
-/// assumptions before the model predicts.
-pub fn request_as_run(req: &Request, obs: &Observation) -> Request {
-    let mut r = req.clone();
-    if let Some(c) = r.clone3.as_mut() {
-        if let CgroupFd::Cgroup2 {
-            created,
-            procs_writable,
-            ancestor_writable,
-        } = c.cgroup
-        {
-            c.cgroup = CgroupFd::Cgroup2 {
-                created,
-                procs_writable: obs.cgroup_procs_writable.unwrap_or(procs_writable),
-                ancestor_writable: obs.cgroup_ancestor_writable.unwrap_or(ancestor_writable),
-            };
-        }
-    }
-    r
-}
-
 /// Which wait reaped the child. The probe reports `none` both for threads
 /// (joined through CHILD_CLEARTID) and for processes no wait found
 /// (ECHILD): the latter were auto-reaped by the kernel.
