@@ -233,7 +233,7 @@ pub fn list(args: &ListArgs) -> Result<i32, InputError> {
     let mut all: Vec<(String, String)> = catalogue::catalogue(args.quick, host.task_size_max)
         .into_iter()
         .chain(catalogue::context_cover())
-        .map(|c| (c.group.to_string(), c.id))
+        .map(|c| (c.group.to_string(), c.probe.id))
         .collect();
     all.extend(
         forklore_scenarios::catalogue()
