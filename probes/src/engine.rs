@@ -76,6 +76,7 @@ impl<'a> Engine<'a> {
         })
     }
 
+    /// Run one case and put the worker back the way it was.
     pub fn run(&mut self, case: &ProbeCase) -> Observation {
         if case.id.starts_with(CRASH_PROBE_ID_PREFIX) {
             crash_self();

@@ -327,6 +327,8 @@ pub struct Observation {
     pub set_tid: Option<Vec<i32>>,
     /// For CgroupFd::Cgroup2: whether the probe could write the target's
     /// and the common ancestor's cgroup.procs (access(W_OK), effective ids).
+    /// Measured once per context and reported here for the record; the
+    /// model reads it from the context (`Context::cgroup_write`).
     pub cgroup_procs_writable: Option<bool>,
     pub cgroup_ancestor_writable: Option<bool>,
     /// Wall time of the syscall in the caller, nanoseconds.
