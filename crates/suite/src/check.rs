@@ -173,7 +173,16 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
                     let (d, report) = &mut *guard;
                     d.cases += work.cases.len();
                     match d.contexts.iter_mut().find(|(n, _, _)| *n == ctx_name) {
-                        Some(entry) => entry.2 += results.len(),
+                        Some(entry) => {
+                            entry.2 += results.len();
+                            // Each batch measures the cgroup access its own
+                            // cases need: report what any batch measured.
+                            if let (Ok(seen), Ok(now)) = (&mut entry.1, &detected) {
+                                let w = &mut seen.cgroup_write;
+                                w.root = w.root.or(now.cgroup_write.root);
+                                w.created = w.created.or(now.cgroup_write.created);
+                            }
+                        }
                         None => d.contexts.push((ctx_name, detected, results.len())),
                     }
                     for r in results {
