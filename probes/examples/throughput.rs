@@ -2,7 +2,7 @@
 //! `cargo run --release -p forklore-probe --example throughput [light|full|kinds|flags|two]`
 //! (no argument: all of them). The example is its own probe process.
 
-use forklore_model::{flags::*, Request};
+use forklore_model::{clone3_default_exit_signal, flags::*, Request};
 use forklore_probe::*;
 use std::time::{Duration, Instant};
 
@@ -27,11 +27,7 @@ fn run(level: ObserveLevel, n: u32, step: u32) {
             Request::clone(flags(i) | SIGCHLD),
             level,
         ));
-        let es = if flags(i) & (CLONE_THREAD | CLONE_PARENT) != 0 {
-            0
-        } else {
-            SIGCHLD
-        };
+        let es = clone3_default_exit_signal(flags(i));
         cases.push(ProbeCase::new(
             format!("clone3-{i}"),
             Request::clone3(flags(i), es),
@@ -133,11 +129,7 @@ fn throughput_two_probes() {
                 let cases: Vec<_> = (0..n)
                     .flat_map(|k| {
                         let i = (k * 2 + half).wrapping_mul(7919) % (1 << 17);
-                        let es = if flags(i) & (CLONE_THREAD | CLONE_PARENT) != 0 {
-                            0
-                        } else {
-                            SIGCHLD
-                        };
+                        let es = clone3_default_exit_signal(flags(i));
                         [
                             ProbeCase::new(
                                 format!("clone-{i}"),

@@ -4,8 +4,7 @@
 //! Safe to call from any thread of a multithreaded process: the only
 //! process creation here is `std::process::Command`.
 
-use crate::protocol::{Header, Msg};
-use crate::{ContextSpec, Observation, ProbeCase, ProbeCommand};
+use crate::protocol::{ContextSpec, Header, Msg, Observation, ProbeCase};
 use forklore_model::Context;
 use forklore_sys::process::{self, WEXITED, WNOHANG, WNOWAIT};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -14,8 +13,35 @@ use nix::unistd::Pid;
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// How to start a probe process.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeCommand {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+}
+
+impl ProbeCommand {
+    /// This executable with `__probe`: any binary that calls
+    /// [`probe_main`] first thing when `argv[1] == "__probe"`.
+    pub fn current_exe() -> std::io::Result<ProbeCommand> {
+        Ok(ProbeCommand {
+            program: std::env::current_exe()?,
+            args: vec!["__probe".into()],
+        })
+    }
+
+    /// A dedicated probe binary (e.g. `forklore-probe`), run with `__probe`.
+    pub fn binary(path: impl Into<PathBuf>) -> ProbeCommand {
+        ProbeCommand {
+            program: path.into(),
+            args: vec!["__probe".into()],
+        }
+    }
+}
 
 /// What a batch produced.
 #[derive(Clone, Debug)]

@@ -1,16 +1,15 @@
-//! Arranging a context inside the probe, and the worker's main loop.
+//! Arranging a context inside the probe.
 //!
 //! Order matters: resources that need the runner's privileges (cgroup
 //! directories, fds) are prepared first, then credentials change, then the
 //! cgroup write permissions are measured as the new credentials, then
 //! chroot. A context that cannot be arranged is a skip with the reason.
 
-use crate::engine::{CgroupTarget, Engine, Resources};
-use crate::protocol::{emit, Msg};
-use crate::{ContextSpec, ProbeCase};
-use forklore_model::{CgroupFd, Syscall};
+use crate::pids::PidLevels;
+use crate::protocol::{ContextSpec, ProbeCase};
+use crate::resources::Resources;
+use forklore_model::CgroupFd;
 use forklore_observe::{self as observe, ContextHints};
-use forklore_sys::mailbox::Mailbox;
 use forklore_sys::process::{self, Disposition, Forked};
 use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
@@ -119,17 +118,8 @@ pub(crate) struct Arranged {
     pub hints: ContextHints,
     /// The holder child kept alive as init of the unshared pid namespace.
     pub holder: Option<i32>,
-    /// Level of the pid namespace /proc shows (after a remount).
-    pub procfs_level: u32,
-    /// Level of the caller's active pid namespace.
-    pub active_level: u32,
-    /// Caller's pid at each level from 0 (as NSpid, outermost first).
-    pub nspid_abs: Vec<i32>,
-    /// The procfs mount of the initial view kept open across a /proc
-    /// remount (pidns-init), to look pids up at the outer level.
-    pub outer_proc: Option<File>,
-    /// `pid_max` at level 0.
-    pub outer_pid_max: u32,
+    /// Where the caller sits in the pid namespaces.
+    pub pids: PidLevels,
 }
 
 fn errno_str(e: nix::Error) -> String {
@@ -152,7 +142,7 @@ pub fn unused_id(seed: u32) -> Option<u32> {
 }
 
 /// Re-arm what credential changes clear.
-fn rearm(reaper: u32, pidns_init: bool) -> Result<(), String> {
+pub(crate) fn rearm(reaper: u32, pidns_init: bool) -> Result<(), String> {
     let _ = process::set_dumpable(true);
     process::set_pdeathsig(libc::SIGKILL).map_err(|e| format!("PR_SET_PDEATHSIG: errno {e}"))?;
     let pp = std::os::unix::process::parent_id();
@@ -223,56 +213,9 @@ fn private_proc(target: &Path) -> Result<(), String> {
     .map_err(|e| format!("mount proc on {}: {}", target.display(), errno_str(e)))
 }
 
-fn common_ancestor(a: &str, b: &str) -> String {
-    let pa: Vec<&str> = a.split('/').filter(|s| !s.is_empty()).collect();
-    let pb: Vec<&str> = b.split('/').filter(|s| !s.is_empty()).collect();
-    let n = pa.iter().zip(&pb).take_while(|(x, y)| x == y).count();
-    format!("/{}", pa[..n].join("/"))
-}
-
-fn writable(p: &Path) -> bool {
-    nix::unistd::faccessat(
-        nix::fcntl::AT_FDCWD,
-        p,
-        nix::unistd::AccessFlags::W_OK,
-        nix::fcntl::AtFlags::AT_EACCESS,
-    )
-    .is_ok()
-}
-
-/// cgroup.procs write permission of `dir` and of the common ancestor of
-/// the caller's cgroup and `dir` (cgroup_procs_write_permission).
-fn cgroup_access(mount_point: &Path, dir: &Path) -> (bool, bool) {
-    let rel = dir
-        .strip_prefix(mount_point)
-        .map(|p| format!("/{}", p.display()))
-        .unwrap_or("/".into());
-    let src = observe::self_cgroup2_path().unwrap_or("/".into());
-    let anc = common_ancestor(&src, &rel);
-    let anc_dir = mount_point.join(anc.trim_start_matches('/'));
-    (
-        writable(&dir.join("cgroup.procs")),
-        writable(&anc_dir.join("cgroup.procs")),
-    )
-}
-
-fn measure_cgroups(res: &mut Resources) {
-    let Some(m) = observe::cgroup2_mount() else {
-        return;
-    };
-    for t in [&mut res.cg2_root, &mut res.cg2_created]
-        .into_iter()
-        .flatten()
-    {
-        let (p, a) = cgroup_access(&m, &t.path);
-        t.procs_writable = p;
-        t.ancestor_writable = a;
-    }
-}
-
 /// Arrange `spec` in the worker. Credentials first, then measurements that
 /// depend on them, then chroot.
-fn arrange(
+pub(crate) fn arrange(
     spec: &ContextSpec,
     prepared: &Prepared,
     res: &mut Resources,
@@ -284,11 +227,13 @@ fn arrange(
     let mut a = Arranged {
         hints: ContextHints::default(),
         holder: None,
-        procfs_level: 0,
-        active_level: nspid_abs.len().saturating_sub(1) as u32,
-        nspid_abs,
-        outer_proc: None,
-        outer_pid_max: prepared.outer_pid_max,
+        pids: PidLevels {
+            procfs_level: 0,
+            active_level: nspid_abs.len().saturating_sub(1) as u32,
+            nspid_abs,
+            outer_proc: None,
+            outer_pid_max: prepared.outer_pid_max,
+        },
     };
     match spec {
         ContextSpec::AsIs => {}
@@ -340,10 +285,10 @@ fn arrange(
                 return Err("the worker is not pid 1 of the new pid namespace".into());
             }
             rearm(reaper, true)?;
-            a.outer_proc = File::open("/proc").ok();
+            a.pids.outer_proc = File::open("/proc").ok();
             private_proc(Path::new("/proc"))?;
-            a.procfs_level = a.active_level;
-            a.hints.active_pidns_level = Some(a.active_level);
+            a.pids.procfs_level = a.pids.active_level;
+            a.hints.active_pidns_level = Some(a.pids.active_level);
         }
         ContextSpec::UnsharePid => {
             unshare(CloneFlags::CLONE_NEWPID).map_err(|e| {
@@ -376,7 +321,7 @@ fn arrange(
                 .map_err(|e| format!("cannot install the seccomp filter: errno {e}"))?;
         }
     }
-    measure_cgroups(res);
+    res.measure_cgroups();
     if *spec == ContextSpec::Chroot {
         let dir = prepared
             .chroot_dir
@@ -400,7 +345,7 @@ fn arrange(
 /// dropped when sent, so they neither kill the worker nor pile up. SIGCHLD
 /// stays default (SIG_IGN would auto-reap children); SIGSTOP is undone by
 /// the reaper; SIGKILL cannot be ignored (the engine declines such cases).
-fn ignore_signals() {
+pub(crate) fn ignore_signals() {
     for sig in 1..=64 {
         if sig == libc::SIGCHLD || sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
@@ -409,92 +354,4 @@ fn ignore_signals() {
     }
     let _ = process::set_signal_disposition(libc::SIGCHLD, Disposition::Default);
     process::set_sigmask(0);
-}
-
-/// Open what the cases refer to while the runner's privileges still hold.
-fn open_resources(cases: &[ProbeCase], prepared: &Prepared) -> Resources {
-    let mut r = Resources::default();
-    let kinds: Vec<CgroupFd> = cases
-        .iter()
-        .filter(|c| c.request.syscall == Syscall::Clone3)
-        .filter_map(|c| c.request.clone3.as_ref().map(|a| a.cgroup))
-        .collect();
-    let any = |f: &dyn Fn(&CgroupFd) -> bool| kinds.iter().any(f);
-    if any(&|k| *k == CgroupFd::RegularFile) {
-        r.regular_file = tempfile::tempfile().ok();
-    }
-    if any(&|k| *k == CgroupFd::NonCgroupDir) {
-        r.non_cgroup_dir = File::open("/").ok();
-    }
-    if any(&|k| *k == CgroupFd::CgroupV1Dir) {
-        r.cgroup_v1 = observe::cgroup_v1_mount().and_then(|m| File::open(m).ok());
-    }
-    if any(&|k| matches!(k, CgroupFd::Cgroup2 { created: false, .. })) {
-        r.cg2_root =
-            observe::cgroup2_mount().and_then(|m| Some(CgroupTarget::new(File::open(&m).ok()?, m)));
-    }
-    if any(&|k| matches!(k, CgroupFd::Cgroup2 { created: true, .. })) {
-        match &prepared.cg2_created {
-            Some(d) => {
-                r.cg2_created = File::open(d).ok().map(|f| CgroupTarget::new(f, d.clone()));
-                if r.cg2_created.is_none() {
-                    r.cg2_created_err = Some(format!("cannot open {}", d.display()));
-                }
-            }
-            None => r.cg2_created_err = prepared.cg2_created_err.clone(),
-        }
-    }
-    r
-}
-
-pub(crate) fn worker_main(
-    reaper: u32,
-    spec: &ContextSpec,
-    prepared: &Prepared,
-    cases: &[ProbeCase],
-    mailbox: &Mailbox,
-) -> i32 {
-    let pidns_init = *spec == ContextSpec::PidNsInit;
-    if rearm(reaper, pidns_init).is_err() {
-        return 3;
-    }
-    ignore_signals();
-    let mut res = open_resources(cases, prepared);
-    let arranged = match arrange(spec, prepared, &mut res, reaper) {
-        Ok(a) => a,
-        Err(reason) => {
-            emit(&Msg::Skip { reason });
-            return 0;
-        }
-    };
-    let ctx = observe::detect_context(&arranged.hints);
-    emit(&Msg::Context {
-        context: ctx.clone(),
-    });
-    // A throwaway caller would change the task count (nproc) or leave its
-    // orphans to the namespace's init instead of the reaper (unshare-pid).
-    let helper_ok = !matches!(spec, ContextSpec::Nproc(_) | ContextSpec::UnsharePid);
-    let mut engine = match Engine::new(mailbox, res, &arranged, &ctx, helper_ok) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("forklore-probe: cannot set up the case memory: {e}");
-            return 4;
-        }
-    };
-    for (index, case) in cases.iter().enumerate() {
-        let obs = engine.run(case);
-        emit(&Msg::Result {
-            index,
-            id: case.id.clone(),
-            obs: Box::new(obs),
-        });
-    }
-    if let Some(h) = arranged.holder {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(h),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-        let _ = process::wait4(h, process::WALL, false);
-    }
-    0
 }

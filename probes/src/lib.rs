@@ -13,384 +13,47 @@
 //! the probe's process group, reports the case in flight as broken and
 //! continues with the rest in a new probe.
 
+//!
+//! Modules, each depending only on those above it:
+//!
+//! | module      | concern |
+//! |-------------|---------|
+//! | `protocol`  | the wire types: cases, observations, contexts, messages |
+//! | `client`    | the runner side: spawn, feed, read, recover |
+//! | `wait`      | reaping in the kernel's order, and the reaper↔worker mailbox codec |
+//! | `resources` | descriptors cases refer to, and what the context may write in cgroup2 |
+//! | `pids`      | resolving symbolic set_tid entries against the pid namespaces |
+//! | `lower`     | a `Request` lowered once into the raw call (words and pointers) |
+//! | `baseline`  | the worker's state between cases: captured once, restored after each |
+//! | `context`   | arranging a context (credentials, namespaces, chroot, seccomp) |
+//! | `engine`    | one case: call, observe, finish; the throwaway caller |
+//! | `reaper`    | the subreaper process |
+//! | `bootstrap` | `probe_main`: read the batch, fork reaper and worker, the worker loop |
+
 #![forbid(unsafe_code)]
 
+mod baseline;
+mod bootstrap;
 mod client;
 mod context;
 mod engine;
+mod lower;
+mod pids;
 mod protocol;
 mod reaper;
+mod resources;
+mod wait;
 
-use forklore_model::{Errno, PidfdKind, ReapedBy, Request};
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::path::PathBuf;
-use std::str::FromStr;
-
-pub use client::{run_batch, BatchResult};
+pub use client::{run_batch, BatchResult, ProbeCommand};
 pub use context::unused_id;
 pub use forklore_observe::{detect_host_context, ProcInfo};
-
-/// How much to observe about a case.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ObserveLevel {
-    /// Return value and errno, the child's self-report, tid words, pidfd
-    /// kind, which wait option reaped it and the status word. No /proc
-    /// reads, no rusage.
-    #[default]
-    Light,
-    /// Everything: also /proc of the child alive and as a zombie, pidfd
-    /// fdinfo, rusage, and a full check of signal dispositions.
-    Full,
-}
-
-/// One case for the probe.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProbeCase {
-    pub id: String,
-    pub request: Request,
-    #[serde(default)]
-    pub observe: ObserveLevel,
-}
-
-/// Test-only: a case whose id starts with this makes the probe worker kill
-/// itself with SIGSEGV instead of running the request (to test crash
-/// recovery and cleanup).
-pub const CRASH_PROBE_ID_PREFIX: &str = "__forklore_crash_probe__";
-
-/// Test-only: a case whose id starts with this makes the probe worker hang
-/// (to test the runner's stall timeout).
-pub const STALL_PROBE_ID_PREFIX: &str = "__forklore_stall_probe__";
-
-impl ProbeCase {
-    pub fn new(id: impl Into<String>, request: Request, observe: ObserveLevel) -> Self {
-        ProbeCase {
-            id: id.into(),
-            request,
-            observe,
-        }
-    }
-
-    /// Test-only: a case that crashes the probe (see [`CRASH_PROBE_ID_PREFIX`]).
-    pub fn crash_probe(suffix: &str) -> Self {
-        ProbeCase::new(
-            format!("{CRASH_PROBE_ID_PREFIX}{suffix}"),
-            Request::fork(),
-            ObserveLevel::Light,
-        )
-    }
-
-    /// Test-only: a case that hangs the probe (see [`STALL_PROBE_ID_PREFIX`]).
-    pub fn stall_probe(suffix: &str) -> Self {
-        ProbeCase::new(
-            format!("{STALL_PROBE_ID_PREFIX}{suffix}"),
-            Request::fork(),
-            ObserveLevel::Light,
-        )
-    }
-}
-
-/// The situation the probe arranges before running a batch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ContextSpec {
-    /// Whatever the runner is ("root" when run as root).
-    AsIs,
-    /// An unused uid/gid with no capabilities (as root: setgroups([]),
-    /// setgid, setuid to a uid no process uses and /etc/passwd lacks).
-    Unprivileged,
-    /// Drop one capability (effective, permitted, inheritable, bounding).
-    DropCap(u32),
-    /// Inside a new user namespace (uid/gid 0 mapped to the caller's).
-    UserNs,
-    /// Init (pid 1) of a new pid namespace.
-    PidNsInit,
-    /// After unshare(CLONE_NEWPID), a holder child kept alive as that
-    /// namespace's init.
-    UnsharePid,
-    /// The unprivileged uid with RLIMIT_NPROC = n.
-    Nproc(u64),
-    /// chroot into a temporary directory.
-    Chroot,
-    /// In a child user namespace whose user.max_user_namespaces is 0.
-    UserNsLimitZero,
-    /// Under a seccomp filter that answers clone3 with ENOSYS, as Docker's
-    /// default profile does: the environment, not the kernel, decides.
-    SeccompClone3Enosys,
-}
-
-impl ContextSpec {
-    /// One context of each kind, in declaration order (the error for an
-    /// unknown name lists them so).
-    pub const KINDS: [ContextSpec; 10] = [
-        ContextSpec::AsIs,
-        ContextSpec::Unprivileged,
-        ContextSpec::DropCap(forklore_model::cap::CAP_SYS_ADMIN),
-        ContextSpec::UserNs,
-        ContextSpec::PidNsInit,
-        ContextSpec::UnsharePid,
-        ContextSpec::Nproc(1),
-        ContextSpec::Chroot,
-        ContextSpec::UserNsLimitZero,
-        ContextSpec::SeccompClone3Enosys,
-    ];
-
-    /// The contexts of a default `forklore check` run, in report order.
-    pub const DEFAULT_RUN: [ContextSpec; 10] = [
-        ContextSpec::AsIs,
-        ContextSpec::Unprivileged,
-        ContextSpec::DropCap(forklore_model::cap::CAP_SYS_ADMIN),
-        ContextSpec::UserNs,
-        ContextSpec::PidNsInit,
-        ContextSpec::UnsharePid,
-        ContextSpec::Nproc(1),
-        ContextSpec::UserNsLimitZero,
-        ContextSpec::Chroot,
-        ContextSpec::SeccompClone3Enosys,
-    ];
-
-    /// The context's name: the one place the names are spelled.
-    pub fn name(&self) -> String {
-        match self {
-            ContextSpec::AsIs => "root".into(),
-            ContextSpec::Unprivileged => "user".into(),
-            ContextSpec::DropCap(c) => format!("drop-cap-{}", cap_short_name(*c)),
-            ContextSpec::UserNs => "userns".into(),
-            ContextSpec::PidNsInit => "pidns-init".into(),
-            ContextSpec::UnsharePid => "unshare-pid".into(),
-            ContextSpec::Nproc(n) => format!("nproc-{n}"),
-            ContextSpec::Chroot => "chroot".into(),
-            ContextSpec::UserNsLimitZero => "userns-limit-0".into(),
-            ContextSpec::SeccompClone3Enosys => "seccomp-clone3-enosys".into(),
-        }
-    }
-}
-
-/// `sys_admin` for 21; the number itself for capabilities caps does not know.
-fn cap_short_name(c: u32) -> String {
-    caps::all()
-        .into_iter()
-        .find(|k| k.index() as u32 == c)
-        .map(|k| {
-            k.to_string()
-                .trim_start_matches("CAP_")
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_else(|| c.to_string())
-}
-
-impl fmt::Display for ContextSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name())
-    }
-}
-
-impl FromStr for ContextSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let t = s.trim().to_ascii_lowercase();
-        let bad = || {
-            let kinds: Vec<String> = ContextSpec::KINDS
-                .iter()
-                .map(|k| match k {
-                    ContextSpec::DropCap(_) => "drop-cap-<name>".into(),
-                    ContextSpec::Nproc(_) => "nproc-<n>".into(),
-                    k => k.name(),
-                })
-                .collect();
-            format!("unknown context {s:?} ({})", kinds.join(", "))
-        };
-        let fixed = ContextSpec::KINDS
-            .into_iter()
-            .filter(|k| !matches!(k, ContextSpec::DropCap(_) | ContextSpec::Nproc(_)))
-            .find(|k| k.name() == t);
-        if let Some(k) = fixed {
-            return Ok(k);
-        }
-        Ok(match t.as_str() {
-            "as-is" | "asis" => ContextSpec::AsIs,
-            "unprivileged" => ContextSpec::Unprivileged,
-            _ => {
-                if let Some(c) = t.strip_prefix("drop-cap-") {
-                    if let Ok(n) = c.parse::<u32>() {
-                        return if n <= 63 {
-                            Ok(ContextSpec::DropCap(n))
-                        } else {
-                            Err(bad())
-                        };
-                    }
-                    let full = format!("CAP_{}", c.to_ascii_uppercase());
-                    let k: caps::Capability = full.parse().map_err(|_| bad())?;
-                    ContextSpec::DropCap(k.index() as u32)
-                } else if let Some(n) = t.strip_prefix("nproc-") {
-                    ContextSpec::Nproc(n.parse().map_err(|_| bad())?)
-                } else {
-                    return Err(bad());
-                }
-            }
-        })
-    }
-}
-
-/// How a case ended.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CaseOutcome {
-    /// The call returned a child id.
-    Success,
-    /// The call returned -errno.
-    #[default]
-    Error,
-    /// The probe crashed, stalled or could not observe the case.
-    Broken,
-    /// The probe declined to run it (see `skipped`).
-    Skipped,
-}
-
-/// `struct rusage` of the reaped child (Full observation).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rusage {
-    pub utime_us: u64,
-    pub stime_us: u64,
-    pub maxrss_kb: u64,
-    pub minflt: u64,
-    pub majflt: u64,
-    pub nvcsw: u64,
-    pub nivcsw: u64,
-}
-
-/// What the probe saw for one case. Flat; every field is documented with
-/// where it comes from. `None` means "not observed" (not applicable, or not
-/// at this observation level).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Observation {
-    pub outcome: CaseOutcome,
-    /// Raw syscall result: the child's tid in the caller's pid namespace, or -errno.
-    pub ret: Option<i64>,
-    /// `-ret` when the call failed (raw number kept).
-    pub errno: Option<Errno>,
-    /// gettid() in the child.
-    pub pid: Option<i32>,
-    /// getpid() in the child.
-    pub tgid: Option<i32>,
-    /// getppid() in the child.
-    pub ppid: Option<i32>,
-    /// The CHILD_SETTID word as the child read it right after starting
-    /// (`None`: still untouched, or the pointer was not the probe's word).
-    pub child_tid: Option<i64>,
-    /// The same word once the child is gone (0 shows CHILD_CLEARTID ran).
-    pub child_tid_after_exit: Option<i64>,
-    /// The PARENT_SETTID word after the call returned (`None`: untouched).
-    /// With legacy clone and CLONE_PIDFD this slot holds the pidfd.
-    pub parent_tid: Option<i64>,
-    /// /proc State letter while the child waited for the go-ahead (Full).
-    pub proc_state: Option<String>,
-    /// /proc State letter once it had exited, before reaping (Full).
-    pub zombie_state: Option<String>,
-    /// /proc details while alive (Full).
-    pub proc: Option<ProcInfo>,
-    /// /proc details as a zombie (Full).
-    pub zombie: Option<ProcInfo>,
-    /// exit_signal from /proc stat field 38 (zombie if seen, else alive; Full).
-    pub exit_signal: Option<i32>,
-    /// First of plain, __WCLONE, __WALL that reaped it (tried in that order
-    /// once the child was a zombie); `callers_parent` when the probe's
-    /// reaper did (CLONE_PARENT); `none` for a thread (not waitable, joined
-    /// through CHILD_CLEARTID) or an auto-reaped child (see `wait_errno`).
-    pub reaped_by: Option<ReapedBy>,
-    /// For `callers_parent`: which option the reaper needed.
-    pub reaper_option: Option<ReapedBy>,
-    /// The wait status word.
-    pub wait_status: Option<i32>,
-    /// errno of the wait that found no child (ECHILD: auto-reaped).
-    pub wait_errno: Option<Errno>,
-    /// Full only.
-    pub rusage: Option<Rusage>,
-    /// The descriptor the kernel wrote is a pidfd, and of which kind
-    /// (O_EXCL = PIDFD_THREAD in its flags).
-    pub pidfd: Option<PidfdKind>,
-    /// `Pid:` in the pidfd's fdinfo while the child was alive (Full).
-    pub pidfd_pid: Option<i32>,
-    /// The caller slept until the child exited: the child's "about to exit"
-    /// flag was already set when the call returned. Conclusive for Full
-    /// cases (the child waits for a go-ahead) and CLONE_VFORK cases; a Light
-    /// non-VFORK case whose child had already exited reports `None` (it may
-    /// simply have run first).
-    pub caller_suspended: Option<bool>,
-    /// The caller's getpid() / getppid() (what CLONE_PARENT and
-    /// CLONE_THREAD children should report).
-    pub caller_pid: i32,
-    pub caller_ppid: i32,
-    /// The call ran in a throwaway caller forked from the probe, because
-    /// the child's exit signal (SIGKILL) kills its caller.
-    pub helper_caller: bool,
-    /// The signal that killed the caller (the child's exit signal was
-    /// delivered to it). With it, `reaped_by` is `none`: the probe's reaper
-    /// adopted and reaped the orphan (`reaper_option`, `wait_status`).
-    pub caller_killed_by: Option<i32>,
-    /// The set_tid values actually passed (Unused/PidMax/CallerPid resolved).
-    pub set_tid: Option<Vec<i32>>,
-    /// For CgroupFd::Cgroup2: whether the probe could write the target's
-    /// and the common ancestor's cgroup.procs (access(W_OK), effective ids).
-    pub cgroup_procs_writable: Option<bool>,
-    pub cgroup_ancestor_writable: Option<bool>,
-    /// Wall time of the syscall in the caller, nanoseconds.
-    pub call_ns: u64,
-    /// Probe state the case changed and the probe put back
-    /// (e.g. "SIGCHLD disposition").
-    pub restored: Vec<String>,
-    /// Why the case is broken (e.g. "probe killed by SIGSEGV").
-    pub broken: Option<String>,
-    /// Why the case was not run.
-    pub skipped: Option<String>,
-}
-
-impl Observation {
-    pub fn broken(reason: impl Into<String>) -> Self {
-        Observation {
-            outcome: CaseOutcome::Broken,
-            broken: Some(reason.into()),
-            ..Default::default()
-        }
-    }
-    pub fn skipped(reason: impl Into<String>) -> Self {
-        Observation {
-            outcome: CaseOutcome::Skipped,
-            skipped: Some(reason.into()),
-            ..Default::default()
-        }
-    }
-}
-
-/// How to start a probe process.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProbeCommand {
-    pub program: PathBuf,
-    pub args: Vec<String>,
-}
-
-impl ProbeCommand {
-    /// This executable with `__probe`: any binary that calls
-    /// [`probe_main`] first thing when `argv[1] == "__probe"`.
-    pub fn current_exe() -> std::io::Result<ProbeCommand> {
-        Ok(ProbeCommand {
-            program: std::env::current_exe()?,
-            args: vec!["__probe".into()],
-        })
-    }
-
-    /// A dedicated probe binary (e.g. `forklore-probe`), run with `__probe`.
-    pub fn binary(path: impl Into<PathBuf>) -> ProbeCommand {
-        ProbeCommand {
-            program: path.into(),
-            args: vec!["__probe".into()],
-        }
-    }
-}
+pub use protocol::{
+    CaseOutcome, ContextSpec, Observation, ObserveLevel, ProbeCase, Rusage, CRASH_PROBE_ID_PREFIX,
+    STALL_PROBE_ID_PREFIX,
+};
 
 /// The probe process's entry point. Call it first thing in `main` when
 /// `argv[1] == "__probe"`, before any thread exists; returns the exit code.
 pub fn probe_main() -> i32 {
-    protocol::probe_main()
+    bootstrap::probe_main()
 }

@@ -1,4 +1,5 @@
-//! The wire protocol between runner and probe, and the probe's entry point.
+//! The wire protocol between runner and probe: every type that crosses the
+//! pipe, and nothing else (the probe's entry point is `bootstrap`).
 //!
 //! stdin (runner → probe), JSON lines, read to EOF before anything runs:
 //! a [`Header`], then one [`ProbeCase`] per line.
@@ -8,14 +9,12 @@
 //! order, flushed as soon as the case is done, and finally `end` from the
 //! reaper (how the worker ended, what had to be cleaned up).
 
-use crate::context::{self, Prepared};
-use crate::{reaper, ContextSpec, Observation, ProbeCase};
-use forklore_model::Context;
-use forklore_sys::mailbox::Mailbox;
-use forklore_sys::mem::Shared;
-use forklore_sys::process::{self, Forked};
+use forklore_model::{Context, Errno, PidfdKind, ReapedBy, Request};
+use forklore_observe::ProcInfo;
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Write};
+use std::fmt;
+use std::io::Write;
+use std::str::FromStr;
 
 /// First stdin line.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -62,88 +61,336 @@ pub(crate) fn emit(msg: &Msg) {
     let _ = out.flush();
 }
 
-pub(crate) fn probe_main() -> i32 {
-    let mut input = String::new();
-    if let Err(e) = std::io::stdin().read_to_string(&mut input) {
-        eprintln!("forklore-probe: cannot read stdin: {e}");
-        return 2;
+/// How much to observe about a case.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObserveLevel {
+    /// Return value and errno, the child's self-report, tid words, pidfd
+    /// kind, which wait option reaped it and the status word. No /proc
+    /// reads, no rusage.
+    #[default]
+    Light,
+    /// Everything: also /proc of the child alive and as a zombie, pidfd
+    /// fdinfo, rusage, and a full check of signal dispositions.
+    Full,
+}
+
+/// One case for the probe.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeCase {
+    pub id: String,
+    pub request: Request,
+    #[serde(default)]
+    pub observe: ObserveLevel,
+}
+
+/// Test-only: a case whose id starts with this makes the probe worker kill
+/// itself with SIGSEGV instead of running the request (to test crash
+/// recovery and cleanup).
+pub const CRASH_PROBE_ID_PREFIX: &str = "__forklore_crash_probe__";
+
+/// Test-only: a case whose id starts with this makes the probe worker hang
+/// (to test the runner's stall timeout).
+pub const STALL_PROBE_ID_PREFIX: &str = "__forklore_stall_probe__";
+
+impl ProbeCase {
+    pub fn new(id: impl Into<String>, request: Request, observe: ObserveLevel) -> Self {
+        ProbeCase {
+            id: id.into(),
+            request,
+            observe,
+        }
     }
-    let mut lines = input.lines();
-    let header: Header = match lines.next().map(serde_json::from_str) {
-        Some(Ok(h)) => h,
-        Some(Err(e)) => {
-            eprintln!("forklore-probe: bad header: {e}");
-            return 2;
+
+    /// Test-only: a case that crashes the probe (see [`CRASH_PROBE_ID_PREFIX`]).
+    pub fn crash_probe(suffix: &str) -> Self {
+        ProbeCase::new(
+            format!("{CRASH_PROBE_ID_PREFIX}{suffix}"),
+            Request::fork(),
+            ObserveLevel::Light,
+        )
+    }
+
+    /// Test-only: a case that hangs the probe (see [`STALL_PROBE_ID_PREFIX`]).
+    pub fn stall_probe(suffix: &str) -> Self {
+        ProbeCase::new(
+            format!("{STALL_PROBE_ID_PREFIX}{suffix}"),
+            Request::fork(),
+            ObserveLevel::Light,
+        )
+    }
+}
+
+/// The situation the probe arranges before running a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContextSpec {
+    /// Whatever the runner is ("root" when run as root).
+    AsIs,
+    /// An unused uid/gid with no capabilities (as root: setgroups([]),
+    /// setgid, setuid to a uid no process uses and /etc/passwd lacks).
+    Unprivileged,
+    /// Drop one capability (effective, permitted, inheritable, bounding).
+    DropCap(u32),
+    /// Inside a new user namespace (uid/gid 0 mapped to the caller's).
+    UserNs,
+    /// Init (pid 1) of a new pid namespace.
+    PidNsInit,
+    /// After unshare(CLONE_NEWPID), a holder child kept alive as that
+    /// namespace's init.
+    UnsharePid,
+    /// The unprivileged uid with RLIMIT_NPROC = n.
+    Nproc(u64),
+    /// chroot into a temporary directory.
+    Chroot,
+    /// In a child user namespace whose user.max_user_namespaces is 0.
+    UserNsLimitZero,
+    /// Under a seccomp filter that answers clone3 with ENOSYS, as Docker's
+    /// default profile does: the environment, not the kernel, decides.
+    SeccompClone3Enosys,
+}
+
+impl ContextSpec {
+    /// One context of each kind, in declaration order (the error for an
+    /// unknown name lists them so).
+    pub const KINDS: [ContextSpec; 10] = [
+        ContextSpec::AsIs,
+        ContextSpec::Unprivileged,
+        ContextSpec::DropCap(forklore_model::cap::CAP_SYS_ADMIN),
+        ContextSpec::UserNs,
+        ContextSpec::PidNsInit,
+        ContextSpec::UnsharePid,
+        ContextSpec::Nproc(1),
+        ContextSpec::Chroot,
+        ContextSpec::UserNsLimitZero,
+        ContextSpec::SeccompClone3Enosys,
+    ];
+
+    /// The contexts of a default `forklore check` run, in report order.
+    pub const DEFAULT_RUN: [ContextSpec; 10] = [
+        ContextSpec::AsIs,
+        ContextSpec::Unprivileged,
+        ContextSpec::DropCap(forklore_model::cap::CAP_SYS_ADMIN),
+        ContextSpec::UserNs,
+        ContextSpec::PidNsInit,
+        ContextSpec::UnsharePid,
+        ContextSpec::Nproc(1),
+        ContextSpec::UserNsLimitZero,
+        ContextSpec::Chroot,
+        ContextSpec::SeccompClone3Enosys,
+    ];
+
+    /// The context's name: the one place the names are spelled.
+    pub fn name(&self) -> String {
+        match self {
+            ContextSpec::AsIs => "root".into(),
+            ContextSpec::Unprivileged => "user".into(),
+            ContextSpec::DropCap(c) => format!("drop-cap-{}", cap_short_name(*c)),
+            ContextSpec::UserNs => "userns".into(),
+            ContextSpec::PidNsInit => "pidns-init".into(),
+            ContextSpec::UnsharePid => "unshare-pid".into(),
+            ContextSpec::Nproc(n) => format!("nproc-{n}"),
+            ContextSpec::Chroot => "chroot".into(),
+            ContextSpec::UserNsLimitZero => "userns-limit-0".into(),
+            ContextSpec::SeccompClone3Enosys => "seccomp-clone3-enosys".into(),
         }
-        None => {
-            eprintln!("forklore-probe: empty input");
-            return 2;
+    }
+}
+
+/// `sys_admin` for 21; the number itself for capabilities caps does not know.
+fn cap_short_name(c: u32) -> String {
+    caps::all()
+        .into_iter()
+        .find(|k| k.index() as u32 == c)
+        .map(|k| {
+            k.to_string()
+                .trim_start_matches("CAP_")
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_else(|| c.to_string())
+}
+
+impl fmt::Display for ContextSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl FromStr for ContextSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim().to_ascii_lowercase();
+        let bad = || {
+            let kinds: Vec<String> = ContextSpec::KINDS
+                .iter()
+                .map(|k| match k {
+                    ContextSpec::DropCap(_) => "drop-cap-<name>".into(),
+                    ContextSpec::Nproc(_) => "nproc-<n>".into(),
+                    k => k.name(),
+                })
+                .collect();
+            format!("unknown context {s:?} ({})", kinds.join(", "))
+        };
+        let fixed = ContextSpec::KINDS
+            .into_iter()
+            .filter(|k| !matches!(k, ContextSpec::DropCap(_) | ContextSpec::Nproc(_)))
+            .find(|k| k.name() == t);
+        if let Some(k) = fixed {
+            return Ok(k);
         }
-    };
-    let mut cases: Vec<ProbeCase> = Vec::new();
-    for (i, l) in lines.enumerate() {
-        match serde_json::from_str(l) {
-            Ok(c) => cases.push(c),
-            Err(e) => {
-                eprintln!("forklore-probe: bad case on line {}: {e}", i + 2);
-                return 2;
+        Ok(match t.as_str() {
+            "as-is" | "asis" => ContextSpec::AsIs,
+            "unprivileged" => ContextSpec::Unprivileged,
+            _ => {
+                if let Some(c) = t.strip_prefix("drop-cap-") {
+                    if let Ok(n) = c.parse::<u32>() {
+                        return if n <= 63 {
+                            Ok(ContextSpec::DropCap(n))
+                        } else {
+                            Err(bad())
+                        };
+                    }
+                    let full = format!("CAP_{}", c.to_ascii_uppercase());
+                    let k: caps::Capability = full.parse().map_err(|_| bad())?;
+                    ContextSpec::DropCap(k.index() as u32)
+                } else if let Some(n) = t.strip_prefix("nproc-") {
+                    ContextSpec::Nproc(n.parse().map_err(|_| bad())?)
+                } else {
+                    return Err(bad());
+                }
             }
+        })
+    }
+}
+
+/// How a case ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaseOutcome {
+    /// The call returned a child id.
+    Success,
+    /// The call returned -errno.
+    #[default]
+    Error,
+    /// The probe crashed, stalled or could not observe the case.
+    Broken,
+    /// The probe declined to run it (see `skipped`).
+    Skipped,
+}
+
+/// `struct rusage` of the reaped child (Full observation).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rusage {
+    pub utime_us: u64,
+    pub stime_us: u64,
+    pub maxrss_kb: u64,
+    pub minflt: u64,
+    pub majflt: u64,
+    pub nvcsw: u64,
+    pub nivcsw: u64,
+}
+
+/// What the probe saw for one case. Flat; every field is documented with
+/// where it comes from. `None` means "not observed" (not applicable, or not
+/// at this observation level).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observation {
+    pub outcome: CaseOutcome,
+    /// Raw syscall result: the child's tid in the caller's pid namespace, or -errno.
+    pub ret: Option<i64>,
+    /// `-ret` when the call failed (raw number kept).
+    pub errno: Option<Errno>,
+    /// gettid() in the child.
+    pub pid: Option<i32>,
+    /// getpid() in the child.
+    pub tgid: Option<i32>,
+    /// getppid() in the child.
+    pub ppid: Option<i32>,
+    /// The CHILD_SETTID word as the child read it right after starting
+    /// (`None`: still untouched, or the pointer was not the probe's word).
+    pub child_tid: Option<i64>,
+    /// The same word once the child is gone (0 shows CHILD_CLEARTID ran).
+    pub child_tid_after_exit: Option<i64>,
+    /// The PARENT_SETTID word after the call returned (`None`: untouched).
+    /// With legacy clone and CLONE_PIDFD this slot holds the pidfd.
+    pub parent_tid: Option<i64>,
+    /// /proc State letter while the child waited for the go-ahead (Full).
+    pub proc_state: Option<String>,
+    /// /proc State letter once it had exited, before reaping (Full).
+    pub zombie_state: Option<String>,
+    /// /proc details while alive (Full).
+    pub proc: Option<ProcInfo>,
+    /// /proc details as a zombie (Full).
+    pub zombie: Option<ProcInfo>,
+    /// exit_signal from /proc stat field 38 (zombie if seen, else alive; Full).
+    pub exit_signal: Option<i32>,
+    /// First of plain, __WCLONE, __WALL that reaped it (tried in that order
+    /// once the child was a zombie); `callers_parent` when the probe's
+    /// reaper did (CLONE_PARENT); `none` for a thread (not waitable, joined
+    /// through CHILD_CLEARTID) or an auto-reaped child (see `wait_errno`).
+    pub reaped_by: Option<ReapedBy>,
+    /// For `callers_parent`: which option the reaper needed.
+    pub reaper_option: Option<ReapedBy>,
+    /// The wait status word.
+    pub wait_status: Option<i32>,
+    /// errno of the wait that found no child (ECHILD: auto-reaped).
+    pub wait_errno: Option<Errno>,
+    /// Full only.
+    pub rusage: Option<Rusage>,
+    /// The descriptor the kernel wrote is a pidfd, and of which kind
+    /// (O_EXCL = PIDFD_THREAD in its flags).
+    pub pidfd: Option<PidfdKind>,
+    /// `Pid:` in the pidfd's fdinfo while the child was alive (Full).
+    pub pidfd_pid: Option<i32>,
+    /// The caller slept until the child exited: the child's "about to exit"
+    /// flag was already set when the call returned. Conclusive for Full
+    /// cases (the child waits for a go-ahead) and CLONE_VFORK cases; a Light
+    /// non-VFORK case whose child had already exited reports `None` (it may
+    /// simply have run first).
+    pub caller_suspended: Option<bool>,
+    /// The caller's getpid() / getppid() (what CLONE_PARENT and
+    /// CLONE_THREAD children should report).
+    pub caller_pid: i32,
+    pub caller_ppid: i32,
+    /// The call ran in a throwaway caller forked from the probe, because
+    /// the child's exit signal (SIGKILL) kills its caller.
+    pub helper_caller: bool,
+    /// The signal that killed the caller (the child's exit signal was
+    /// delivered to it). With it, `reaped_by` is `none`: the probe's reaper
+    /// adopted and reaped the orphan (`reaper_option`, `wait_status`).
+    pub caller_killed_by: Option<i32>,
+    /// The set_tid values actually passed (Unused/PidMax/CallerPid resolved).
+    pub set_tid: Option<Vec<i32>>,
+    /// For CgroupFd::Cgroup2: whether the probe could write the target's
+    /// and the common ancestor's cgroup.procs (access(W_OK), effective ids).
+    /// Measured once per context and reported here for the record; the
+    /// model reads it from the context (`Context::cgroup_write`).
+    pub cgroup_procs_writable: Option<bool>,
+    pub cgroup_ancestor_writable: Option<bool>,
+    /// Wall time of the syscall in the caller, nanoseconds.
+    pub call_ns: u64,
+    /// Probe state the case changed and the probe put back
+    /// (e.g. "SIGCHLD disposition").
+    pub restored: Vec<String>,
+    /// Why the case is broken (e.g. "probe killed by SIGSEGV").
+    pub broken: Option<String>,
+    /// Why the case was not run.
+    pub skipped: Option<String>,
+}
+
+impl Observation {
+    pub fn broken(reason: impl Into<String>) -> Self {
+        Observation {
+            outcome: CaseOutcome::Broken,
+            broken: Some(reason.into()),
+            ..Default::default()
         }
     }
-    // Every fork copies the page tables of what is still mapped.
-    drop(input);
-    // The reaper cleans up on SIGTERM; the runner's death sends it.
-    let term = match process::install_flag_handler(libc::SIGTERM) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("forklore-probe: sigaction: errno {e}");
-            return 2;
+    pub fn skipped(reason: impl Into<String>) -> Self {
+        Observation {
+            outcome: CaseOutcome::Skipped,
+            skipped: Some(reason.into()),
+            ..Default::default()
         }
-    };
-    let _ = process::set_pdeathsig(libc::SIGTERM);
-    if let Some(r) = header.runner_pid {
-        if std::os::unix::process::parent_id() != r {
-            return 3;
-        }
-    }
-    if let Err(e) = process::set_child_subreaper() {
-        emit(&Msg::Skip {
-            reason: format!("PR_SET_CHILD_SUBREAPER failed: errno {e}"),
-        });
-        return 0;
-    }
-    let prepared = match Prepared::before_fork(&header.context, &cases) {
-        Ok(p) => p,
-        Err(reason) => {
-            emit(&Msg::Skip { reason });
-            return 0;
-        }
-    };
-    let mailbox: Shared<Mailbox> = match Shared::new() {
-        Ok(m) => m,
-        Err(e) => {
-            emit(&Msg::Skip {
-                reason: format!("cannot map the reaper mailbox: {e}"),
-            });
-            return 0;
-        }
-    };
-    let reaper_pid = std::process::id();
-    match process::fork_single_threaded() {
-        Err(e) => {
-            emit(&Msg::Skip {
-                reason: format!("fork of the worker failed: errno {e}"),
-            });
-            prepared.cleanup();
-            0
-        }
-        Ok(Forked::Child) => {
-            // The worker never returns into the caller's main: it must not
-            // run destructors of the reaper's resources (temp dirs).
-            let code =
-                context::worker_main(reaper_pid, &header.context, &prepared, &cases, &mailbox);
-            process::exit_now(code)
-        }
-        Ok(Forked::Parent { child }) => reaper::reaper_main(child, &mailbox, prepared, term),
     }
 }

@@ -7,9 +7,8 @@
 //! removes what it created, and reports how the worker ended.
 
 use crate::context::Prepared;
-use crate::engine::reap_in_order;
 use crate::protocol::{emit, Msg};
-use forklore_model::ReapedBy;
+use crate::wait::reap_and_post;
 use forklore_observe as observe;
 use forklore_sys::mailbox::Mailbox;
 use forklore_sys::process::{self, CLD_STOPPED, WALL, WEXITED, WNOWAIT, WSTOPPED};
@@ -29,66 +28,6 @@ fn describe(status: i32) -> (String, Option<i32>) {
     } else {
         (format!("status {status:#x}"), None)
     }
-}
-
-/// Reap one zombie that is not the worker and post it to the mailbox.
-fn reap_and_post(pid: i32, mailbox: &Mailbox) {
-    let full = mailbox.full.load(Ordering::Relaxed) != 0;
-    let (rec, seq) = mailbox.next_slot();
-    rec.seq.store(0, Ordering::Release);
-    rec.has_zombie.store(0, Ordering::Relaxed);
-    rec.has_rusage.store(0, Ordering::Relaxed);
-    if full {
-        if let Ok(z) = observe::proc_info(pid) {
-            rec.z_state.store(
-                z.state.bytes().next().unwrap_or(b'?') as u32,
-                Ordering::Relaxed,
-            );
-            rec.z_pid.store(z.pid, Ordering::Relaxed);
-            rec.z_tgid.store(z.tgid, Ordering::Relaxed);
-            rec.z_ppid.store(z.ppid, Ordering::Relaxed);
-            rec.z_threads.store(z.threads as i64, Ordering::Relaxed);
-            rec.z_exit_signal
-                .store(z.exit_signal.unwrap_or(i32::MIN), Ordering::Relaxed);
-            let n = z.nspid.len().min(rec.z_nspid.len());
-            for (slot, v) in rec.z_nspid.iter().zip(&z.nspid) {
-                slot.store(*v, Ordering::Relaxed);
-            }
-            rec.z_nspid_len.store(n as u32, Ordering::Relaxed);
-            rec.has_zombie.store(1, Ordering::Relaxed);
-        }
-    }
-    let (option, status) = match reap_in_order(pid, full) {
-        Ok((who, r)) => {
-            if let Some(ru) = r.rusage {
-                let v = [
-                    ru.utime_us,
-                    ru.stime_us,
-                    ru.maxrss_kb,
-                    ru.minflt,
-                    ru.majflt,
-                    ru.nvcsw,
-                    ru.nivcsw,
-                ];
-                for (slot, x) in rec.rusage.iter().zip(v) {
-                    slot.store(x as i64, Ordering::Relaxed);
-                }
-                rec.has_rusage.store(1, Ordering::Relaxed);
-            }
-            let code = match who {
-                ReapedBy::Plain => 1,
-                ReapedBy::Wclone => 2,
-                ReapedBy::Wall => 3,
-                _ => 0,
-            };
-            (code, r.status)
-        }
-        Err(_) => (0, 0),
-    };
-    rec.option.store(option, Ordering::Relaxed);
-    rec.status.store(status, Ordering::Relaxed);
-    rec.pid.store(pid, Ordering::Relaxed);
-    mailbox.publish(rec, seq);
 }
 
 /// SIGKILL every descendant (orphans are reparented to us, the subreaper)

@@ -1,13 +1,16 @@
 //! The probe engine against the real kernel, through the `forklore-probe`
 //! binary. Assertions are about observed relations (who is whose parent,
 //! which wait option reaped what), never about particular pid values.
-//! Privileged cases print why they are skipped when not run as root.
+//! A test that cannot run here (most need root) is reported as ignored,
+//! with the reason, never as passed.
 
 use forklore_model::flags::*;
 use forklore_model::{
-    cap, ArgsMem, CgroupFd, Clone3Args, Errno, PidfdKind, Ptr, ReapedBy, Request, SetTid, TidSpec,
+    cap, ArgsMem, CgroupAccess, CgroupFd, Clone3Args, Errno, PidfdKind, Ptr, ReapedBy, Request,
+    SetTid, TidSpec,
 };
 use forklore_probe::*;
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::time::Duration;
 
 fn cmd() -> ProbeCommand {
@@ -18,8 +21,14 @@ fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-fn skip(why: &str) {
-    eprintln!("SKIP: {why}");
+/// What a test did: ran to completion, or could not run here (ignored,
+/// with the reason). A failed assertion panics, which is a failure.
+type Ran = Result<Completion, Failed>;
+
+/// This test cannot run here: report it as ignored with the reason, never
+/// as passed.
+fn skip(why: &str) -> Ran {
+    Ok(Completion::ignored_with(why))
 }
 
 fn batch(ctx: ContextSpec, cases: &[(&str, Request, ObserveLevel)]) -> BatchResult {
@@ -51,17 +60,16 @@ fn ok(o: &Observation) {
     assert_eq!(o.outcome, CaseOutcome::Success, "{o:#?}");
 }
 
-#[test]
-fn thread_without_sighand_is_einval() {
+fn thread_without_sighand_is_einval() -> Ran {
     let o = full(Request::clone(CLONE_THREAD | SIGCHLD));
     assert_eq!(o.outcome, CaseOutcome::Error);
     assert_eq!(o.errno, Some(Errno::EINVAL));
     assert_eq!(o.ret, Some(-22));
     assert_eq!(o.pid, None, "no child ran");
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn process_child_full() {
+fn process_child_full() -> Ran {
     let o = full(Request::clone(
         CLONE_CHILD_SETTID | CLONE_PARENT_SETTID | SIGCHLD,
     ));
@@ -93,20 +101,20 @@ fn process_child_full() {
     assert!(o.rusage.is_some());
     assert_eq!(o.caller_suspended, Some(false));
     assert!(o.restored.is_empty(), "{:?}", o.restored);
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn fork_light_has_no_proc_reads() {
+fn fork_light_has_no_proc_reads() -> Ran {
     let o = one(ContextSpec::AsIs, Request::fork(), ObserveLevel::Light);
     ok(&o);
     assert_eq!(o.ppid, Some(o.caller_pid));
     assert_eq!(o.reaped_by, Some(ReapedBy::Plain));
     assert_eq!(o.wait_status, Some(42 << 8));
     assert!(o.proc.is_none() && o.zombie.is_none() && o.rusage.is_none());
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn exit_signal_other_than_sigchld_needs_wclone() {
+fn exit_signal_other_than_sigchld_needs_wclone() -> Ran {
     let a = full(Request::clone(0));
     ok(&a);
     assert_eq!(a.reaped_by, Some(ReapedBy::Wclone));
@@ -115,10 +123,10 @@ fn exit_signal_other_than_sigchld_needs_wclone() {
     ok(&b);
     assert_eq!(b.reaped_by, Some(ReapedBy::Wclone));
     assert_eq!(b.exit_signal, Some(10));
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn thread_child_is_joined_not_reaped() {
+fn thread_child_is_joined_not_reaped() -> Ran {
     let o = full(Request::clone(
         CLONE_THREAD | CLONE_SIGHAND | CLONE_VM | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID,
     ));
@@ -146,10 +154,10 @@ fn thread_child_is_joined_not_reaped() {
     assert_eq!(o.exit_signal, Some(-1));
     let p = o.proc.as_ref().unwrap();
     assert_eq!((p.tgid, p.threads), (o.caller_pid, 2));
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn thread_without_cleartid_is_still_joined() {
+fn thread_without_cleartid_is_still_joined() -> Ran {
     // The child registers its own join word with set_tid_address; a second
     // thread case right after proves the first one is gone.
     let r = batch(
@@ -176,10 +184,10 @@ fn thread_without_cleartid_is_still_joined() {
         2,
         "only the caller and this thread"
     );
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn vfork_suspends_the_caller() {
+fn vfork_suspends_the_caller() -> Ran {
     for req in [
         Request::vfork(),
         Request::clone(CLONE_VM | CLONE_VFORK | SIGCHLD),
@@ -192,10 +200,10 @@ fn vfork_suspends_the_caller() {
             assert_eq!(o.reaped_by, Some(ReapedBy::Plain));
         }
     }
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn clone_parent_child_belongs_to_the_callers_parent() {
+fn clone_parent_child_belongs_to_the_callers_parent() -> Ran {
     for level in [ObserveLevel::Light, ObserveLevel::Full] {
         let o = one(
             ContextSpec::AsIs,
@@ -219,10 +227,10 @@ fn clone_parent_child_belongs_to_the_callers_parent() {
             assert_eq!(o.exit_signal, Some(17));
         }
     }
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn pidfd_kinds() {
+fn pidfd_kinds() -> Ran {
     let o = full(Request::clone3(CLONE_PIDFD, 17));
     ok(&o);
     assert_eq!(o.pidfd, Some(PidfdKind::Process));
@@ -246,10 +254,10 @@ fn pidfd_kinds() {
     let mut r = Request::clone3(CLONE_PIDFD, 17);
     r.clone3.as_mut().unwrap().pidfd = Ptr::Unmapped;
     assert_eq!(full(r).errno, Some(Errno::EFAULT));
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn clone3_argument_block() {
+fn clone3_argument_block() -> Ran {
     let with = |f: &dyn Fn(&mut Clone3Args)| {
         let mut r = Request::clone3(0, 17);
         f(r.clone3.as_mut().unwrap());
@@ -308,10 +316,10 @@ fn clone3_argument_block() {
             None => ok(o),
         }
     }
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn stack_and_tls_values() {
+fn stack_and_tls_values() -> Ran {
     let mut raw = Request::clone(CLONE_VM | SIGCHLD);
     raw.stack = forklore_model::Stack::Raw {
         stack: 0x1000,
@@ -331,10 +339,10 @@ fn stack_and_tls_values() {
         size: 0,
     };
     assert_eq!(full(st).errno, Some(Errno::EINVAL));
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn pointer_faults_after_creation_are_ignored() {
+fn pointer_faults_after_creation_are_ignored() -> Ran {
     let mut r = Request::clone(CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | SIGCHLD);
     r.parent_tid = Ptr::Unmapped;
     r.child_tid = Ptr::Kernel;
@@ -342,10 +350,10 @@ fn pointer_faults_after_creation_are_ignored() {
     ok(&o);
     assert_eq!(o.parent_tid, None);
     assert_eq!(o.child_tid, None);
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn new_pid_namespace_child() {
+fn new_pid_namespace_child() -> Ran {
     if !is_root() {
         return skip("CLONE_NEWPID needs CAP_SYS_ADMIN");
     }
@@ -361,10 +369,10 @@ fn new_pid_namespace_child() {
     assert_eq!(p.nspid[1], 1);
     assert_eq!(p.nspid[0] as i64, o.ret.unwrap());
     assert_eq!(o.reaped_by, Some(ReapedBy::Plain));
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn sighand_newpid_hazard_is_restored() {
+fn sighand_newpid_hazard_is_restored() -> Ran {
     if !is_root() {
         return skip("CLONE_NEWPID needs CAP_SYS_ADMIN");
     }
@@ -394,10 +402,10 @@ fn sighand_newpid_hazard_is_restored() {
         "the next case is not affected"
     );
     assert!(n.restored.is_empty());
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn set_tid() {
+fn set_tid() -> Ran {
     if !is_root() {
         return skip("set_tid needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE");
     }
@@ -426,10 +434,10 @@ fn set_tid() {
         full(st(vec![TidSpec::Unused, TidSpec::Unused])).errno,
         Some(Errno::EINVAL)
     );
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn cgroup2_created_is_used_and_removed() {
+fn cgroup2_created_is_used_and_removed() -> Ran {
     let Some(mnt) = forklore_observe::cgroup2_mount() else {
         return skip("no cgroup2 hierarchy");
     };
@@ -437,11 +445,7 @@ fn cgroup2_created_is_used_and_removed() {
         return skip("creating a cgroup needs root");
     }
     let mut r = Request::clone3(CLONE_INTO_CGROUP, 17);
-    r.clone3.as_mut().unwrap().cgroup = CgroupFd::Cgroup2 {
-        created: true,
-        procs_writable: true,
-        ancestor_writable: true,
-    };
+    r.clone3.as_mut().unwrap().cgroup = CgroupFd::Cgroup2 { created: true };
     let mut bad = Request::clone3(CLONE_INTO_CGROUP, 17);
     bad.clone3.as_mut().unwrap().cgroup = CgroupFd::NotOpen;
     let mut file = Request::clone3(CLONE_INTO_CGROUP, 17);
@@ -454,6 +458,12 @@ fn cgroup2_created_is_used_and_removed() {
             ("file", file, ObserveLevel::Full),
         ],
     );
+    let ctx = b.context.as_ref().expect("context");
+    assert_eq!(
+        ctx.cgroup_write.created,
+        Some(CgroupAccess::WRITABLE),
+        "measured once for the context, as root"
+    );
     let o = &b.results[0].1;
     ok(o);
     assert_eq!(o.cgroup_procs_writable, Some(true));
@@ -465,10 +475,10 @@ fn cgroup2_created_is_used_and_removed() {
             "cgroup left behind"
         );
     }
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn unprivileged_context() {
+fn unprivileged_context() -> Ran {
     let r = batch(
         ContextSpec::Unprivileged,
         &[
@@ -488,10 +498,10 @@ fn unprivileged_context() {
     ok(&r.results[0].1);
     assert_eq!(r.results[0].1.ppid, Some(r.results[0].1.caller_pid));
     assert_eq!(r.results[1].1.errno, Some(Errno::EPERM));
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn drop_cap_sys_admin() {
+fn drop_cap_sys_admin() -> Ran {
     if !is_root() {
         return skip("dropping a capability needs one");
     }
@@ -507,10 +517,10 @@ fn drop_cap_sys_admin() {
     assert!(!ctx.caps.has(cap::CAP_SYS_ADMIN));
     assert!(ctx.caps.has(cap::CAP_SETUID));
     assert_eq!(r.results[0].1.errno, Some(Errno::EPERM));
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn user_namespace_context() {
+fn user_namespace_context() -> Ran {
     let r = batch(
         ContextSpec::UserNs,
         &[
@@ -538,10 +548,10 @@ fn user_namespace_context() {
     );
     ok(&r.results[0].1);
     ok(&r.results[1].1);
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn userns_limit_zero() {
+fn userns_limit_zero() -> Ran {
     let r = batch(
         ContextSpec::UserNsLimitZero,
         &[(
@@ -558,10 +568,10 @@ fn userns_limit_zero() {
     assert_eq!(r.results[0].1.errno, Some(Errno::ENOSPC));
     // The host's limit is untouched.
     assert_ne!(forklore_observe::max_user_namespaces(), Some(0));
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn pid_namespace_init_context() {
+fn pid_namespace_init_context() -> Ran {
     if !is_root() {
         return skip("pidns-init needs CAP_SYS_ADMIN");
     }
@@ -632,10 +642,10 @@ fn pid_namespace_init_context() {
         Some(Errno::EEXIST),
         "pid 1 is the caller"
     );
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn unshare_pid_context() {
+fn unshare_pid_context() -> Ran {
     if !is_root() {
         return skip("unshare(CLONE_NEWPID) needs CAP_SYS_ADMIN");
     }
@@ -674,10 +684,10 @@ fn unshare_pid_context() {
         assert_eq!(f.proc.as_ref().unwrap().nspid.len(), 2);
     }
     assert_eq!(r.results[3].1.errno, Some(Errno::EINVAL));
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn nproc_contexts() {
+fn nproc_contexts() -> Ran {
     if !is_root() {
         return skip("nproc contexts use a fresh uid (needs root)");
     }
@@ -698,10 +708,10 @@ fn nproc_contexts() {
     r2.context.unwrap();
     ok(&r2.results[0].1);
     ok(&r2.results[1].1); // the first child was reaped before the second call
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn chroot_context() {
+fn chroot_context() -> Ran {
     if !is_root() {
         return skip("chroot needs root");
     }
@@ -724,10 +734,10 @@ fn chroot_context() {
         r.results[1].1.zombie.is_some(),
         "/proc is readable inside the chroot"
     );
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn crash_and_stall_are_broken_and_the_batch_goes_on() {
+fn crash_and_stall_are_broken_and_the_batch_goes_on() -> Ran {
     let cases = vec![
         ProbeCase::new("a", Request::fork(), ObserveLevel::Light),
         ProbeCase::crash_probe("1"),
@@ -750,10 +760,10 @@ fn crash_and_stall_are_broken_and_the_batch_goes_on() {
     );
     ok(o[4]);
     assert_eq!(r.probe_pids.len(), 3);
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn context_names_round_trip() {
+fn context_names_round_trip() -> Ran {
     for c in [
         ContextSpec::AsIs,
         ContextSpec::Unprivileged,
@@ -773,10 +783,10 @@ fn context_names_round_trip() {
     );
     assert!("drop-cap-nonsense".parse::<ContextSpec>().is_err());
     assert!("bogus".parse::<ContextSpec>().is_err());
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn sigkill_exit_signal_error_is_quick() {
+fn sigkill_exit_signal_error_is_quick() -> Ran {
     let t = std::time::Instant::now();
     let o = one(
         ContextSpec::AsIs,
@@ -790,10 +800,10 @@ fn sigkill_exit_signal_error_is_quick() {
         "no child, nothing kills the caller"
     );
     assert!(t.elapsed() < Duration::from_secs(5));
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn sigkill_exit_signal_runs_in_a_throwaway_caller() {
+fn sigkill_exit_signal_runs_in_a_throwaway_caller() -> Ran {
     for (req, level) in [
         (Request::clone(9), ObserveLevel::Full),
         (Request::clone(9), ObserveLevel::Light),
@@ -832,10 +842,10 @@ fn sigkill_exit_signal_runs_in_a_throwaway_caller() {
         ok(&r.results[1].1);
         assert!(!r.results[1].1.helper_caller);
     }
+    Ok(Completion::Completed)
 }
 
-#[test]
-fn seccomp_context_answers_clone3_with_enosys_and_leaves_clone_alone() {
+fn seccomp_context_answers_clone3_with_enosys_and_leaves_clone_alone() -> Ran {
     let r = batch(
         ContextSpec::SeccompClone3Enosys,
         &[
@@ -855,4 +865,77 @@ fn seccomp_context_answers_clone3_with_enosys_and_leaves_clone_alone() {
     assert_eq!(c3.errno, Some(Errno::ENOSYS), "{c3:#?}");
     ok(c);
     assert_eq!(c.reaped_by, Some(ReapedBy::Plain));
+    Ok(Completion::Completed)
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let trials: Vec<Trial> = vec![
+        Trial::ignorable_test(
+            "thread_without_sighand_is_einval",
+            thread_without_sighand_is_einval,
+        ),
+        Trial::ignorable_test("process_child_full", process_child_full),
+        Trial::ignorable_test("fork_light_has_no_proc_reads", fork_light_has_no_proc_reads),
+        Trial::ignorable_test(
+            "exit_signal_other_than_sigchld_needs_wclone",
+            exit_signal_other_than_sigchld_needs_wclone,
+        ),
+        Trial::ignorable_test(
+            "thread_child_is_joined_not_reaped",
+            thread_child_is_joined_not_reaped,
+        ),
+        Trial::ignorable_test(
+            "thread_without_cleartid_is_still_joined",
+            thread_without_cleartid_is_still_joined,
+        ),
+        Trial::ignorable_test("vfork_suspends_the_caller", vfork_suspends_the_caller),
+        Trial::ignorable_test(
+            "clone_parent_child_belongs_to_the_callers_parent",
+            clone_parent_child_belongs_to_the_callers_parent,
+        ),
+        Trial::ignorable_test("pidfd_kinds", pidfd_kinds),
+        Trial::ignorable_test("clone3_argument_block", clone3_argument_block),
+        Trial::ignorable_test("stack_and_tls_values", stack_and_tls_values),
+        Trial::ignorable_test(
+            "pointer_faults_after_creation_are_ignored",
+            pointer_faults_after_creation_are_ignored,
+        ),
+        Trial::ignorable_test("new_pid_namespace_child", new_pid_namespace_child),
+        Trial::ignorable_test(
+            "sighand_newpid_hazard_is_restored",
+            sighand_newpid_hazard_is_restored,
+        ),
+        Trial::ignorable_test("set_tid", set_tid),
+        Trial::ignorable_test(
+            "cgroup2_created_is_used_and_removed",
+            cgroup2_created_is_used_and_removed,
+        ),
+        Trial::ignorable_test("unprivileged_context", unprivileged_context),
+        Trial::ignorable_test("drop_cap_sys_admin", drop_cap_sys_admin),
+        Trial::ignorable_test("user_namespace_context", user_namespace_context),
+        Trial::ignorable_test("userns_limit_zero", userns_limit_zero),
+        Trial::ignorable_test("pid_namespace_init_context", pid_namespace_init_context),
+        Trial::ignorable_test("unshare_pid_context", unshare_pid_context),
+        Trial::ignorable_test("nproc_contexts", nproc_contexts),
+        Trial::ignorable_test("chroot_context", chroot_context),
+        Trial::ignorable_test(
+            "crash_and_stall_are_broken_and_the_batch_goes_on",
+            crash_and_stall_are_broken_and_the_batch_goes_on,
+        ),
+        Trial::ignorable_test("context_names_round_trip", context_names_round_trip),
+        Trial::ignorable_test(
+            "sigkill_exit_signal_error_is_quick",
+            sigkill_exit_signal_error_is_quick,
+        ),
+        Trial::ignorable_test(
+            "sigkill_exit_signal_runs_in_a_throwaway_caller",
+            sigkill_exit_signal_runs_in_a_throwaway_caller,
+        ),
+        Trial::ignorable_test(
+            "seccomp_context_answers_clone3_with_enosys_and_leaves_clone_alone",
+            seccomp_context_answers_clone3_with_enosys_and_leaves_clone_alone,
+        ),
+    ];
+    libtest_mimic::run(&args, trials).exit();
 }

@@ -42,7 +42,7 @@ pub fn run(args: &ListArgs) -> Result<i32, InputError> {
         forklore_suite::catalogue::catalogue(args.quick, host.task_size_max)
             .into_iter()
             .chain(forklore_suite::catalogue::context_cover())
-            .map(|c| (c.group.to_string(), c.id))
+            .map(|c| (c.group.to_string(), c.probe.id))
             .collect();
     all.extend(
         forklore_scenarios::catalogue()

@@ -83,7 +83,6 @@ fn probe_one(req: &Request, context: Option<&str>, json: bool) -> Result<i32, In
         eprintln!("forklore: the probe returned no result");
         return Ok(exit::BROKEN);
     };
-    let req = &forklore_suite::verdict::request_as_run(req, obs);
     let pred = forklore_model::predict(req, &ctx);
     let (verdict, reason) = forklore_suite::verdict::compare(req, &ctx, &pred, obs);
     let expected = forklore_suite::explain::explain_json(req, &ctx, &pred);

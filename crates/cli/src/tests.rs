@@ -18,13 +18,13 @@ fn every_catalogue_case_round_trips_through_its_reproducer() {
     let mut n = 0usize;
     for (i, case) in full.iter().chain(cover.iter()).enumerate() {
         let context = &contexts[i % contexts.len()];
-        let line = repro_command(&case.request, context);
+        let line = repro_command(&case.request(), context);
         // Plain words: the line runs as printed in a shell.
         assert!(
             line.chars()
                 .all(|c| c.is_ascii_alphanumeric() || " -_:,.".contains(c)),
             "{}: {line}",
-            case.id
+            case.id()
         );
         let argv = line.split(' ');
         let cli = match cmd
@@ -32,21 +32,21 @@ fn every_catalogue_case_round_trips_through_its_reproducer() {
             .and_then(|m| Cli::from_arg_matches(&m))
         {
             Ok(c) => c,
-            Err(e) => panic!("{}: {line}: {e}", case.id),
+            Err(e) => panic!("{}: {line}: {e}", case.id()),
         };
         let Command::Probe(p) = cli.command else {
-            panic!("{}: {line}: not a probe command", case.id)
+            panic!("{}: {line}: not a probe command", case.id())
         };
         assert_eq!(p.context.as_deref(), Some(context.as_str()), "{line}");
         assert_eq!(p.scenario, None);
         assert_eq!(
             p.request,
-            RequestArgs::from_request(&case.request),
+            RequestArgs::from_request(&case.request()),
             "{line}"
         );
         match p.request.options().build() {
-            Ok(r) => assert_eq!(r, case.request, "{}: {line}", case.id),
-            Err(e) => panic!("{}: {line}: {e}", case.id),
+            Ok(r) => assert_eq!(&r, case.request(), "{}: {line}", case.id()),
+            Err(e) => panic!("{}: {line}: {e}", case.id()),
         }
         n += 1;
     }

@@ -46,6 +46,56 @@ pub struct Nproc {
     pub count: u64,
 }
 
+/// What the caller's credentials may do with one cgroup2 directory: the
+/// two `cgroup.procs` writes `cgroup_procs_write_permission` checks
+/// (kernel/cgroup/cgroup.c) before CLONE_INTO_CGROUP moves the child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CgroupAccess {
+    /// The target's `cgroup.procs` is writable (access(W_OK), effective ids).
+    pub procs_writable: bool,
+    /// The `cgroup.procs` of the common ancestor of the caller's cgroup and
+    /// the target is writable.
+    pub ancestor_writable: bool,
+}
+
+impl CgroupAccess {
+    /// Both writes allowed (what root may do, and what the model assumes
+    /// when nobody measured).
+    pub const WRITABLE: CgroupAccess = CgroupAccess {
+        procs_writable: true,
+        ancestor_writable: true,
+    };
+}
+
+/// The caller's access to the cgroup2 directories a clone3 `cgroup` field
+/// can name ([`crate::CgroupFd::Cgroup2`]). An environment fact: the probe
+/// measures it once per context, after the context's credentials are in
+/// place, and reports it with the rest of the context. `None` = not
+/// measured (no case of the batch names that directory): read as
+/// [`CgroupAccess::WRITABLE`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CgroupWrite {
+    /// The hierarchy's root (`Cgroup2 { created: false }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<CgroupAccess>,
+    /// The child cgroup the run created (`Cgroup2 { created: true }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<CgroupAccess>,
+}
+
+impl CgroupWrite {
+    /// Nothing measured.
+    pub fn is_unmeasured(&self) -> bool {
+        self.root.is_none() && self.created.is_none()
+    }
+
+    /// Access to the created cgroup (`true`) or the root (`false`).
+    pub fn access(&self, created: bool) -> CgroupAccess {
+        let a = if created { self.created } else { self.root };
+        a.unwrap_or(CgroupAccess::WRITABLE)
+    }
+}
+
 /// The caller's situation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Context {
@@ -81,6 +131,9 @@ pub struct Context {
     pub sched_deadline_no_reset: bool,
     /// A cgroup2 hierarchy is mounted.
     pub cgroup2: bool,
+    /// What the caller may write in the cgroup2 directories cases target.
+    #[serde(default, skip_serializing_if = "CgroupWrite::is_unmeasured")]
+    pub cgroup_write: CgroupWrite,
     /// A seccomp filter is installed (outcomes it decides are "env").
     pub seccomp_filter: bool,
     /// exit_signal of the caller's thread-group leader: what a CLONE_PARENT
@@ -117,6 +170,7 @@ impl Context {
             userns_limit_reached: false,
             sched_deadline_no_reset: false,
             cgroup2: true,
+            cgroup_write: CgroupWrite::default(),
             seccomp_filter: false,
             leader_exit_signal: 17,
             caller_autoreap: false,

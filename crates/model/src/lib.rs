@@ -16,13 +16,14 @@ pub mod rules;
 pub mod verdict;
 pub mod version;
 
-pub use context::{cap, Caps, Context, Nproc};
+pub use context::{cap, Caps, CgroupAccess, CgroupWrite, Context, Nproc};
 pub use errno::Errno;
 pub use prediction::{
     Outcome, Parent, PidfdKind, Prediction, ReapedBy, RuleInfo, Semantics, VersionRange,
 };
 pub use request::{
-    ArgsMem, CgroupFd, Clone3Args, Ptr, Request, SetTid, Stack, Syscall, TidSpec, Tls,
+    clone3_default_exit_signal, ArgsMem, CgroupFd, Clone3Args, Ptr, Request, SetTid, Stack,
+    Syscall, TidSpec, Tls,
 };
 pub use rules::{predict, RULES};
 pub use verdict::Verdict;

@@ -160,14 +160,25 @@ pub enum CgroupFd {
     NonCgroupDir,
     /// A directory of a cgroup v1 hierarchy.
     CgroupV1Dir,
-    /// A cgroup2 directory. The probe fills in whether the caller may write
-    /// its `cgroup.procs` and the common ancestor's (environment facts).
+    /// A cgroup2 directory. Whether the caller may write its `cgroup.procs`
+    /// and the common ancestor's is an environment fact: it lives in
+    /// [`crate::Context::cgroup_write`], not here.
     Cgroup2 {
         /// A child cgroup the run created (true) or the hierarchy's root.
         created: bool,
-        procs_writable: bool,
-        ancestor_writable: bool,
     },
+}
+
+/// The exit signal a clone3 request gets when the caller names none: 0 for
+/// CLONE_THREAD or CLONE_PARENT children (a non-zero one is EINVAL there,
+/// model-spec §1.C), SIGCHLD otherwise. The one place this default lives:
+/// the catalogue, the CLI and the examples all ask here.
+pub const fn clone3_default_exit_signal(flags: u64) -> u64 {
+    if flags & (flags::CLONE_THREAD | flags::CLONE_PARENT) != 0 {
+        0
+    } else {
+        SIGCHLD
+    }
 }
 
 /// The clone3-only part of a request.
@@ -258,5 +269,22 @@ impl Request {
             Syscall::Clone => flags::format_legacy_clone_arg(self.flags),
             _ => flags::format_flags(self.flags),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flags::{CLONE_PARENT, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM};
+
+    #[test]
+    fn clone3_default_exit_signal_is_zero_for_threads_and_parent_children() {
+        assert_eq!(clone3_default_exit_signal(0), SIGCHLD);
+        assert_eq!(clone3_default_exit_signal(CLONE_VM), SIGCHLD);
+        assert_eq!(
+            clone3_default_exit_signal(CLONE_THREAD | CLONE_SIGHAND | CLONE_VM),
+            0
+        );
+        assert_eq!(clone3_default_exit_signal(CLONE_PARENT), 0);
     }
 }

@@ -499,6 +499,8 @@ pub fn detect_context(h: &ContextHints) -> Context {
         userns_limit_reached: max_user_namespaces() == Some(0),
         sched_deadline_no_reset: sched_policy() == 6,
         cgroup2: cgroup2_mount().is_some(),
+        // Measured by the probe for the directories its cases target.
+        cgroup_write: Default::default(),
         seccomp_filter: seccomp_mode() == 2,
         leader_exit_signal: leader_exit_signal(),
         caller_autoreap: false,

@@ -3,18 +3,46 @@
 //! runs in. Every case has a stable id (`group/...`), a group and tags.
 
 use forklore_model::flags::*;
-use forklore_model::{ArgsMem, CgroupFd, Ptr, Request, SetTid, Stack, TidSpec, Tls};
+use forklore_model::{
+    clone3_default_exit_signal, ArgsMem, CgroupFd, Ptr, Request, SetTid, Stack, TidSpec, Tls,
+};
+use forklore_probe::{ObserveLevel, ProbeCase};
 
-/// One catalogue entry, before it is bound to a context.
+/// One catalogue entry, before it is bound to a context: the case as the
+/// probe runs it, plus where the catalogue files it.
 #[derive(Clone, Debug)]
 pub struct Case {
-    /// Stable id without the context suffix, e.g. `clone/flags=0x10900`.
-    pub id: String,
+    /// Stable id without the context suffix (e.g. `clone/flags=0x10900`),
+    /// the request, and how much to observe (Full reads /proc, rusage and
+    /// fdinfo too, slower: for hand-picked cases).
+    pub probe: ProbeCase,
     pub group: &'static str,
     pub tags: Vec<&'static str>,
-    pub request: Request,
-    /// Read /proc, rusage and fdinfo too (slower): for hand-picked cases.
-    pub full: bool,
+}
+
+impl Case {
+    fn new(
+        id: String,
+        group: &'static str,
+        tags: Vec<&'static str>,
+        request: Request,
+        observe: ObserveLevel,
+    ) -> Case {
+        Case {
+            probe: ProbeCase::new(id, request, observe),
+            group,
+            tags,
+        }
+    }
+
+    /// Stable id without the context suffix.
+    pub fn id(&self) -> &str {
+        &self.probe.id
+    }
+
+    pub fn request(&self) -> &Request {
+        &self.probe.request
+    }
 }
 
 /// The 17 non-namespace legacy clone flags of the matrix.
@@ -53,22 +81,8 @@ fn combo(bits: &[u64], n: u64) -> u64 {
         .fold(0, |acc, (_, b)| acc | b)
 }
 
-fn clone3_signal(flags: u64) -> u64 {
-    if flags & (CLONE_THREAD | CLONE_PARENT) != 0 {
-        0
-    } else {
-        SIGCHLD
-    }
-}
-
 fn case(id: String, group: &'static str, tags: &[&'static str], request: Request) -> Case {
-    Case {
-        id,
-        group,
-        tags: tags.to_vec(),
-        request,
-        full: false,
-    }
+    Case::new(id, group, tags.to_vec(), request, ObserveLevel::Light)
 }
 
 /// Every combination of the 17 legacy flags through clone (exit signal
@@ -98,7 +112,7 @@ pub fn clone3_matrix(step: usize) -> Vec<Case> {
         .step_by(step)
         .map(|n| {
             let f = combo(&bits, n);
-            let sig = clone3_signal(f);
+            let sig = clone3_default_exit_signal(f);
             case(
                 format!("clone3/flags={f:#x}"),
                 "clone3-matrix",
@@ -134,7 +148,7 @@ pub fn namespaces() -> Vec<Case> {
                 format!("clone3-ns/flags={f:#x}"),
                 "clone3-ns",
                 &["namespaces"],
-                Request::clone3(f, clone3_signal(f)),
+                Request::clone3(f, clone3_default_exit_signal(f)),
             ));
         }
     }
@@ -215,7 +229,7 @@ pub fn exit_signals() -> Vec<Case> {
 }
 
 fn c3(flags: u64, edit: impl FnOnce(&mut Request)) -> Request {
-    let mut r = Request::clone3(flags, clone3_signal(flags));
+    let mut r = Request::clone3(flags, clone3_default_exit_signal(flags));
     edit(&mut r);
     r
 }
@@ -229,13 +243,13 @@ fn args(r: &mut Request) -> &mut forklore_model::Clone3Args {
 pub fn clone3_args(task_size_max: u64) -> Vec<Case> {
     let mut out = Vec::new();
     let mut add = |name: &str, tags: &[&'static str], r: Request| {
-        out.push(Case {
-            id: format!("clone3-args/{name}"),
-            group: "clone3-args",
-            tags: tags.to_vec(),
-            request: r,
-            full: false,
-        });
+        out.push(Case::new(
+            format!("clone3-args/{name}"),
+            "clone3-args",
+            tags.to_vec(),
+            r,
+            ObserveLevel::Light,
+        ));
     };
     for size in [0u64, 63, 64, 80, 88, 96, 4096, 4097] {
         add(
@@ -587,27 +601,15 @@ pub fn cgroup() -> Vec<Case> {
     });
     add("size=80", &|r| {
         args(r).size = 80;
-        args(r).cgroup = CgroupFd::Cgroup2 {
-            created: true,
-            procs_writable: true,
-            ancestor_writable: true,
-        };
+        args(r).cgroup = CgroupFd::Cgroup2 { created: true };
     });
     add("v2-child", &|r| {
-        args(r).cgroup = CgroupFd::Cgroup2 {
-            created: true,
-            procs_writable: true,
-            ancestor_writable: true,
-        };
+        args(r).cgroup = CgroupFd::Cgroup2 { created: true };
     });
     add("v2-child/thread", &|r| {
         r.flags |= CLONE_THREAD | CLONE_SIGHAND | CLONE_VM;
         args(r).exit_signal = 0;
-        args(r).cgroup = CgroupFd::Cgroup2 {
-            created: true,
-            procs_writable: true,
-            ancestor_writable: true,
-        };
+        args(r).cgroup = CgroupFd::Cgroup2 { created: true };
     });
     add("value-without-flag", &|r| {
         r.flags &= !CLONE_INTO_CGROUP;
@@ -627,13 +629,13 @@ pub fn cgroup() -> Vec<Case> {
 pub fn orderings() -> Vec<Case> {
     let mut out = Vec::new();
     let mut add = |name: &str, r: Request| {
-        out.push(Case {
-            id: format!("order/{name}"),
-            group: "order",
-            tags: vec!["order"],
-            request: r,
-            full: true,
-        });
+        out.push(Case::new(
+            format!("order/{name}"),
+            "order",
+            vec!["order"],
+            r,
+            ObserveLevel::Full,
+        ));
     };
     add(
         "newuts+thread",
@@ -714,12 +716,12 @@ pub fn context_cover() -> Vec<Case> {
             add(format!("clone/flags={fl:#x}"), Request::clone(fl | SIGCHLD));
             add(
                 format!("clone3/flags={fl:#x}"),
-                Request::clone3(fl, clone3_signal(fl)),
+                Request::clone3(fl, clone3_default_exit_signal(fl)),
             );
         }
     }
     for c in set_tid() {
-        add(c.id.clone(), c.request);
+        add(c.probe.id, c.probe.request);
     }
     out
 }
@@ -764,7 +766,7 @@ mod tests {
         assert_eq!(clone3_matrix(1).len(), 262144);
         assert!(clone_matrix(1)
             .iter()
-            .all(|c| c.request.syscall == Syscall::Clone));
+            .all(|c| c.request().syscall == Syscall::Clone));
     }
 
     #[test]
@@ -772,12 +774,12 @@ mod tests {
         let all = catalogue(false, 0x7fff_ffff_f000);
         let mut seen = HashSet::new();
         for c in &all {
-            assert!(seen.insert(c.id.clone()), "duplicate id {}", c.id);
+            assert!(seen.insert(c.id().to_string()), "duplicate id {}", c.id());
         }
         let ctx = context_cover();
         let mut seen = HashSet::new();
         for c in &ctx {
-            assert!(seen.insert(c.id.clone()), "duplicate id {}", c.id);
+            assert!(seen.insert(c.id().to_string()), "duplicate id {}", c.id());
         }
     }
 
@@ -785,7 +787,7 @@ mod tests {
     fn matrix_covers_every_flag_alone() {
         let m = clone_matrix(1);
         for f in MATRIX_FLAGS {
-            assert!(m.iter().any(|c| c.request.flags == f | SIGCHLD));
+            assert!(m.iter().any(|c| c.request().flags == f | SIGCHLD));
         }
     }
 }

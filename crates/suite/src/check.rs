@@ -7,9 +7,9 @@
 
 use crate::catalogue::{self, Case};
 use crate::report::{CaseResult, ContextReport, Report, Verdict};
-use crate::verdict::{compare, repro_command, request_as_run};
+use crate::verdict::{compare, repro_command};
 use forklore_model::{predict, Context};
-use forklore_probe::{run_batch, ContextSpec, ObserveLevel, ProbeCase, ProbeCommand};
+use forklore_probe::{run_batch, ContextSpec, ProbeCase, ProbeCommand};
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -100,7 +100,7 @@ fn matches(filters: &[glob::Pattern], c: &Case, full_id: &str) -> bool {
     filters.is_empty()
         || filters
             .iter()
-            .any(|p| p.matches(full_id) || p.matches(&c.id) || p.matches(c.group))
+            .any(|p| p.matches(full_id) || p.matches(c.id()) || p.matches(c.group))
 }
 
 struct Work {
@@ -128,7 +128,7 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         let source = if is_full_context(name) { &full } else { &cover };
         let cases: Vec<Case> = source
             .iter()
-            .filter(|c| matches(&opts.filters, c, &format!("{}/{name}", c.id)))
+            .filter(|c| matches(&opts.filters, c, &format!("{}/{name}", c.id())))
             .cloned()
             .collect();
         if cases.is_empty() {
@@ -194,7 +194,16 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
                     let (d, report) = &mut *guard;
                     d.cases += work.cases.len();
                     match d.contexts.iter_mut().find(|(n, _, _)| *n == ctx_name) {
-                        Some(entry) => entry.2 += results.len(),
+                        Some(entry) => {
+                            entry.2 += results.len();
+                            // Each batch measures the cgroup access its own
+                            // cases need: report what any batch measured.
+                            if let (Ok(seen), Ok(now)) = (&mut entry.1, &detected) {
+                                let w = &mut seen.cgroup_write;
+                                w.root = w.root.or(now.cgroup_write.root);
+                                w.created = w.created.or(now.cgroup_write.created);
+                            }
+                        }
                         None => d.contexts.push((ctx_name, detected, results.len())),
                     }
                     for r in results {
@@ -244,7 +253,7 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
 
 fn skip_result(c: &Case, ctx: &str, reason: &str) -> CaseResult {
     CaseResult {
-        id: format!("{}/{ctx}", c.id),
+        id: format!("{}/{ctx}", c.id()),
         group: c.group.to_string(),
         tags: c.tags.clone(),
         context: ctx.to_string(),
@@ -261,19 +270,7 @@ fn run_work(
     opts: &CheckOptions,
     work: &Work,
 ) -> (String, Result<Context, String>, Vec<CaseResult>) {
-    let probe_cases: Vec<ProbeCase> = work
-        .cases
-        .iter()
-        .map(|c| ProbeCase {
-            id: c.id.clone(),
-            request: c.request.clone(),
-            observe: if c.full {
-                ObserveLevel::Full
-            } else {
-                ObserveLevel::Light
-            },
-        })
-        .collect();
+    let probe_cases: Vec<ProbeCase> = work.cases.iter().map(|c| c.probe.clone()).collect();
     let batch = run_batch(&opts.probe, &work.spec, &probe_cases, opts.batch_timeout);
     let ctx = match &batch.context {
         Ok(ctx) => ctx.clone(),
@@ -288,23 +285,23 @@ fn run_work(
     };
     let mut results = Vec::with_capacity(work.cases.len());
     for (case, (id, obs)) in work.cases.iter().zip(batch.results.iter()) {
-        debug_assert_eq!(&case.id, id);
-        let request = request_as_run(&case.request, obs);
-        let pred = predict(&request, &ctx);
-        let (verdict, reason) = compare(&request, &ctx, &pred, obs);
+        debug_assert_eq!(case.id(), id);
+        let request = case.request();
+        let pred = predict(request, &ctx);
+        let (verdict, reason) = compare(request, &ctx, &pred, obs);
         let generated = case.tags.contains(&"matrix");
         // Passing matrix cases are only counted (and listed by id with
         // --all-cases): rendering both sides for ~800k of them would cost
         // gigabytes and most of the run time.
         let keep = verdict != Verdict::Pass || !generated || opts.keep_passing_details;
         results.push(CaseResult {
-            id: format!("{}/{}", case.id, work.context),
+            id: format!("{}/{}", case.id(), work.context),
             group: case.group.to_string(),
             tags: case.tags.clone(),
             context: work.context.clone(),
             verdict,
             expected: if keep {
-                crate::explain::explain_json(&request, &ctx, &pred)
+                crate::explain::explain_json(request, &ctx, &pred)
             } else {
                 serde_json::Value::Null
             },
@@ -313,7 +310,7 @@ fn run_work(
             } else {
                 serde_json::Value::Null
             },
-            repro: (verdict != Verdict::Pass).then(|| repro_command(&case.request, &work.context)),
+            repro: (verdict != Verdict::Pass).then(|| repro_command(case.request(), &work.context)),
             reason,
             generated,
         });
@@ -321,7 +318,7 @@ fn run_work(
     // A batch that returned fewer results than cases lost the rest.
     for case in work.cases.iter().skip(batch.results.len()) {
         results.push(CaseResult {
-            id: format!("{}/{}", case.id, work.context),
+            id: format!("{}/{}", case.id(), work.context),
             group: case.group.to_string(),
             tags: case.tags.clone(),
             context: work.context.clone(),
@@ -329,7 +326,7 @@ fn run_work(
             expected: serde_json::Value::Null,
             observed: serde_json::Value::Null,
             reason: Some("the probe returned no result for this case".into()),
-            repro: Some(repro_command(&case.request, &work.context)),
+            repro: Some(repro_command(case.request(), &work.context)),
             generated: case.tags.contains(&"matrix"),
         });
     }

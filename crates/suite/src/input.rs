@@ -9,7 +9,7 @@
 //! inverse of [`RequestOptions::build`]: the reproducer command line of a
 //! case is produced from them.
 
-use forklore_model::flags::{self, parse_flags, parse_signal, SIGCHLD};
+use forklore_model::flags::{self, parse_flags, parse_signal};
 use forklore_model::{
     cap, ArgsMem, CgroupFd, Clone3Args, Context, KernelVersion, Nproc, Ptr, Request, SetTid, Stack,
     Syscall, TidSpec, Tls,
@@ -300,13 +300,7 @@ impl RequestOptions {
                     }
                     (Some(s), None) => s,
                     (None, Some(s)) => parse_signal_arg(s)?,
-                    (None, None) => {
-                        if parsed.flags & (flags::CLONE_THREAD | flags::CLONE_PARENT) != 0 {
-                            0
-                        } else {
-                            SIGCHLD
-                        }
-                    }
+                    (None, None) => forklore_model::clone3_default_exit_signal(parsed.flags),
                 };
                 let mut r = Request::clone3(parsed.flags, sig);
                 r.clone3 = Some(self.clone3_args(sig)?);
@@ -424,18 +418,10 @@ impl RequestOptions {
                 "file" => CgroupFd::RegularFile,
                 "dir" => CgroupFd::NonCgroupDir,
                 "v1" => CgroupFd::CgroupV1Dir,
-                // Writability is an environment fact the probe fills in; for
-                // `explain` it follows the --as context (root may write).
-                "v2-root" => CgroupFd::Cgroup2 {
-                    created: false,
-                    procs_writable: true,
-                    ancestor_writable: true,
-                },
-                "v2-child" => CgroupFd::Cgroup2 {
-                    created: true,
-                    procs_writable: true,
-                    ancestor_writable: true,
-                },
+                // Writability is an environment fact of the context
+                // (`Context::cgroup_write`), not part of the request.
+                "v2-root" => CgroupFd::Cgroup2 { created: false },
+                "v2-child" => CgroupFd::Cgroup2 { created: true },
                 other => CgroupFd::Raw(parse_u64("--cgroup", other)?),
             };
         }

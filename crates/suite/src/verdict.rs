@@ -4,7 +4,7 @@
 use crate::input::RequestOptions;
 use crate::report::Verdict;
 use forklore_model::{
-    CgroupFd, Context, Outcome, Parent, Prediction, Ptr, ReapedBy, Request, Semantics, Syscall,
+    Context, Outcome, Parent, Prediction, Ptr, ReapedBy, Request, Semantics, Syscall,
 };
 use forklore_probe::{CaseOutcome, Observation};
 
@@ -80,29 +80,6 @@ fn reaped_name(r: ReapedBy) -> &'static str {
         ReapedBy::Autoreaped => "the kernel (auto-reaped)",
         ReapedBy::CallersParent => "the caller's parent",
     }
-}
-
-/// The request as the probe actually ran it: environment facts the probe
-/// measured (whether the caller may write the target cgroup's
-/// `cgroup.procs` and the common ancestor's) replace the catalogue's
-/// assumptions before the model predicts.
-pub fn request_as_run(req: &Request, obs: &Observation) -> Request {
-    let mut r = req.clone();
-    if let Some(c) = r.clone3.as_mut() {
-        if let CgroupFd::Cgroup2 {
-            created,
-            procs_writable,
-            ancestor_writable,
-        } = c.cgroup
-        {
-            c.cgroup = CgroupFd::Cgroup2 {
-                created,
-                procs_writable: obs.cgroup_procs_writable.unwrap_or(procs_writable),
-                ancestor_writable: obs.cgroup_ancestor_writable.unwrap_or(ancestor_writable),
-            };
-        }
-    }
-    r
 }
 
 /// Which wait reaped the child. The probe reports `none` both for threads

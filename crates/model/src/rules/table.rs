@@ -8,7 +8,7 @@ use crate::flags::*;
 use crate::prediction::VersionRange;
 use crate::request::{CgroupFd, Request, TidSpec, Tls};
 use crate::version::KernelVersion;
-use crate::{Context, Errno};
+use crate::{CgroupAccess, Context, Errno};
 
 // ---------------------------------------------------------------- helpers --
 
@@ -187,6 +187,15 @@ pub(crate) fn set_tid_walk(c: &Context, k: &Kargs) -> TidStop {
 
 fn into_cgroup(k: &Kargs) -> bool {
     k.has(CLONE_INTO_CGROUP)
+}
+
+/// The caller's access to the cgroup2 directory the `cgroup` field names
+/// (an environment fact of the context), if it names one.
+fn cgroup2_access(c: &Context, k: &Kargs) -> Option<CgroupAccess> {
+    match k.cgroup {
+        CgroupFd::Cgroup2 { created } => Some(c.cgroup_write.access(created)),
+        _ => None,
+    }
 }
 
 fn nproc(c: &Context, over: fn(u64, u64) -> bool) -> bool {
@@ -1289,8 +1298,8 @@ pub(super) const ROWS: &[Row] = &[
         source: "spec §1.E E34f [6.18 ✓ uid 65534 into the cgroup2 root]",
         versions: &[since(5, 7, 0)],
         applies: Applies::Clone3,
-        cond: |_, _, k| {
-            into_cgroup(k) && matches!(k.cgroup, CgroupFd::Cgroup2 { procs_writable: false, .. })
+        cond: |_, c, k| {
+            into_cgroup(k) && cgroup2_access(c, k).is_some_and(|a| !a.procs_writable)
         },
         ..PLACEHOLDER
     },
@@ -1302,9 +1311,8 @@ pub(super) const ROWS: &[Row] = &[
         source: "spec §1.E E34g",
         versions: &[since(5, 7, 0)],
         applies: Applies::Clone3,
-        cond: |_, _, k| {
-            into_cgroup(k)
-                && matches!(k.cgroup, CgroupFd::Cgroup2 { ancestor_writable: false, .. })
+        cond: |_, c, k| {
+            into_cgroup(k) && cgroup2_access(c, k).is_some_and(|a| !a.ancestor_writable)
         },
         ..PLACEHOLDER
     },

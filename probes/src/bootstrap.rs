@@ -1,0 +1,160 @@
+//! The probe process from start to end: read the batch from stdin, set up
+//! the reaper (this process) and fork the worker, which arranges the
+//! context, reports it and runs the cases (see the crate docs).
+
+use crate::context::{arrange, ignore_signals, rearm, Prepared};
+use crate::engine::Engine;
+use crate::protocol::{emit, ContextSpec, Header, Msg, ProbeCase};
+use crate::reaper;
+use crate::resources::Resources;
+use forklore_observe as observe;
+use forklore_sys::mailbox::Mailbox;
+use forklore_sys::mem::Shared;
+use forklore_sys::process::{self, Forked};
+use std::io::Read;
+
+/// Read the batch, fork the worker, and become the reaper.
+pub(crate) fn probe_main() -> i32 {
+    let mut input = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut input) {
+        eprintln!("forklore-probe: cannot read stdin: {e}");
+        return 2;
+    }
+    let mut lines = input.lines();
+    let header: Header = match lines.next().map(serde_json::from_str) {
+        Some(Ok(h)) => h,
+        Some(Err(e)) => {
+            eprintln!("forklore-probe: bad header: {e}");
+            return 2;
+        }
+        None => {
+            eprintln!("forklore-probe: empty input");
+            return 2;
+        }
+    };
+    let mut cases: Vec<ProbeCase> = Vec::new();
+    for (i, l) in lines.enumerate() {
+        match serde_json::from_str(l) {
+            Ok(c) => cases.push(c),
+            Err(e) => {
+                eprintln!("forklore-probe: bad case on line {}: {e}", i + 2);
+                return 2;
+            }
+        }
+    }
+    // Every fork copies the page tables of what is still mapped.
+    drop(input);
+    // The reaper cleans up on SIGTERM; the runner's death sends it.
+    let term = match process::install_flag_handler(libc::SIGTERM) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("forklore-probe: sigaction: errno {e}");
+            return 2;
+        }
+    };
+    let _ = process::set_pdeathsig(libc::SIGTERM);
+    if let Some(r) = header.runner_pid {
+        if std::os::unix::process::parent_id() != r {
+            return 3;
+        }
+    }
+    if let Err(e) = process::set_child_subreaper() {
+        emit(&Msg::Skip {
+            reason: format!("PR_SET_CHILD_SUBREAPER failed: errno {e}"),
+        });
+        return 0;
+    }
+    let prepared = match Prepared::before_fork(&header.context, &cases) {
+        Ok(p) => p,
+        Err(reason) => {
+            emit(&Msg::Skip { reason });
+            return 0;
+        }
+    };
+    let mailbox: Shared<Mailbox> = match Shared::new() {
+        Ok(m) => m,
+        Err(e) => {
+            emit(&Msg::Skip {
+                reason: format!("cannot map the reaper mailbox: {e}"),
+            });
+            return 0;
+        }
+    };
+    let reaper_pid = std::process::id();
+    match process::fork_single_threaded() {
+        Err(e) => {
+            emit(&Msg::Skip {
+                reason: format!("fork of the worker failed: errno {e}"),
+            });
+            prepared.cleanup();
+            0
+        }
+        Ok(Forked::Child) => {
+            // The worker never returns into the caller's main: it must not
+            // run destructors of the reaper's resources (temp dirs).
+            let code = worker_main(reaper_pid, &header.context, &prepared, &cases, &mailbox);
+            process::exit_now(code)
+        }
+        Ok(Forked::Parent { child }) => reaper::reaper_main(child, &mailbox, prepared, term),
+    }
+}
+
+/// The worker: arrange the context, report it, run the cases in order.
+fn worker_main(
+    reaper: u32,
+    spec: &ContextSpec,
+    prepared: &Prepared,
+    cases: &[ProbeCase],
+    mailbox: &Mailbox,
+) -> i32 {
+    let pidns_init = *spec == ContextSpec::PidNsInit;
+    if rearm(reaper, pidns_init).is_err() {
+        return 3;
+    }
+    ignore_signals();
+    let created = match &prepared.cg2_created_err {
+        Some(e) => Err(e.as_str()),
+        None => Ok(prepared.cg2_created.as_deref()),
+    };
+    let mut res = Resources::open(cases, created);
+    let arranged = match arrange(spec, prepared, &mut res, reaper) {
+        Ok(a) => a,
+        Err(reason) => {
+            emit(&Msg::Skip { reason });
+            return 0;
+        }
+    };
+    let mut ctx = observe::detect_context(&arranged.hints);
+    // Measured in `arrange`, as the context's credentials: constant for
+    // the whole batch, so it travels with the context, not with a case.
+    ctx.cgroup_write = res.cgroup_write();
+    emit(&Msg::Context {
+        context: ctx.clone(),
+    });
+    // A throwaway caller would change the task count (nproc) or leave its
+    // orphans to the namespace's init instead of the reaper (unshare-pid).
+    let helper_ok = !matches!(spec, ContextSpec::Nproc(_) | ContextSpec::UnsharePid);
+    let mut engine = match Engine::new(mailbox, res, &arranged, &ctx, helper_ok) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("forklore-probe: cannot set up the case memory: {e}");
+            return 4;
+        }
+    };
+    for (index, case) in cases.iter().enumerate() {
+        let obs = engine.run(case);
+        emit(&Msg::Result {
+            index,
+            id: case.id.clone(),
+            obs: Box::new(obs),
+        });
+    }
+    if let Some(h) = arranged.holder {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(h),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = process::wait4(h, process::WALL, false);
+    }
+    0
+}
