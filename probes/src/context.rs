@@ -11,7 +11,9 @@ use crate::{ContextSpec, ProbeCase};
 use forklore_model::{CgroupFd, Syscall};
 use forklore_observe::{self as observe, ContextHints};
 use forklore_sys::mailbox::Mailbox;
-use forklore_sys::process::{self, Disposition, Forked};
+use forklore_sys::process::{self, Forked};
+use forklore_sys::signal::{self, Disposition};
+use forklore_sys::wait;
 use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use nix::unistd::{self, Gid, Uid};
@@ -352,14 +354,14 @@ fn arrange(
                     errno_str(e)
                 )
             })?;
-            match process::fork_single_threaded() {
+            match process::fork_single_threaded(libc::SIGCHLD as u64) {
                 Err(e) => return Err(format!("cannot fork the pid-namespace holder: errno {e}")),
                 Ok(Forked::Child) => {
                     // Init of the new namespace until the worker goes;
                     // reaps whatever is orphaned into the namespace.
                     let _ = process::set_pdeathsig(libc::SIGKILL);
                     loop {
-                        if process::wait4(-1, process::WALL, false) == Err(libc::ECHILD) {
+                        if wait::wait4(-1, wait::WALL) == Err(forklore_sys::Errno::ECHILD) {
                             nix::unistd::pause();
                         }
                     }
@@ -372,8 +374,11 @@ fn arrange(
         }
         ContextSpec::Chroot => {}
         ContextSpec::SeccompClone3Enosys => {
-            process::seccomp_deny_syscall(435, libc::ENOSYS as u32)
-                .map_err(|e| format!("cannot install the seccomp filter: errno {e}"))?;
+            process::seccomp_deny_syscall(
+                forklore_sys::abi::nr::CLONE3,
+                forklore_sys::Errno::ENOSYS,
+            )
+            .map_err(|e| format!("cannot install the seccomp filter: errno {e}"))?;
         }
     }
     measure_cgroups(res);
@@ -405,10 +410,10 @@ fn ignore_signals() {
         if sig == libc::SIGCHLD || sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
-        let _ = process::set_signal_disposition(sig, Disposition::Ignore);
+        let _ = signal::set_signal_disposition(sig, Disposition::Ignore);
     }
-    let _ = process::set_signal_disposition(libc::SIGCHLD, Disposition::Default);
-    process::set_sigmask(0);
+    let _ = signal::set_signal_disposition(libc::SIGCHLD, Disposition::Default);
+    signal::set_sigmask(0);
 }
 
 /// Open what the cases refer to while the runner's privileges still hold.
@@ -494,7 +499,7 @@ pub(crate) fn worker_main(
             nix::unistd::Pid::from_raw(h),
             nix::sys::signal::Signal::SIGKILL,
         );
-        let _ = process::wait4(h, process::WALL, false);
+        let _ = wait::wait4(h, wait::WALL);
     }
     0
 }

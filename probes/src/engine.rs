@@ -20,8 +20,11 @@ use forklore_sys::clone::{
     Arena, BlockMem, CallKind, CallSpec, ChildPlan, Clone3Block, JoinWord, SetTidArg, StackArg,
     TlsArg, UPtr, NOT_READ, WORD_SENTINEL,
 };
+use forklore_sys::fd;
 use forklore_sys::mailbox::{Mailbox, ReapRecord};
-use forklore_sys::process::{self, Disposition, Forked, WALL, WCLONE, WEXITED, WNOHANG, WNOWAIT};
+use forklore_sys::process::{self, Forked};
+use forklore_sys::signal::{self, Disposition};
+use forklore_sys::wait::{self, WALL, WCLONE, WEXITED, WNOHANG, WNOWAIT};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -78,7 +81,7 @@ struct Baseline {
 fn dispositions() -> Vec<(i32, Disposition)> {
     (1..=64)
         .filter(|s| *s != libc::SIGKILL && *s != libc::SIGSTOP)
-        .filter_map(|s| Some((s, process::signal_disposition(s).ok()?.0)))
+        .filter_map(|s| Some((s, signal::signal_disposition(s).ok()?.0)))
         .collect()
 }
 
@@ -156,7 +159,7 @@ fn reaped_by_code(code: u32) -> Option<ReapedBy> {
     }
 }
 
-fn rusage(r: &process::Rusage) -> Rusage {
+fn rusage(r: &wait::Rusage) -> Rusage {
     Rusage {
         utime_us: r.utime_us,
         stime_us: r.stime_us,
@@ -170,17 +173,14 @@ fn rusage(r: &process::Rusage) -> Rusage {
 
 /// Reap a zombie child with the first of plain, __WCLONE, __WALL that
 /// works (eligible_child in kernel/exit.c decides which).
-pub(crate) fn reap_in_order(
-    pid: i32,
-    want_rusage: bool,
-) -> Result<(ReapedBy, process::Reaped), i32> {
-    let mut last = libc::ECHILD;
+pub(crate) fn reap_in_order(pid: i32) -> Result<(ReapedBy, wait::Reaped), forklore_sys::Errno> {
+    let mut last = forklore_sys::Errno::ECHILD;
     for (opt, who) in [
         (0, ReapedBy::Plain),
         (WCLONE, ReapedBy::Wclone),
         (WALL, ReapedBy::Wall),
     ] {
-        match process::wait4(pid, WNOHANG | opt, want_rusage) {
+        match wait::wait4(pid, WNOHANG | opt) {
             Ok(Some(r)) => return Ok((who, r)),
             Ok(None) => {}
             Err(e) => last = e,
@@ -246,15 +246,13 @@ impl<'a> Engine<'a> {
         if let Some(f) = &outer_proc {
             proc_dirs.push((0, PathBuf::from(format!("/proc/self/fd/{}", f.as_raw_fd()))));
         }
-        let not_open_fd = (100..)
-            .find(|fd| !process::fd_is_open(*fd))
-            .unwrap_or(1_000_000);
+        let not_open_fd = (100..).find(|fd| !fd::fd_is_open(*fd)).unwrap_or(1_000_000);
         let pid_max = ctx.pid_max as i32;
         let base = Baseline {
-            sigmask: process::sigmask(),
+            sigmask: signal::sigmask(),
             dispositions: dispositions(),
             fds: observe::open_fds().into_iter().collect(),
-            lowest_free_fd: process::lowest_free_fd().unwrap_or(-1),
+            lowest_free_fd: fd::lowest_free_fd().unwrap_or(-1),
             nproc: rlimit(nix::sys::resource::Resource::RLIMIT_NPROC),
             nofile: rlimit(nix::sys::resource::Resource::RLIMIT_NOFILE),
             cwd: std::env::current_dir().ok(),
@@ -588,8 +586,8 @@ impl<'a> Engine<'a> {
             };
             if let Some(fd) = slot {
                 let fd = fd as i32;
-                if fd >= 0 && process::pidfd_send_signal(fd, 0) != Err(libc::EBADF) {
-                    let fl = process::fcntl_getfl(fd).unwrap_or(0) as u32;
+                if fd >= 0 && signal::pidfd_send_signal(fd, 0) != Err(forklore_sys::Errno::EBADF) {
+                    let fl = fd::fcntl_getfl(fd).unwrap_or(0) as u32;
                     obs.pidfd = Some(if fl & observe::PIDFD_THREAD != 0 {
                         PidfdKind::Thread
                     } else {
@@ -641,7 +639,7 @@ impl<'a> Engine<'a> {
         let mut gone = true;
         if thread {
             // Threads are on the thread list, not `children`: not waitable.
-            let w = process::wait4(tid, WNOHANG | WALL, false);
+            let w = wait::wait4(tid, WNOHANG | WALL);
             self.arena.release();
             let which = if spec.child.set_join_address {
                 JoinWord::Join
@@ -654,7 +652,7 @@ impl<'a> Engine<'a> {
                 obs.broken = Some("the CLONE_THREAD child did not exit".into());
             }
             obs.reaped_by = Some(ReapedBy::None);
-            obs.wait_errno = w.err().map(Errno);
+            obs.wait_errno = w.err().map(|e| Errno(e.raw()));
         } else if parent {
             self.arena.release();
             let (rec, seen) = self.mailbox.wait_for(tid, self.mail_seen, WAIT_LIMIT);
@@ -669,7 +667,7 @@ impl<'a> Engine<'a> {
             }
         } else {
             self.arena.release();
-            match process::waitid(tid, WEXITED | WNOWAIT | WALL) {
+            match wait::waitid(wait::P_PID, tid, WEXITED | WNOWAIT | WALL) {
                 Ok(Some(_)) => {
                     if full {
                         if let Ok(z) = observe::proc_info(tid) {
@@ -677,20 +675,20 @@ impl<'a> Engine<'a> {
                             obs.zombie = Some(z);
                         }
                     }
-                    match reap_in_order(tid, full) {
+                    match reap_in_order(tid) {
                         Ok((who, r)) => {
                             obs.reaped_by = Some(who);
                             obs.wait_status = Some(r.status);
-                            obs.rusage = r.rusage.as_ref().map(rusage);
+                            obs.rusage = full.then(|| rusage(&r.rusage));
                         }
                         Err(e) => {
                             obs.reaped_by = Some(ReapedBy::None);
-                            obs.wait_errno = Some(Errno(e));
+                            obs.wait_errno = Some(Errno(e.raw()));
                         }
                     }
                 }
                 // Gone without a zombie: auto-reaped (SIGCHLD ignored).
-                Err(libc::ECHILD) => {
+                Err(forklore_sys::Errno::ECHILD) => {
                     obs.reaped_by = Some(ReapedBy::None);
                     obs.wait_errno = Some(Errno(libc::ECHILD));
                 }
@@ -721,7 +719,7 @@ impl<'a> Engine<'a> {
             obs.child_tid_after_exit = word(self.arena.shared().child_tid.load(Ordering::Acquire));
         }
         if let Some(fd) = pidfd {
-            let _ = process::close_pidfd(fd);
+            let _ = fd::close_pidfd(fd);
         }
         if gone {
             self.arena.child_gone();
@@ -758,7 +756,7 @@ impl<'a> Engine<'a> {
                 return obs;
             }
         };
-        let helper = match process::fork_single_threaded() {
+        let helper = match process::fork_single_threaded(libc::SIGCHLD as u64) {
             Err(e) => {
                 obs.outcome = CaseOutcome::Broken;
                 obs.broken = Some(format!("cannot fork a throwaway caller: errno {e}"));
@@ -788,7 +786,7 @@ impl<'a> Engine<'a> {
         drop(wr);
         let mut text = String::new();
         let _ = File::from(rd).read_to_string(&mut text);
-        if let Some(r) = process::wait4(helper, WALL, false).ok().flatten() {
+        if let Some(r) = wait::wait4(helper, WALL).ok().flatten() {
             if libc::WIFSIGNALED(r.status) {
                 obs.caller_killed_by = Some(libc::WTERMSIG(r.status));
             }
@@ -853,7 +851,7 @@ impl<'a> Engine<'a> {
     fn wait_thread_gone(&self, tid: i32) -> bool {
         let deadline = Instant::now() + WAIT_LIMIT;
         let mut spins = 0u32;
-        while process::tgkill(self.caller_pid, tid, 0) != Err(libc::ESRCH) {
+        while signal::tgkill(self.caller_pid, tid, 0) != Err(forklore_sys::Errno::ESRCH) {
             if Instant::now() > deadline {
                 return false;
             }
@@ -871,8 +869,8 @@ impl<'a> Engine<'a> {
     fn restore(&mut self, obs: &mut Observation, _flags: u64, full: bool) {
         // zap_pid_ns_processes() sets SIGCHLD to SIG_IGN in a handler table
         // shared through CLONE_SIGHAND (model-spec §3.5).
-        if process::signal_disposition(libc::SIGCHLD).map(|d| d.0) != Ok(Disposition::Default) {
-            let _ = process::set_signal_disposition(libc::SIGCHLD, Disposition::Default);
+        if signal::signal_disposition(libc::SIGCHLD).map(|d| d.0) != Ok(Disposition::Default) {
+            let _ = signal::set_signal_disposition(libc::SIGCHLD, Disposition::Default);
             obs.restored.push("SIGCHLD disposition".into());
         }
         // Only SIGCHLD is known to change (above); the full check is for Full cases.
@@ -882,8 +880,8 @@ impl<'a> Engine<'a> {
                 if *sig == libc::SIGCHLD {
                     continue;
                 }
-                if process::signal_disposition(*sig).map(|x| x.0).ok() != Some(*d) {
-                    let _ = process::set_signal_disposition(*sig, *d);
+                if signal::signal_disposition(*sig).map(|x| x.0).ok() != Some(*d) {
+                    let _ = signal::set_signal_disposition(*sig, *d);
                     changed = true;
                 }
             }
@@ -891,22 +889,22 @@ impl<'a> Engine<'a> {
                 obs.restored.push("signal dispositions".into());
             }
         }
-        if process::sigmask() != self.base.sigmask {
-            process::set_sigmask(self.base.sigmask);
+        if signal::sigmask() != self.base.sigmask {
+            signal::set_sigmask(self.base.sigmask);
             obs.restored.push("signal mask".into());
         }
         // Children left behind (none should be: every case reaps its own).
-        while let Ok(Some(r)) = process::wait4(-1, WNOHANG | WALL, false) {
+        while let Ok(Some(r)) = wait::wait4(-1, WNOHANG | WALL) {
             if Some(r.pid) != self.holder {
                 obs.restored.push(format!("unreaped child {}", r.pid));
             }
         }
         // Leaked descriptors: a pidfd is always allocated at the lowest free
         // number, so a leak shows there first.
-        if process::lowest_free_fd().unwrap_or(-1) != self.base.lowest_free_fd {
+        if fd::lowest_free_fd().unwrap_or(-1) != self.base.lowest_free_fd {
             let mut closed = false;
             for fd in observe::open_fds() {
-                if !self.base.fds.contains(&fd) && process::close_pidfd(fd).is_ok() {
+                if !self.base.fds.contains(&fd) && fd::close_pidfd(fd).is_ok() {
                     closed = true;
                 }
             }
@@ -939,7 +937,7 @@ impl<'a> Engine<'a> {
 
 /// Test-only: die by SIGSEGV as a crashing case would.
 fn crash_self() -> ! {
-    let _ = process::set_signal_disposition(libc::SIGSEGV, Disposition::Default);
+    let _ = signal::set_signal_disposition(libc::SIGSEGV, Disposition::Default);
     let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSEGV);
     process::exit_now(139)
 }

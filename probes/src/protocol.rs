@@ -14,6 +14,7 @@ use forklore_model::Context;
 use forklore_sys::mailbox::Mailbox;
 use forklore_sys::mem::Shared;
 use forklore_sys::process::{self, Forked};
+use forklore_sys::signal;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 
@@ -93,7 +94,7 @@ pub(crate) fn probe_main() -> i32 {
     // Every fork copies the page tables of what is still mapped.
     drop(input);
     // The reaper cleans up on SIGTERM; the runner's death sends it.
-    let term = match process::install_flag_handler(libc::SIGTERM) {
+    let term = match signal::install_flag_handler(libc::SIGTERM) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("forklore-probe: sigaction: errno {e}");
@@ -129,7 +130,7 @@ pub(crate) fn probe_main() -> i32 {
         }
     };
     let reaper_pid = std::process::id();
-    match process::fork_single_threaded() {
+    match process::fork_single_threaded(libc::SIGCHLD as u64) {
         Err(e) => {
             emit(&Msg::Skip {
                 reason: format!("fork of the worker failed: errno {e}"),

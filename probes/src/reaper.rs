@@ -12,7 +12,7 @@ use crate::protocol::{emit, Msg};
 use forklore_model::ReapedBy;
 use forklore_observe as observe;
 use forklore_sys::mailbox::Mailbox;
-use forklore_sys::process::{self, CLD_STOPPED, WALL, WEXITED, WNOWAIT, WSTOPPED};
+use forklore_sys::wait::{self, CLD_STOPPED, WALL, WEXITED, WNOWAIT, WSTOPPED};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -58,9 +58,9 @@ fn reap_and_post(pid: i32, mailbox: &Mailbox) {
             rec.has_zombie.store(1, Ordering::Relaxed);
         }
     }
-    let (option, status) = match reap_in_order(pid, full) {
+    let (option, status) = match reap_in_order(pid) {
         Ok((who, r)) => {
-            if let Some(ru) = r.rusage {
+            if let Some(ru) = full.then_some(r.rusage) {
                 let v = [
                     ru.utime_us,
                     ru.stime_us,
@@ -104,10 +104,12 @@ fn kill_descendants() -> u32 {
             }
             let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
         }
-        match process::wait4(-1, WALL, false) {
+        match wait::wait4(-1, WALL) {
             Ok(_) => {}
-            Err(libc::ECHILD) if kids.is_empty() => break,
-            Err(libc::ECHILD) => std::thread::sleep(std::time::Duration::from_millis(1)),
+            Err(forklore_sys::Errno::ECHILD) if kids.is_empty() => break,
+            Err(forklore_sys::Errno::ECHILD) => {
+                std::thread::sleep(std::time::Duration::from_millis(1))
+            }
             Err(_) => {}
         }
     }
@@ -125,9 +127,9 @@ pub(crate) fn reaper_main(
         if term.load(Ordering::SeqCst) {
             let _ = kill(Pid::from_raw(worker), Signal::SIGKILL);
         }
-        match process::waitid(-1, WEXITED | WSTOPPED | WNOWAIT | WALL) {
-            Err(libc::EINTR) | Ok(None) => continue,
-            Err(libc::ECHILD) => break,
+        match wait::waitid(wait::P_ALL, 0, WEXITED | WSTOPPED | WNOWAIT | WALL) {
+            Err(forklore_sys::Errno::EINTR) | Ok(None) => continue,
+            Err(forklore_sys::Errno::ECHILD) => break,
             Err(e) => {
                 eprintln!("forklore-probe reaper: waitid: errno {e}");
                 break;
@@ -135,10 +137,10 @@ pub(crate) fn reaper_main(
             Ok(Some(info)) if info.code == CLD_STOPPED => {
                 // A child's exit signal may be SIGSTOP: resume, consume the report.
                 let _ = kill(Pid::from_raw(info.pid), Signal::SIGCONT);
-                let _ = process::waitid(info.pid, WSTOPPED | WALL | process::WNOHANG);
+                let _ = wait::waitid(wait::P_PID, info.pid, WSTOPPED | WALL | wait::WNOHANG);
             }
             Ok(Some(info)) if info.pid == worker => {
-                if let Ok(Some(r)) = process::wait4(worker, WALL, false) {
+                if let Ok(Some(r)) = wait::wait4(worker, WALL) {
                     end = describe(r.status);
                 }
                 break;

@@ -3,7 +3,7 @@
 
 use crate::cases::{self, Abort, Ctx};
 use crate::{ScenarioResult, Verdict, CASE_DEADLINE};
-use forklore_sys::lifecycle as sys;
+use forklore_sys as sys;
 use nix::poll::{poll, PollFd, PollFlags};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -163,8 +163,8 @@ pub fn spin_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 /// Wait (without reaping) until child `pid` has exited, at most `timeout`:
 /// a pidfd becomes readable when the process exits.
 pub fn exited_within(pid: i32, timeout: Duration) -> Result<bool, Abort> {
-    let fd =
-        sys::pidfd_open(pid).map_err(|e| Abort::Broken(format!("pidfd_open({pid}): errno {e}")))?;
+    let fd = sys::pidfd_open(pid, 0)
+        .map_err(|e| Abort::Broken(format!("pidfd_open({pid}): errno {e}")))?;
     Ok(readable(&fd, timeout))
 }
 
@@ -175,7 +175,7 @@ pub fn reap_within(pid: i32, timeout: Duration) -> Result<Option<i32>, Abort> {
         return Ok(None);
     }
     sys::wait4(pid, cases::WALL)
-        .map(|(_, st, _)| Some(st))
+        .map(|r| r.map(|r| r.status))
         .map_err(|e| Abort::Broken(format!("wait4({pid}): errno {e}")))
 }
 
@@ -201,7 +201,7 @@ pub fn kill_and_reap_all(timeout: Duration) {
         }
         match sys::wait4(-1, cases::WALL | cases::WNOHANG) {
             Err(_) => return, // ECHILD: nothing left
-            Ok((0, _, _)) => {
+            Ok(None) => {
                 if Instant::now() >= deadline {
                     return;
                 }
@@ -305,7 +305,7 @@ pub fn run_in_scenario_process(ids: &[String], as_uid: Option<u32>) -> Vec<Scena
 /// Fork the case process, collect its JSON result, kill it at the deadline.
 fn run_case_process(case: &'static cases::Case) -> Result<cases::Check, Abort> {
     let (r, w) = pipe()?;
-    match sys::fork_process(17).map_err(|e| Abort::Broken(format!("fork: errno {e}")))? {
+    match sys::fork_single_threaded(17).map_err(|e| Abort::Broken(format!("fork: errno {e}")))? {
         sys::Forked::Child => {
             drop(r);
             // The case never writes on the scenario process's stdout.
@@ -323,15 +323,16 @@ fn run_case_process(case: &'static cases::Case) -> Result<cases::Check, Abort> {
             drop(w);
             sys::exit_group(0);
         }
-        sys::Forked::Parent(pid) => {
+        sys::Forked::Parent { child: pid } => {
             drop(w);
             let exited = exited_within(pid, CASE_DEADLINE)?;
             if !exited {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             }
             let status = sys::wait4(pid, cases::WALL)
-                .map(|(_, s, _)| s)
-                .unwrap_or(-1);
+                .ok()
+                .flatten()
+                .map_or(-1, |r| r.status);
             let mut buf = Vec::new();
             // The case wrote before exiting; descendants may still hold the
             // pipe, so read only what is there.

@@ -5,7 +5,7 @@ use super::wait::fork_child;
 use super::*;
 use crate::util::{self, pipe, read_line};
 use forklore_model::lifecycle::{self as lm, Disposition, ExecFacts, FileKind, Format, Lookup};
-use forklore_sys::lifecycle::{self as sys, ExecArgs, Forked, Handler, Script, Step};
+use forklore_sys::{self as sys, ExecArgs, Forked, Handler, Script, Step};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -20,7 +20,7 @@ const SIGTERM: i32 = 15;
 /// What happened to an execve in a child.
 #[derive(Debug)]
 pub enum ExecObs {
-    Failed(i32),
+    Failed(sys::Errno),
     Ran { report: Value, status: i32 },
 }
 
@@ -63,12 +63,12 @@ fn facts(path: &[u8]) -> ExecFacts {
 /// stdout at a pipe, and call `exec`, which returns the errno on failure.
 pub fn exec_in_child(
     setup: impl FnOnce() -> Result<Value, String>,
-    exec: impl FnOnce() -> i32,
+    exec: impl FnOnce() -> sys::Errno,
 ) -> Result<(Value, ExecObs), Abort> {
     let (err_r, err_w) = pipe()?;
     let (out_r, out_w) = pipe()?;
     let (pre_r, pre_w) = pipe()?;
-    match sys::fork_process(17).map_err(|e| Abort::Broken(format!("fork: {}", ename(e))))? {
+    match sys::fork_single_threaded(17).map_err(|e| Abort::Broken(format!("fork: {}", ename(e))))? {
         Forked::Child => {
             drop((err_r, out_r, pre_r));
             let pre = match setup() {
@@ -79,10 +79,10 @@ pub fn exec_in_child(
             drop(pre_w);
             let _ = sys::dup2(out_w.as_raw_fd(), 1);
             let e = exec();
-            let _ = util::write_all(&err_w, &e.to_le_bytes());
+            let _ = util::write_all(&err_w, &e.raw().to_le_bytes());
             sys::exit_group(0)
         }
-        Forked::Parent(pid) => {
+        Forked::Parent { child: pid } => {
             drop((err_w, out_w, pre_w));
             let pre: Value = serde_json::from_str(&read_line(&pre_r, STEP)?).unwrap_or(Value::Null);
             if let Some(e) = pre.get("setup_error") {
@@ -97,7 +97,10 @@ pub fn exec_in_child(
             let n = nix::unistd::read(&err_r, &mut buf).unwrap_or(0);
             if n == 4 {
                 let _ = util::reap_within(pid, STEP);
-                return Ok((pre, ExecObs::Failed(i32::from_le_bytes(buf))));
+                return Ok((
+                    pre,
+                    ExecObs::Failed(sys::Errno::from_raw(i32::from_le_bytes(buf))),
+                ));
             }
             let line = read_line(&out_r, STEP)?;
             let report = serde_json::from_str(&line).unwrap_or(Value::String(line));
@@ -527,7 +530,7 @@ pub fn success_state(ctx: &Ctx) -> Result<Check, Abort> {
     let args = ExecArgs::new(&[tb, b"x", b"y"], &[]);
     let (pre, obs) = exec_in_child(
         || {
-            let err = |e: i32| ename(e);
+            let err = |e: sys::Errno| ename(e);
             sys::set_handler(SIGUSR1, Handler::Catch { flags: 0 }).map_err(err)?;
             sys::set_handler(SIGUSR2, Handler::Ignore).map_err(err)?;
             sys::sigprocmask(sys::SIG_BLOCK, (1 << (SIGHUP - 1)) | (1 << (SIGTERM - 1)))
@@ -732,7 +735,7 @@ pub fn exit_signal_reset(ctx: &Ctx) -> Result<Check, Abort> {
     f.add(
         "after/status",
         lm::exit_status(42),
-        w.map(|(_, s, _)| s).unwrap_or(-1),
+        w.ok().flatten().map_or(-1, |r| r.status),
     );
     f.done()
 }
@@ -845,7 +848,7 @@ pub fn non_leader(ctx: &Ctx) -> Result<Check, Abort> {
         },
     );
     let seen = sys::waitid(lm::P_PID, pid, WEXITED | WNOHANG | WNOWAIT | WALL)
-        .map(|i| i.pid != 0)
+        .map(|i| i.is_some())
         .unwrap_or(true);
     f.add(
         "parent_sees_exit_while_running",

@@ -4,7 +4,7 @@ use super::wait::{fork_child, proc_view, until_zombie};
 use super::*;
 use crate::util::{self, pipe};
 use forklore_model::lifecycle as lm;
-use forklore_sys::lifecycle as sys;
+use forklore_sys as sys;
 
 pub fn zombie_state(_: &Ctx) -> Result<Check, Abort> {
     let c = fork_child(|| 0)?;

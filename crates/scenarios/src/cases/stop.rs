@@ -6,7 +6,7 @@ use super::wait::{fork_child, observe_wait4, proc_view, until_zombie};
 use super::*;
 use crate::util::{self, pipe, read_byte};
 use forklore_model::lifecycle::{self as lm, wopt, ChildEvent, WaitResult, WaitidInfo, P_PID};
-use forklore_sys::lifecycle as sys;
+use forklore_sys as sys;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::os::fd::OwnedFd;

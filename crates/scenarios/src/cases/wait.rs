@@ -3,7 +3,7 @@
 use super::*;
 use crate::util::{self, pipe, read_byte};
 use forklore_model::lifecycle::{self as lm, SigchldDisposition, WaitChild, WaitResult};
-use forklore_sys::lifecycle::{self as sys, Forked, Handler, Script, Step};
+use forklore_sys::{self as sys, Forked, Handler, Script, Step};
 use std::os::fd::AsRawFd;
 
 const SIGUSR1: i32 = 10;
@@ -13,11 +13,14 @@ fn pgid() -> i32 {
 }
 
 /// Observed wait4 outcome in the model's terms.
-pub fn observe_wait4(r: Result<(i32, i32, sys::Rusage), i32>) -> WaitResult {
+pub fn observe_wait4(r: Result<Option<sys::Reaped>, sys::Errno>) -> WaitResult {
     match r {
-        Ok((0, _, _)) => WaitResult::NoneReady,
-        Ok((pid, status, _)) => WaitResult::Reaped { pid, status },
-        Err(e) => WaitResult::Error(Errno(e)),
+        Ok(None) => WaitResult::NoneReady,
+        Ok(Some(r)) => WaitResult::Reaped {
+            pid: r.pid,
+            status: r.status,
+        },
+        Err(e) => WaitResult::Error(Errno(e.raw())),
     }
 }
 
@@ -36,9 +39,9 @@ fn kid(pid: i32, exit_signal: i32, zombie: bool) -> WaitChild {
 
 /// Fork a child that runs `f` and exits with its return value.
 pub fn fork_child(f: impl FnOnce() -> i32) -> Result<i32, Abort> {
-    match sys::fork_process(17).map_err(|e| Abort::Broken(format!("fork: errno {e}")))? {
+    match sys::fork_single_threaded(17).map_err(|e| Abort::Broken(format!("fork: errno {e}")))? {
         Forked::Child => sys::exit_group(f()),
-        Forked::Parent(pid) => Ok(pid),
+        Forked::Parent { child: pid } => Ok(pid),
     }
 }
 
@@ -54,7 +57,7 @@ pub fn until_zombie(pid: i32) -> Result<(), Abort> {
 fn eligible(pid: i32, opts: u32) -> Result<bool, Abort> {
     match sys::waitid(lm::P_PID, pid, WEXITED | WNOHANG | WNOWAIT | opts) {
         Ok(_) => Ok(true),
-        Err(10) => Ok(false),
+        Err(sys::Errno::ECHILD) => Ok(false),
         Err(e) => Err(Abort::Broken(format!("waitid: {}", ename(e)))),
     }
 }
@@ -350,7 +353,7 @@ pub fn efault_status(_: &Ctx) -> Result<Check, Abort> {
     let mut f = Facts::new();
     let obs = match sys::wait4_status_addr(pid, 8, 0) {
         Ok(p) => WaitResult::Reaped { pid: p, status: -1 },
-        Err(e) => WaitResult::Error(Errno(e)),
+        Err(e) => WaitResult::Error(Errno(e.raw())),
     };
     f.add(
         "bad_status_pointer",
@@ -381,7 +384,10 @@ pub fn rusage(_: &Ctx) -> Result<Check, Abort> {
         0
     })?;
     until_zombie(pid)?;
-    let (_, status, ru) = sys::wait4(pid, 0).map_err(|e| Abort::Broken(ename(e)))?;
+    let r = sys::wait4(pid, 0)
+        .map_err(|e| Abort::Broken(ename(e)))?
+        .ok_or_else(|| Abort::Broken("wait4 reaped nothing".into()))?;
+    let (status, ru) = (r.status, r.rusage);
     let mut f = Facts::new();
     let reap = Expect {
         value: true,
@@ -391,13 +397,13 @@ pub fn rusage(_: &Ctx) -> Result<Check, Abort> {
     f.add(
         "maxrss_covers_touched_memory",
         reap,
-        ru.maxrss_kb >= (MIB as i64) * 1024,
+        ru.maxrss_kb >= (MIB as u64) * 1024,
     );
     f.add(
         "minflt_covers_touched_pages",
         reap,
         // Less the two partial pages at the ends madvise cannot cover.
-        ru.minflt >= (MIB as i64) * 256 - 2,
+        ru.minflt >= (MIB as u64) * 256 - 2,
     );
     f.done()
 }
