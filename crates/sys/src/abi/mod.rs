@@ -271,3 +271,72 @@ pub(crate) const ERRNO_NAMES: &[(&str, u32)] = &[
     ("EUSERS", e::EUSERS),
     ("EOPNOTSUPP", e::EOPNOTSUPP),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The constants build.rs generated for the bench helper.
+    #[allow(dead_code)]
+    mod helper {
+        include!(concat!(env!("OUT_DIR"), "/bench_loop_abi.rs"));
+    }
+
+    #[test]
+    fn bench_helper_constants_are_this_modules() {
+        use helper as h;
+        let pairs: &[(u64, u64)] = &[
+            (h::SYS_READ, nr::READ),
+            (h::SYS_WRITE, nr::WRITE),
+            (h::SYS_CLOSE, nr::CLOSE),
+            (h::SYS_MMAP, nr::MMAP),
+            (h::SYS_MUNMAP, nr::MUNMAP),
+            (h::SYS_MADVISE, nr::MADVISE),
+            (h::SYS_GETPID, nr::GETPID),
+            (h::SYS_CLONE, nr::CLONE),
+            (h::SYS_FORK, nr::FORK),
+            (h::SYS_EXECVE, nr::EXECVE),
+            (h::SYS_EXIT, nr::EXIT),
+            (h::SYS_WAIT4, nr::WAIT4),
+            (h::SYS_GETRUSAGE, nr::GETRUSAGE),
+            (h::SYS_PRCTL, nr::PRCTL),
+            (h::SYS_FUTEX, nr::FUTEX),
+            (h::SYS_EXIT_GROUP, nr::EXIT_GROUP),
+            (h::SYS_WAITID, nr::WAITID),
+            (h::SYS_CLONE3, nr::CLONE3),
+            (h::CLONE_VM, CLONE_VM),
+            (h::CLONE_PIDFD, CLONE_PIDFD),
+            (h::CLONE_THREAD, CLONE_THREAD),
+            (h::WALL, WALL as u64),
+            (h::WEXITED, WEXITED as u64),
+            (h::P_PIDFD, P_PIDFD as u64),
+            (h::FUTEX_WAIT, FUTEX_WAIT),
+            (h::PR_SET_PDEATHSIG, PR_SET_PDEATHSIG),
+            (h::SIGKILL, SIGKILL as u64),
+            (h::SIGCHLD, SIGCHLD as u64),
+            (h::MADV_HUGEPAGE, MADV_HUGEPAGE),
+            (h::MADV_NOHUGEPAGE, MADV_NOHUGEPAGE),
+            (h::PROT_READ_WRITE, PROT_READ | PROT_WRITE),
+            (h::MAP_PRIVATE_ANONYMOUS, MAP_PRIVATE | MAP_ANONYMOUS),
+        ];
+        for (i, (helper, abi)) in pairs.iter().enumerate() {
+            assert_eq!(helper, abi, "pair {i}");
+        }
+        assert_eq!(h::CLD_EXITED, CLD_EXITED);
+        assert_eq!(h::RUSAGE_SELF, RUSAGE_SELF);
+        assert_eq!(h::RUSAGE_CHILDREN, RUSAGE_CHILDREN);
+        assert_eq!(h::EINTR, crate::Errno::EINTR.raw() as i64);
+        assert_eq!(h::EAGAIN, crate::Errno::EAGAIN.raw() as i64);
+    }
+
+    #[test]
+    fn clone_flags_are_distinct_single_bits_and_wide() {
+        for (name, bit) in CLONE_FLAG_NAMES {
+            assert_eq!(bit.count_ones(), 1, "{name}");
+        }
+        // The traps libc 0.2 sets: 0 for the high flags, sign extension for IO.
+        assert_eq!(CLONE_CLEAR_SIGHAND, 1 << 32);
+        assert_eq!(CLONE_INTO_CGROUP, 1 << 33);
+        assert_eq!(CLONE_IO, 0x8000_0000);
+    }
+}
