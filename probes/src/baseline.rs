@@ -5,7 +5,8 @@
 
 use crate::protocol::Observation;
 use forklore_observe as observe;
-use forklore_sys::process::{self, Disposition, WALL, WNOHANG};
+use forklore_sys::wait::{WALL, WNOHANG};
+use forklore_sys::{self as sys, Disposition};
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -25,7 +26,7 @@ pub(crate) struct Baseline {
 fn dispositions() -> Vec<(i32, Disposition)> {
     (1..=64)
         .filter(|s| *s != libc::SIGKILL && *s != libc::SIGSTOP)
-        .filter_map(|s| Some((s, process::signal_disposition(s).ok()?.0)))
+        .filter_map(|s| Some((s, sys::signal_disposition(s).ok()?.0)))
         .collect()
 }
 
@@ -37,10 +38,10 @@ impl Baseline {
     /// The worker as it is now, with the context arranged.
     pub fn capture(holder: Option<i32>) -> Baseline {
         Baseline {
-            sigmask: process::sigmask(),
+            sigmask: sys::sigmask(),
             dispositions: dispositions(),
             fds: observe::open_fds().into_iter().collect(),
-            lowest_free_fd: process::lowest_free_fd().unwrap_or(-1),
+            lowest_free_fd: sys::lowest_free_fd().unwrap_or(-1),
             nproc: rlimit(Resource::RLIMIT_NPROC),
             nofile: rlimit(Resource::RLIMIT_NOFILE),
             cwd: std::env::current_dir().ok(),
@@ -54,8 +55,8 @@ impl Baseline {
     pub fn restore(&self, obs: &mut Observation, full: bool) {
         // zap_pid_ns_processes() sets SIGCHLD to SIG_IGN in a handler table
         // shared through CLONE_SIGHAND (model-spec §3.5).
-        if process::signal_disposition(libc::SIGCHLD).map(|d| d.0) != Ok(Disposition::Default) {
-            let _ = process::set_signal_disposition(libc::SIGCHLD, Disposition::Default);
+        if sys::signal_disposition(libc::SIGCHLD).map(|d| d.0) != Ok(Disposition::Default) {
+            let _ = sys::set_signal_disposition(libc::SIGCHLD, Disposition::Default);
             obs.restored.push("SIGCHLD disposition".into());
         }
         // Only SIGCHLD is known to change (above); the full check is for Full cases.
@@ -65,8 +66,8 @@ impl Baseline {
                 if *sig == libc::SIGCHLD {
                     continue;
                 }
-                if process::signal_disposition(*sig).map(|x| x.0).ok() != Some(*d) {
-                    let _ = process::set_signal_disposition(*sig, *d);
+                if sys::signal_disposition(*sig).map(|x| x.0).ok() != Some(*d) {
+                    let _ = sys::set_signal_disposition(*sig, *d);
                     changed = true;
                 }
             }
@@ -74,22 +75,22 @@ impl Baseline {
                 obs.restored.push("signal dispositions".into());
             }
         }
-        if process::sigmask() != self.sigmask {
-            process::set_sigmask(self.sigmask);
+        if sys::sigmask() != self.sigmask {
+            sys::set_sigmask(self.sigmask);
             obs.restored.push("signal mask".into());
         }
         // Children left behind (none should be: every case reaps its own).
-        while let Ok(Some(r)) = process::wait4(-1, WNOHANG | WALL, false) {
+        while let Ok(Some(r)) = sys::wait4(-1, WNOHANG | WALL) {
             if Some(r.pid) != self.holder {
                 obs.restored.push(format!("unreaped child {}", r.pid));
             }
         }
         // Leaked descriptors: a pidfd is always allocated at the lowest free
         // number, so a leak shows there first.
-        if process::lowest_free_fd().unwrap_or(-1) != self.lowest_free_fd {
+        if sys::lowest_free_fd().unwrap_or(-1) != self.lowest_free_fd {
             let mut closed = false;
             for fd in observe::open_fds() {
-                if !self.fds.contains(&fd) && process::close_pidfd(fd).is_ok() {
+                if !self.fds.contains(&fd) && sys::close_pidfd(fd).is_ok() {
                     closed = true;
                 }
             }

@@ -10,7 +10,7 @@ use crate::resources::Resources;
 use forklore_observe as observe;
 use forklore_sys::mailbox::Mailbox;
 use forklore_sys::mem::Shared;
-use forklore_sys::process::{self, Forked};
+use forklore_sys::{self as sys, Forked};
 use std::io::Read;
 
 /// Read the batch, fork the worker, and become the reaper.
@@ -45,20 +45,20 @@ pub(crate) fn probe_main() -> i32 {
     // Every fork copies the page tables of what is still mapped.
     drop(input);
     // The reaper cleans up on SIGTERM; the runner's death sends it.
-    let term = match process::install_flag_handler(libc::SIGTERM) {
+    let term = match sys::install_flag_handler(libc::SIGTERM) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("forklore-probe: sigaction: errno {e}");
             return 2;
         }
     };
-    let _ = process::set_pdeathsig(libc::SIGTERM);
+    let _ = sys::set_pdeathsig(libc::SIGTERM);
     if let Some(r) = header.runner_pid {
         if std::os::unix::process::parent_id() != r {
             return 3;
         }
     }
-    if let Err(e) = process::set_child_subreaper() {
+    if let Err(e) = sys::set_child_subreaper() {
         emit(&Msg::Skip {
             reason: format!("PR_SET_CHILD_SUBREAPER failed: errno {e}"),
         });
@@ -81,7 +81,7 @@ pub(crate) fn probe_main() -> i32 {
         }
     };
     let reaper_pid = std::process::id();
-    match process::fork_single_threaded() {
+    match sys::fork_single_threaded(libc::SIGCHLD as u64) {
         Err(e) => {
             emit(&Msg::Skip {
                 reason: format!("fork of the worker failed: errno {e}"),
@@ -93,7 +93,7 @@ pub(crate) fn probe_main() -> i32 {
             // The worker never returns into the caller's main: it must not
             // run destructors of the reaper's resources (temp dirs).
             let code = worker_main(reaper_pid, &header.context, &prepared, &cases, &mailbox);
-            process::exit_now(code)
+            sys::exit_now(code)
         }
         Ok(Forked::Parent { child }) => reaper::reaper_main(child, &mailbox, prepared, term),
     }
@@ -154,7 +154,7 @@ fn worker_main(
             nix::unistd::Pid::from_raw(h),
             nix::sys::signal::Signal::SIGKILL,
         );
-        let _ = process::wait4(h, process::WALL, false);
+        let _ = sys::wait4(h, forklore_sys::wait::WALL);
     }
     0
 }

@@ -6,7 +6,7 @@
 
 use crate::protocol::{ContextSpec, Header, Msg, Observation, ProbeCase};
 use forklore_model::Context;
-use forklore_sys::process::{self, WEXITED, WNOHANG, WNOWAIT};
+use forklore_sys::wait::{self, WEXITED, WNOHANG, WNOWAIT};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -304,7 +304,7 @@ fn finish(child: &mut std::process::Child, pid: u32, stalled: bool) {
     let reaper_exited = |limit: Duration| {
         let deadline = Instant::now() + limit;
         loop {
-            if let Ok(Some(_)) = process::waitid(p, WEXITED | WNOWAIT | WNOHANG) {
+            if let Ok(Some(_)) = wait::waitid(wait::P_PID, p, WEXITED | WNOWAIT | WNOHANG) {
                 return true;
             }
             if Instant::now() >= deadline {

@@ -10,7 +10,7 @@ use crate::protocol::{ContextSpec, ProbeCase};
 use crate::resources::Resources;
 use forklore_model::CgroupFd;
 use forklore_observe::{self as observe, ContextHints};
-use forklore_sys::process::{self, Disposition, Forked};
+use forklore_sys::{self as sys, Disposition, Forked};
 use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use nix::unistd::{self, Gid, Uid};
@@ -143,8 +143,8 @@ pub fn unused_id(seed: u32) -> Option<u32> {
 
 /// Re-arm what credential changes clear.
 pub(crate) fn rearm(reaper: u32, pidns_init: bool) -> Result<(), String> {
-    let _ = process::set_dumpable(true);
-    process::set_pdeathsig(libc::SIGKILL).map_err(|e| format!("PR_SET_PDEATHSIG: errno {e}"))?;
+    let _ = sys::set_dumpable(true);
+    sys::set_pdeathsig(libc::SIGKILL).map_err(|e| format!("PR_SET_PDEATHSIG: errno {e}"))?;
     let pp = std::os::unix::process::parent_id();
     if pp != reaper && !(pidns_init && pp == 0) {
         return Err("the reaper is gone".into());
@@ -297,14 +297,14 @@ pub(crate) fn arrange(
                     errno_str(e)
                 )
             })?;
-            match process::fork_single_threaded() {
+            match sys::fork_single_threaded(libc::SIGCHLD as u64) {
                 Err(e) => return Err(format!("cannot fork the pid-namespace holder: errno {e}")),
                 Ok(Forked::Child) => {
                     // Init of the new namespace until the worker goes;
                     // reaps whatever is orphaned into the namespace.
-                    let _ = process::set_pdeathsig(libc::SIGKILL);
+                    let _ = sys::set_pdeathsig(libc::SIGKILL);
                     loop {
-                        if process::wait4(-1, process::WALL, false) == Err(libc::ECHILD) {
+                        if sys::wait4(-1, forklore_sys::wait::WALL) == Err(sys::Errno::ECHILD) {
                             nix::unistd::pause();
                         }
                     }
@@ -317,7 +317,7 @@ pub(crate) fn arrange(
         }
         ContextSpec::Chroot => {}
         ContextSpec::SeccompClone3Enosys => {
-            process::seccomp_deny_syscall(435, libc::ENOSYS as u32)
+            sys::seccomp_deny_syscall(forklore_sys::abi::nr::CLONE3, sys::Errno::ENOSYS)
                 .map_err(|e| format!("cannot install the seccomp filter: errno {e}"))?;
         }
     }
@@ -350,8 +350,8 @@ pub(crate) fn ignore_signals() {
         if sig == libc::SIGCHLD || sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
-        let _ = process::set_signal_disposition(sig, Disposition::Ignore);
+        let _ = sys::set_signal_disposition(sig, Disposition::Ignore);
     }
-    let _ = process::set_signal_disposition(libc::SIGCHLD, Disposition::Default);
-    process::set_sigmask(0);
+    let _ = sys::set_signal_disposition(libc::SIGCHLD, Disposition::Default);
+    sys::set_sigmask(0);
 }

@@ -16,7 +16,8 @@ use forklore_model::{Context, Errno, PidfdKind, Ptr, ReapedBy, Syscall};
 use forklore_observe as observe;
 use forklore_sys::clone::{Arena, JoinWord, NOT_READ, WORD_SENTINEL};
 use forklore_sys::mailbox::Mailbox;
-use forklore_sys::process::{self, Disposition, Forked, WALL, WEXITED, WNOHANG, WNOWAIT};
+use forklore_sys::wait::{WALL, WEXITED, WNOHANG, WNOWAIT};
+use forklore_sys::{self as sys, Disposition, Forked};
 use std::fs::File;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -191,8 +192,8 @@ impl<'a> Engine<'a> {
             };
             if let Some(fd) = slot {
                 let fd = fd as i32;
-                if fd >= 0 && process::pidfd_send_signal(fd, 0) != Err(libc::EBADF) {
-                    let fl = process::fcntl_getfl(fd).unwrap_or(0) as u32;
+                if fd >= 0 && sys::pidfd_send_signal(fd, 0) != Err(sys::Errno::EBADF) {
+                    let fl = sys::fcntl_getfl(fd).unwrap_or(0) as u32;
                     obs.pidfd = Some(if fl & observe::PIDFD_THREAD != 0 {
                         PidfdKind::Thread
                     } else {
@@ -243,7 +244,7 @@ impl<'a> Engine<'a> {
         let mut gone = true;
         if thread {
             // Threads are on the thread list, not `children`: not waitable.
-            let w = process::wait4(tid, WNOHANG | WALL, false);
+            let w = sys::wait4(tid, WNOHANG | WALL);
             self.arena.release();
             let which = if spec.child.set_join_address {
                 JoinWord::Join
@@ -256,7 +257,7 @@ impl<'a> Engine<'a> {
                 obs.broken = Some("the CLONE_THREAD child did not exit".into());
             }
             obs.reaped_by = Some(ReapedBy::None);
-            obs.wait_errno = w.err().map(Errno);
+            obs.wait_errno = w.err().map(|e| Errno(e.raw()));
         } else if parent {
             self.arena.release();
             let (rec, seen) = self.mailbox.wait_for(tid, self.mail_seen, WAIT_LIMIT);
@@ -271,7 +272,7 @@ impl<'a> Engine<'a> {
             }
         } else {
             self.arena.release();
-            match process::waitid(tid, WEXITED | WNOWAIT | WALL) {
+            match sys::waitid(forklore_sys::wait::P_PID, tid, WEXITED | WNOWAIT | WALL) {
                 Ok(Some(_)) => {
                     if full {
                         if let Ok(z) = observe::proc_info(tid) {
@@ -279,20 +280,20 @@ impl<'a> Engine<'a> {
                             obs.zombie = Some(z);
                         }
                     }
-                    match reap_in_order(tid, full) {
+                    match reap_in_order(tid) {
                         Ok((who, r)) => {
                             obs.reaped_by = Some(who);
                             obs.wait_status = Some(r.status);
-                            obs.rusage = r.rusage.as_ref().map(rusage);
+                            obs.rusage = full.then(|| rusage(&r.rusage));
                         }
                         Err(e) => {
                             obs.reaped_by = Some(ReapedBy::None);
-                            obs.wait_errno = Some(Errno(e));
+                            obs.wait_errno = Some(Errno(e.raw()));
                         }
                     }
                 }
                 // Gone without a zombie: auto-reaped (SIGCHLD ignored).
-                Err(libc::ECHILD) => {
+                Err(sys::Errno::ECHILD) => {
                     obs.reaped_by = Some(ReapedBy::None);
                     obs.wait_errno = Some(Errno(libc::ECHILD));
                 }
@@ -323,7 +324,7 @@ impl<'a> Engine<'a> {
             obs.child_tid_after_exit = word(self.arena.shared().child_tid.load(Ordering::Acquire));
         }
         if let Some(fd) = pidfd {
-            let _ = process::close_pidfd(fd);
+            let _ = sys::close_pidfd(fd);
         }
         if gone {
             self.arena.child_gone();
@@ -358,7 +359,7 @@ impl<'a> Engine<'a> {
                 return obs;
             }
         };
-        let helper = match process::fork_single_threaded() {
+        let helper = match sys::fork_single_threaded(libc::SIGCHLD as u64) {
             Err(e) => {
                 obs.outcome = CaseOutcome::Broken;
                 obs.broken = Some(format!("cannot fork a throwaway caller: errno {e}"));
@@ -376,19 +377,19 @@ impl<'a> Engine<'a> {
                 let _ = f.write_all(&line);
                 drop(f);
                 if peek.is_none() {
-                    process::exit_now(0);
+                    sys::exit_now(0);
                 }
                 self.arena.release();
                 // The child's exit signal ends this process.
                 std::thread::sleep(WAIT_LIMIT);
-                process::exit_now(0)
+                sys::exit_now(0)
             }
             Ok(Forked::Parent { child }) => child,
         };
         drop(wr);
         let mut text = String::new();
         let _ = File::from(rd).read_to_string(&mut text);
-        if let Some(r) = process::wait4(helper, WALL, false).ok().flatten() {
+        if let Some(r) = sys::wait4(helper, WALL).ok().flatten() {
             if libc::WIFSIGNALED(r.status) {
                 obs.caller_killed_by = Some(libc::WTERMSIG(r.status));
             }
@@ -453,7 +454,7 @@ impl<'a> Engine<'a> {
     fn wait_thread_gone(&self, tid: i32) -> bool {
         let deadline = Instant::now() + WAIT_LIMIT;
         let mut spins = 0u32;
-        while process::tgkill(self.caller_pid, tid, 0) != Err(libc::ESRCH) {
+        while sys::tgkill(self.caller_pid, tid, 0) != Err(sys::Errno::ESRCH) {
             if Instant::now() > deadline {
                 return false;
             }
@@ -470,7 +471,7 @@ impl<'a> Engine<'a> {
 
 /// Test-only: die by SIGSEGV as a crashing case would.
 fn crash_self() -> ! {
-    let _ = process::set_signal_disposition(libc::SIGSEGV, Disposition::Default);
+    let _ = sys::set_signal_disposition(libc::SIGSEGV, Disposition::Default);
     let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSEGV);
-    process::exit_now(139)
+    sys::exit_now(139)
 }

@@ -11,7 +11,8 @@ use crate::protocol::{emit, Msg};
 use crate::wait::reap_and_post;
 use forklore_observe as observe;
 use forklore_sys::mailbox::Mailbox;
-use forklore_sys::process::{self, CLD_STOPPED, WALL, WEXITED, WNOWAIT, WSTOPPED};
+use forklore_sys::wait::{CLD_STOPPED, WALL, WEXITED, WNOWAIT, WSTOPPED};
+use forklore_sys::{self as sys};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,10 +44,10 @@ fn kill_descendants() -> u32 {
             }
             let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
         }
-        match process::wait4(-1, WALL, false) {
+        match sys::wait4(-1, WALL) {
             Ok(_) => {}
-            Err(libc::ECHILD) if kids.is_empty() => break,
-            Err(libc::ECHILD) => std::thread::sleep(std::time::Duration::from_millis(1)),
+            Err(sys::Errno::ECHILD) if kids.is_empty() => break,
+            Err(sys::Errno::ECHILD) => std::thread::sleep(std::time::Duration::from_millis(1)),
             Err(_) => {}
         }
     }
@@ -64,9 +65,13 @@ pub(crate) fn reaper_main(
         if term.load(Ordering::SeqCst) {
             let _ = kill(Pid::from_raw(worker), Signal::SIGKILL);
         }
-        match process::waitid(-1, WEXITED | WSTOPPED | WNOWAIT | WALL) {
-            Err(libc::EINTR) | Ok(None) => continue,
-            Err(libc::ECHILD) => break,
+        match sys::waitid(
+            forklore_sys::wait::P_ALL,
+            0,
+            WEXITED | WSTOPPED | WNOWAIT | WALL,
+        ) {
+            Err(sys::Errno::EINTR) | Ok(None) => continue,
+            Err(sys::Errno::ECHILD) => break,
             Err(e) => {
                 eprintln!("forklore-probe reaper: waitid: errno {e}");
                 break;
@@ -74,10 +79,14 @@ pub(crate) fn reaper_main(
             Ok(Some(info)) if info.code == CLD_STOPPED => {
                 // A child's exit signal may be SIGSTOP: resume, consume the report.
                 let _ = kill(Pid::from_raw(info.pid), Signal::SIGCONT);
-                let _ = process::waitid(info.pid, WSTOPPED | WALL | process::WNOHANG);
+                let _ = sys::waitid(
+                    forklore_sys::wait::P_PID,
+                    info.pid,
+                    WSTOPPED | WALL | forklore_sys::wait::WNOHANG,
+                );
             }
             Ok(Some(info)) if info.pid == worker => {
-                if let Ok(Some(r)) = process::wait4(worker, WALL, false) {
+                if let Ok(Some(r)) = sys::wait4(worker, WALL) {
                     end = describe(r.status);
                 }
                 break;

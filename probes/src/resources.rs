@@ -6,7 +6,7 @@
 use crate::protocol::ProbeCase;
 use forklore_model::{CgroupAccess, CgroupFd, CgroupWrite, Syscall};
 use forklore_observe as observe;
-use forklore_sys::process;
+use forklore_sys as sys;
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -101,7 +101,7 @@ impl Resources {
             }
         }
         r.not_open_fd = (100..)
-            .find(|fd| !process::fd_is_open(*fd))
+            .find(|fd| !sys::fd_is_open(*fd))
             .unwrap_or(1_000_000);
         r
     }

@@ -11,20 +11,21 @@ use crate::protocol::{Observation, Rusage};
 use forklore_model::ReapedBy;
 use forklore_observe::{self as observe, ProcInfo};
 use forklore_sys::mailbox::{Mailbox, ReapRecord};
-use forklore_sys::process::{self, Reaped, WALL, WCLONE, WNOHANG};
+use forklore_sys::wait::{WALL, WCLONE, WNOHANG};
+use forklore_sys::{self as sys, Reaped};
 use std::sync::atomic::Ordering;
 
 /// Reap a zombie child with the first of plain, __WCLONE, __WALL that
 /// works (eligible_child in kernel/exit.c decides which). `Err(errno)` of
 /// the last wait when none did.
-pub(crate) fn reap_in_order(pid: i32, want_rusage: bool) -> Result<(ReapedBy, Reaped), i32> {
-    let mut last = libc::ECHILD;
+pub(crate) fn reap_in_order(pid: i32) -> Result<(ReapedBy, Reaped), sys::Errno> {
+    let mut last = sys::Errno::ECHILD;
     for (opt, who) in [
         (0, ReapedBy::Plain),
         (WCLONE, ReapedBy::Wclone),
         (WALL, ReapedBy::Wall),
     ] {
-        match process::wait4(pid, WNOHANG | opt, want_rusage) {
+        match sys::wait4(pid, WNOHANG | opt) {
             Ok(Some(r)) => return Ok((who, r)),
             Ok(None) => {}
             Err(e) => last = e,
@@ -34,7 +35,7 @@ pub(crate) fn reap_in_order(pid: i32, want_rusage: bool) -> Result<(ReapedBy, Re
 }
 
 /// The wire form of a `struct rusage` from the sys layer.
-pub(crate) fn rusage(r: &process::Rusage) -> Rusage {
+pub(crate) fn rusage(r: &sys::Rusage) -> Rusage {
     Rusage {
         utime_us: r.utime_us,
         stime_us: r.stime_us,
@@ -78,9 +79,9 @@ pub(crate) fn reap_and_post(pid: i32, mailbox: &Mailbox) {
             write_zombie(rec, &z);
         }
     }
-    let (option, status) = match reap_in_order(pid, full) {
+    let (option, status) = match reap_in_order(pid) {
         Ok((who, r)) => {
-            if let Some(ru) = r.rusage {
+            if let Some(ru) = full.then_some(r.rusage) {
                 write_rusage(rec, &rusage(&ru));
             }
             (option_code(who), r.status)

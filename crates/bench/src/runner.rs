@@ -12,7 +12,7 @@ use crate::stats::{self, linear_fit, new_run_histogram, record, Sparse, Stats, N
 use forklore_sys::bench::{
     write_helper, Helper, HelperUsage, Op, OpError, PerfCounter, PerfEvent, BATCH_MAX,
 };
-use forklore_sys::process::{catch_flag, CaughtSignal};
+use forklore_sys::signal::{catch_flag, CaughtSignal};
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
@@ -106,12 +106,9 @@ pub fn footprint(pid: u32) -> (u64, u64) {
     (anon, maps)
 }
 
-/// Number of threads of this process, from /proc/self/status.
+/// Number of threads of this process ([`forklore_sys::thread_count`]).
 pub fn thread_count() -> Option<usize> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|v| v.trim().parse().ok())
+    forklore_sys::thread_count().ok()
 }
 
 fn op_error(method: &str, e: OpError) -> BenchError {
@@ -130,12 +127,8 @@ struct Stop {
 impl Stop {
     fn install() -> Result<Stop, BenchError> {
         let catch = |sig, name| {
-            catch_flag(sig).map_err(|e| {
-                failed(format!(
-                    "cannot catch {name}: {}",
-                    std::io::Error::from_raw_os_error(e)
-                ))
-            })
+            catch_flag(sig)
+                .map_err(|e| failed(format!("cannot catch {name}: {}", std::io::Error::from(e))))
         };
         Ok(Stop {
             int: catch(Signal::SIGINT as i32, "SIGINT")?,
@@ -269,7 +262,7 @@ fn perf_pass(
         match PerfCounter::open(ev, lp.pid()) {
             Ok(c) => open.push(c),
             Err(errno) => {
-                let why = std::io::Error::from_raw_os_error(errno).to_string();
+                let why = std::io::Error::from(errno).to_string();
                 counters.perf_unavailable.insert(ev.name().to_string(), why);
             }
         }

@@ -194,8 +194,8 @@ fn main() {
         if ours()? != before {
             return Err("the temporary directory was left behind".into());
         }
-        match forklore_sys::process::signal_disposition(nix::libc::SIGTERM) {
-            Ok((forklore_sys::process::Disposition::Default, _)) => {}
+        match forklore_sys::signal::signal_disposition(nix::libc::SIGTERM) {
+            Ok((forklore_sys::signal::Disposition::Default, _)) => {}
             other => return Err(format!("SIGTERM disposition not restored: {other:?}").into()),
         }
         single_threaded()

@@ -700,12 +700,12 @@ pub fn pidfd_open_result(k: KernelVersion, target: PidTarget, flags: u32) -> Exp
 
 // ---------------------------------------------------------------- sharing
 
+/// The clone flags the sharing rules read (the model's one flag table is
+/// [`crate::flags`]).
 pub mod cflag {
-    pub const CLONE_FS: u64 = 0x200;
-    pub const CLONE_FILES: u64 = 0x400;
-    pub const CLONE_SIGHAND: u64 = 0x800;
-    pub const CLONE_SETTLS: u64 = 0x0008_0000;
-    pub const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+    pub use crate::flags::{
+        CLONE_CLEAR_SIGHAND, CLONE_FILES, CLONE_FS, CLONE_SETTLS, CLONE_SIGHAND,
+    };
 }
 
 /// What a child may share with its creator.

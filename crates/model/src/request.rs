@@ -16,15 +16,6 @@ pub enum Syscall {
 }
 
 impl Syscall {
-    /// x86_64 syscall number.
-    pub fn nr(self) -> u64 {
-        match self {
-            Syscall::Fork => 57,
-            Syscall::Vfork => 58,
-            Syscall::Clone => 56,
-            Syscall::Clone3 => 435,
-        }
-    }
     pub fn name(self) -> &'static str {
         match self {
             Syscall::Fork => "fork",

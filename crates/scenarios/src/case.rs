@@ -130,8 +130,8 @@ impl Ctx {
 }
 
 /// An errno as its name (`"ECHILD"`), for comparisons.
-pub fn ename(e: i32) -> String {
-    Errno(e).to_string()
+pub fn ename(e: forklore_sys::Errno) -> String {
+    Errno(e.raw()).to_string()
 }
 
 /// An optional errno as a name or `"ok"`.

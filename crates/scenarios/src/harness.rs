@@ -9,7 +9,7 @@ use crate::cases::CASES;
 use crate::result::{ScenarioResult, Verdict};
 use crate::util;
 use forklore_model::lifecycle::wopt::{WALL, WEXITED, WNOHANG, WNOWAIT};
-use forklore_sys::lifecycle as sys;
+use forklore_sys as sys;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::io::Read;
@@ -60,7 +60,7 @@ pub fn kill_and_reap_all(timeout: Duration) {
         }
         match sys::wait4(-1, WALL | WNOHANG) {
             Err(_) => return, // ECHILD: nothing left
-            Ok((0, _, _)) => {
+            Ok(None) => {
                 if Instant::now() >= deadline {
                     return;
                 }
@@ -159,7 +159,7 @@ pub fn run_in_scenario_process(ids: &[String], as_uid: Option<u32>) -> Vec<Scena
 /// Fork the case process, collect its JSON result, kill it at the deadline.
 fn run_case_process(case: &'static Case) -> Result<Check, Abort> {
     let (r, w) = util::pipe()?;
-    match sys::fork_process(17).map_err(|e| Abort::Broken(format!("fork: errno {e}")))? {
+    match sys::fork_single_threaded(17).map_err(|e| Abort::Broken(format!("fork: errno {e}")))? {
         sys::Forked::Child => {
             drop(r);
             // The case never writes on the scenario process's stdout.
@@ -177,13 +177,16 @@ fn run_case_process(case: &'static Case) -> Result<Check, Abort> {
             drop(w);
             sys::exit_group(0);
         }
-        sys::Forked::Parent(pid) => {
+        sys::Forked::Parent { child: pid } => {
             drop(w);
             let exited = util::exited_within(pid, CASE_DEADLINE)?;
             if !exited {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             }
-            let status = sys::wait4(pid, WALL).map(|(_, s, _)| s).unwrap_or(-1);
+            let status = sys::wait4(pid, WALL)
+                .ok()
+                .flatten()
+                .map_or(-1, |r| r.status);
             let mut buf = Vec::new();
             // The case wrote before exiting; descendants may still hold the
             // pipe, so read only what is there.

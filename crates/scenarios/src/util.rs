@@ -6,7 +6,7 @@ use crate::case::{ename, Abort, STEP};
 use forklore_model::lifecycle::wopt::WALL;
 use forklore_model::lifecycle::{self as lm, WaitResult, WaitidInfo};
 use forklore_model::Errno;
-use forklore_sys::lifecycle::{self as sys, Forked};
+use forklore_sys::{self as sys, Forked};
 use nix::poll::{poll, PollFd, PollFlags};
 use serde_json::Value;
 use std::ffi::CString;
@@ -171,9 +171,9 @@ pub fn proc_view(pid: i32) -> lm::ProcView {
 
 /// Fork a child that runs `f` and exits with its return value.
 pub fn fork_child(f: impl FnOnce() -> i32) -> Result<i32, Abort> {
-    match sys::fork_process(17).map_err(|e| Abort::Broken(format!("fork: errno {e}")))? {
+    match sys::fork_single_threaded(17).map_err(|e| Abort::Broken(format!("fork: errno {e}")))? {
         Forked::Child => sys::exit_group(f()),
-        Forked::Parent(pid) => Ok(pid),
+        Forked::Parent { child: pid } => Ok(pid),
     }
 }
 
@@ -188,8 +188,8 @@ pub fn until_zombie(pid: i32) -> Result<(), Abort> {
 /// Wait (without reaping) until child `pid` has exited, at most `timeout`:
 /// a pidfd becomes readable when the process exits.
 pub fn exited_within(pid: i32, timeout: Duration) -> Result<bool, Abort> {
-    let fd =
-        sys::pidfd_open(pid).map_err(|e| Abort::Broken(format!("pidfd_open({pid}): errno {e}")))?;
+    let fd = sys::pidfd_open(pid, 0)
+        .map_err(|e| Abort::Broken(format!("pidfd_open({pid}): errno {e}")))?;
     Ok(readable(&fd, timeout))
 }
 
@@ -200,31 +200,36 @@ pub fn reap_within(pid: i32, timeout: Duration) -> Result<Option<i32>, Abort> {
         return Ok(None);
     }
     sys::wait4(pid, WALL)
-        .map(|(_, st, _)| Some(st))
+        .map(|r| r.map(|r| r.status))
         .map_err(|e| Abort::Broken(format!("wait4({pid}): errno {e}")))
 }
 
 /// Observed wait4 outcome in the model's terms.
-pub fn observe_wait4(r: Result<(i32, i32, sys::Rusage), i32>) -> WaitResult {
+pub fn observe_wait4(r: Result<Option<sys::Reaped>, sys::Errno>) -> WaitResult {
     match r {
-        Ok((0, _, _)) => WaitResult::NoneReady,
-        Ok((pid, status, _)) => WaitResult::Reaped { pid, status },
-        Err(e) => WaitResult::Error(Errno(e)),
+        Ok(None) => WaitResult::NoneReady,
+        Ok(Some(r)) => WaitResult::Reaped {
+            pid: r.pid,
+            status: r.status,
+        },
+        Err(e) => WaitResult::Error(Errno(e.raw())),
     }
 }
 
 /// A waitid result in the model's terms.
-pub fn observe_waitid(r: Result<sys::WaitInfo, i32>) -> Result<Option<WaitidInfo>, Errno> {
+pub fn observe_waitid(
+    r: Result<Option<sys::WaitInfo>, sys::Errno>,
+) -> Result<Option<WaitidInfo>, Errno> {
     match r {
-        Ok(i) if i.pid == 0 => Ok(None),
-        Ok(i) => Ok(Some(WaitidInfo {
+        Ok(None) => Ok(None),
+        Ok(Some(i)) => Ok(Some(WaitidInfo {
             signo: i.signo,
             pid: i.pid,
             uid: i.uid,
             code: i.code,
             status: i.status,
         })),
-        Err(e) => Err(Errno(e)),
+        Err(e) => Err(Errno(e.raw())),
     }
 }
 
@@ -233,7 +238,7 @@ pub fn observe_waitid(r: Result<sys::WaitInfo, i32>) -> Result<Option<WaitidInfo
 /// What happened to an execve in a child.
 #[derive(Debug)]
 pub enum ExecObs {
-    Failed(i32),
+    Failed(sys::Errno),
     Ran { report: Value, status: i32 },
 }
 
@@ -251,12 +256,12 @@ impl ExecObs {
 /// stdout at a pipe, and call `exec`, which returns the errno on failure.
 pub fn exec_in_child(
     setup: impl FnOnce() -> Result<Value, String>,
-    exec: impl FnOnce() -> i32,
+    exec: impl FnOnce() -> sys::Errno,
 ) -> Result<(Value, ExecObs), Abort> {
     let (err_r, err_w) = pipe()?;
     let (out_r, out_w) = pipe()?;
     let (pre_r, pre_w) = pipe()?;
-    match sys::fork_process(17).map_err(|e| Abort::Broken(format!("fork: {}", ename(e))))? {
+    match sys::fork_single_threaded(17).map_err(|e| Abort::Broken(format!("fork: {}", ename(e))))? {
         Forked::Child => {
             drop((err_r, out_r, pre_r));
             let pre = match setup() {
@@ -267,10 +272,10 @@ pub fn exec_in_child(
             drop(pre_w);
             let _ = sys::dup2(out_w.as_raw_fd(), 1);
             let e = exec();
-            let _ = write_all(&err_w, &e.to_le_bytes());
+            let _ = write_all(&err_w, &e.raw().to_le_bytes());
             sys::exit_group(0)
         }
-        Forked::Parent(pid) => {
+        Forked::Parent { child: pid } => {
             drop((err_w, out_w, pre_w));
             let pre: Value = serde_json::from_str(&read_line(&pre_r, STEP)?).unwrap_or(Value::Null);
             if let Some(e) = pre.get("setup_error") {
@@ -285,7 +290,10 @@ pub fn exec_in_child(
             let n = nix::unistd::read(&err_r, &mut buf).unwrap_or(0);
             if n == 4 {
                 let _ = reap_within(pid, STEP);
-                return Ok((pre, ExecObs::Failed(i32::from_le_bytes(buf))));
+                return Ok((
+                    pre,
+                    ExecObs::Failed(sys::Errno::from_raw(i32::from_le_bytes(buf))),
+                ));
             }
             let line = read_line(&out_r, STEP)?;
             let report = serde_json::from_str(&line).unwrap_or(Value::String(line));

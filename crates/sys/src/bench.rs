@@ -14,28 +14,22 @@
 //! The helper creates every child with one inline-asm block; the child runs
 //! raw syscalls only (`execve`, optional, then `SYS_exit`).
 
-use crate::raw::{nr, syscall1, syscall3, syscall5};
+use crate::abi::nr;
+use crate::errno::Errno;
+use crate::raw::{syscall1, syscall3, syscall5};
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-// Flag values as u64 (include/uapi/linux/sched.h): libc's are c_int.
-pub const CLONE_VM: u64 = 0x0000_0100;
-pub const CLONE_FS: u64 = 0x0000_0200;
-pub const CLONE_FILES: u64 = 0x0000_0400;
-pub const CLONE_SIGHAND: u64 = 0x0000_0800;
-pub const CLONE_PIDFD: u64 = 0x0000_1000;
-pub const CLONE_VFORK: u64 = 0x0000_4000;
-pub const CLONE_PARENT: u64 = 0x0000_8000;
-pub const CLONE_THREAD: u64 = 0x0001_0000;
-pub const CLONE_SYSVSEM: u64 = 0x0004_0000;
-pub const CLONE_SETTLS: u64 = 0x0008_0000;
-pub const CLONE_PARENT_SETTID: u64 = 0x0010_0000;
-pub const CLONE_CHILD_CLEARTID: u64 = 0x0020_0000;
-pub const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
-pub const SIGCHLD: u64 = 17;
+pub use crate::abi::{
+    CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS, CLONE_PARENT,
+    CLONE_PARENT_SETTID, CLONE_PIDFD, CLONE_SETTLS, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD,
+    CLONE_VFORK, CLONE_VM,
+};
+/// The usual exit signal, as clone's flag byte.
+pub const SIGCHLD: u64 = crate::abi::SIGCHLD as u64;
 
 /// Flags of a pthread-style thread (glibc's `create_thread`, minus SETTLS:
 /// the child never touches TLS).
@@ -47,8 +41,6 @@ pub const THREAD_FLAGS: u64 = CLONE_VM
     | CLONE_SYSVSEM
     | CLONE_PARENT_SETTID
     | CLONE_CHILD_CLEARTID;
-
-const PERF_EVENT_OPEN: u64 = 298;
 
 /// The helper program's bytes (see the module documentation).
 pub const BENCH_LOOP_ELF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/forklore-bench-loop"));
@@ -79,7 +71,7 @@ const CALLS: [&str; 11] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpError {
     /// A syscall (or libc call) in the parent failed.
-    Syscall { call: &'static str, errno: i32 },
+    Syscall { call: &'static str, errno: Errno },
     /// A child did not exit with status 0 (raw wait status, or 127 << 8 when
     /// its execve failed).
     Child { status: i32 },
@@ -94,7 +86,7 @@ impl fmt::Display for OpError {
                 write!(
                     f,
                     "{call} failed: {}",
-                    std::io::Error::from_raw_os_error(*errno)
+                    std::io::Error::from_raw_os_error(errno.raw())
                 )
             }
             OpError::Child { status } if libc::WIFEXITED(*status) => {
@@ -164,7 +156,7 @@ impl Op {
     pub fn checked(self) -> Result<(Op, bool), OpError> {
         let einval = |call| OpError::Syscall {
             call,
-            errno: libc::EINVAL,
+            errno: Errno::EINVAL,
         };
         let mut op = self;
         let needs_exec = match &mut op {
@@ -251,7 +243,7 @@ impl Helper {
                 Ok(c) => break c,
                 // Another thread's child may still hold the freshly written
                 // file open for writing until its exec (CLOEXEC): retry.
-                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 200 => {
+                Err(e) if e.raw_os_error() == Some(Errno::ETXTBSY.raw()) && tries < 200 => {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(5));
                 }
@@ -315,7 +307,7 @@ impl Helper {
                     .get((d >> 32) as usize)
                     .copied()
                     .unwrap_or("a syscall"),
-                errno: d as u32 as i32,
+                errno: Errno::from_raw(d as u32 as i32),
             }),
             [2, d] => Err(OpError::Child { status: d as i32 }),
             [s, d] => Err(OpError::Helper(format!(
@@ -333,7 +325,7 @@ impl Helper {
             (true, _) => {
                 return Err(OpError::Syscall {
                     call: "exec target",
-                    errno: libc::EINVAL,
+                    errno: Errno::EINVAL,
                 })
             }
             (false, _) => "",
@@ -455,7 +447,7 @@ impl PerfCounter {
     /// `perf_event_open(&attr, pid, -1, -1, PERF_FLAG_FD_CLOEXEC)` (pid 0:
     /// this process); Err(errno) when the kernel or the hypervisor does not
     /// provide the event, or we may not watch `pid`.
-    pub fn open(event: PerfEvent, pid: u32) -> Result<Self, i32> {
+    pub fn open(event: PerfEvent, pid: u32) -> Result<Self, Errno> {
         let (type_, config) = event.type_config();
         // inherit (bit 1) | exclude_hv (bit 6)
         let attr = PerfEventAttr {
@@ -468,7 +460,7 @@ impl PerfCounter {
         // SAFETY: `attr` is a valid VER0 perf_event_attr the kernel only reads.
         let ret = unsafe {
             syscall5(
-                PERF_EVENT_OPEN,
+                nr::PERF_EVENT_OPEN,
                 &attr as *const PerfEventAttr as u64,
                 pid as u64,
                 u64::MAX,
@@ -483,7 +475,7 @@ impl PerfCounter {
     }
 
     /// The current count.
-    pub fn read(&self) -> Result<u64, i32> {
+    pub fn read(&self) -> Result<u64, Errno> {
         let mut v: u64 = 0;
         // SAFETY: reads 8 bytes into `v` from our own perf fd.
         let ret = unsafe { syscall3(nr::READ, self.fd as u64, &mut v as *mut u64 as u64, 8) };
@@ -551,7 +543,7 @@ mod tests {
             h.run(&mut out),
             Err(OpError::Syscall {
                 call: "clone3",
-                errno: libc::EINVAL
+                errno: Errno::EINVAL
             })
         );
         // Still answering.
@@ -633,7 +625,7 @@ mod tests {
     fn perf_counter_opens_or_reports_errno() {
         match PerfCounter::open(PerfEvent::PageFaults, 0) {
             Ok(c) => assert!(c.read().is_ok()),
-            Err(e) => assert!(e > 0),
+            Err(e) => assert!(e.raw() > 0),
         }
     }
 }

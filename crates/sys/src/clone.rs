@@ -1,10 +1,9 @@
 //! The clone trampoline, the code a new child runs, and the per-batch memory
 //! ([`Arena`]) every case's pointers point into.
 //!
-//! One inline-asm trampoline serves fork, vfork, clone and clone3: right
-//! after `syscall`, if `rax == 0` (we are the child) it switches `rsp` to a
-//! stack prepared by the parent (held in callee-saved `r12`) and calls
-//! [`child_entry`] with the control block (`r13`). The stack pointer the
+//! The crate's one trampoline ([`raw::clone_trampoline`]) serves fork,
+//! vfork, clone and clone3: in the child it switches to the arena's stack
+//! and calls [`child_entry`] with the control block. The stack pointer the
 //! kernel gave the child therefore never matters, so any `newsp`/`stack`
 //! value is harmless.
 //!
@@ -13,8 +12,9 @@
 //! writes a self-report into a `MAP_SHARED` page, optionally waits for the
 //! parent's go-ahead on a futex in that page, and leaves with `SYS_exit`.
 
+use crate::abi::{nr, CLONE_ARGS_SIZE_VER2, FUTEX_WAIT, FUTEX_WAKE, SIGCHLD};
 use crate::mem::{Mapping, Prot, Shared, SharedPod, PAGE_SIZE};
-use crate::raw::{self, nr};
+use crate::raw;
 use std::io;
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering};
@@ -77,16 +77,16 @@ unsafe impl SharedPod for ChildCtl {}
 // SAFETY: as above.
 unsafe impl SharedPod for CaseShared {}
 
-/// The code a new child runs, on the arena's stack.
+/// The code a new child runs, on the arena's stack (a [`raw::ChildEntry`]).
 ///
 /// # Safety
-/// Called only by the trampoline in a new child with `ctl` pointing at the
-/// arena's live [`ChildCtl`].
-unsafe extern "C" fn child_entry(ctl: *const ChildCtl) -> ! {
+/// Called only by the trampoline in a new child with `ctl` the address of
+/// the arena's live [`ChildCtl`].
+unsafe extern "C" fn child_entry(ctl: usize) -> ! {
     // SAFETY: per this function's contract `ctl` points at the control block
     // in the arena's MAP_SHARED page, mapped in this child (inherited by
     // fork, or shared with CLONE_VM) for its whole life.
-    let ctl = unsafe { &*ctl };
+    let ctl = unsafe { &*(ctl as *const ChildCtl) };
     // SAFETY (all raw syscalls below): gettid/getpid/getppid/futex/
     // set_tid_address/exit touch only the control block, which lives as long
     // as this child (see above); none allocates or uses TLS.
@@ -131,53 +131,6 @@ unsafe extern "C" fn child_entry(ctl: *const ChildCtl) -> ! {
             raw::syscall1(nr::EXIT, code);
         }
     }
-}
-
-const FUTEX_WAIT: u64 = 0;
-const FUTEX_WAKE: u64 = 1;
-
-/// Issue `nr` with up to five arguments; in the child, switch to
-/// `stack_top` and run [`child_entry`]`(ctl)`.
-///
-/// # Safety
-/// `stack_top` must be the 16-byte-aligned top of a stack no one else uses
-/// while a child may run on it, and `ctl` must point at a live
-/// [`ChildCtl`] in memory the child can reach. Every pointer argument the
-/// kernel writes through must point at memory Rust code only accesses
-/// through atomics, or be invalid.
-#[inline(never)]
-unsafe fn trampoline(nrno: u64, a: [u64; 5], stack_top: u64, ctl: *const ChildCtl) -> i64 {
-    let ret: i64;
-    // SAFETY: the caller upholds the contract above. In the parent the asm
-    // behaves like a plain syscall (rax, rcx, r11 clobbered). In the child
-    // (rax == 0) it never returns: it switches to the prepared stack and
-    // calls `child_entry`, which ends with SYS_exit, so nothing of the
-    // parent's frame is used by the child.
-    unsafe {
-        core::arch::asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "mov rsp, r12",
-            "xor ebp, ebp",
-            "mov rdi, r13",
-            "call {entry}",
-            "ud2",
-            "2:",
-            entry = sym child_entry,
-            inlateout("rax") nrno as i64 => ret,
-            in("rdi") a[0],
-            in("rsi") a[1],
-            in("rdx") a[2],
-            in("r10") a[3],
-            in("r8") a[4],
-            in("r12") stack_top,
-            in("r13") ctl,
-            lateout("rcx") _,
-            lateout("r11") _,
-        );
-    }
-    ret
 }
 
 /// Which syscall to issue.
@@ -416,10 +369,10 @@ impl Arena {
             ),
             CallKind::Clone3 => {
                 let b = spec.clone3.clone().unwrap_or(Clone3Block {
-                    size: 88,
+                    size: CLONE_ARGS_SIZE_VER2,
                     mem: BlockMem::Valid,
                     tail_nonzero_at: None,
-                    exit_signal: 17,
+                    exit_signal: SIGCHLD as u64,
                     set_tid: None,
                     cgroup: 0,
                 });
@@ -458,14 +411,15 @@ impl Arena {
                 (nr::CLONE3, [addr, b.size, 0, 0, 0])
             }
         };
-        let ctl: *const ChildCtl = &self.shared.ctl;
+        let ctl = &self.shared.ctl as *const ChildCtl as usize;
         // SAFETY: `stack_top` is the page-aligned top of the arena's private
         // stack, used by no one while no child is outstanding (checked
-        // above); `ctl` points into the arena's shared page. Pointers the
-        // kernel writes through (parent_tid, child_tid, pidfd, CLEARTID) are
-        // the shared page's atomic words, the PROT_NONE page, NULL or a
-        // kernel address; the clone3 block and set_tid array are only read.
-        let ret = unsafe { trampoline(nrno, args, stack_top, ctl) };
+        // above); `ctl` points into the arena's shared page, and child_entry
+        // runs only raw syscalls. Pointers the kernel writes through
+        // (parent_tid, child_tid, pidfd, CLEARTID) are the shared page's
+        // atomic words, the PROT_NONE page, NULL or a kernel address; the
+        // clone3 block and set_tid array are only read.
+        let ret = unsafe { raw::clone_trampoline(nrno, args, stack_top, child_entry, ctl) };
         self.outstanding = ret > 0;
         Ok(ret)
     }
@@ -557,7 +511,11 @@ fn wait_while(w: &AtomicU32, cond: impl Fn(u32) -> bool, timeout: Duration) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process::{self, WALL};
+    use crate::abi::{
+        CLONE_CHILD_SETTID, CLONE_PARENT_SETTID, CLONE_THREAD, CLONE_VFORK, CLONE_VM,
+    };
+    use crate::errno::Errno;
+    use crate::wait::{self, WALL};
 
     fn plan(wait_go: bool) -> ChildPlan {
         ChildPlan {
@@ -588,7 +546,10 @@ mod tests {
     #[test]
     fn clone_child_reports_and_exits() {
         let mut a = Arena::new().unwrap();
-        let s = spec(CallKind::Clone, 0x0110_0000 | 17); // PARENT_SETTID|CHILD_SETTID|SIGCHLD
+        let s = spec(
+            CallKind::Clone,
+            CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | SIGCHLD as u64,
+        );
         let ret = a.call(&s).unwrap();
         assert!(ret > 0, "clone failed: {ret}");
         assert!(a.wait_started(Duration::from_secs(5)));
@@ -600,24 +561,26 @@ mod tests {
         assert_eq!(a.shared().parent_tid.load(Ordering::Relaxed), ret as u32);
         assert_eq!(a.ctl().child_tid_seen.load(Ordering::Relaxed), ret);
         a.release();
-        let r = process::wait4(ret as i32, WALL, true).unwrap().unwrap();
+        let r = wait::wait4(ret as i32, WALL).unwrap().unwrap();
         assert_eq!(r.status, 42 << 8);
         a.child_gone();
         // An error: THREAD without SIGHAND.
-        let e = a.call(&spec(CallKind::Clone, 0x10000 | 17)).unwrap();
-        assert_eq!(e, -(libc::EINVAL as i64));
+        let e = a
+            .call(&spec(CallKind::Clone, CLONE_THREAD | SIGCHLD as u64))
+            .unwrap();
+        assert_eq!(e, -(Errno::EINVAL.raw() as i64));
     }
 
     #[test]
     fn clone3_block_and_vfork_suspend() {
         let mut a = Arena::new().unwrap();
-        let mut s = spec(CallKind::Clone3, 0x4000 | 0x100); // VFORK|VM
+        let mut s = spec(CallKind::Clone3, CLONE_VFORK | CLONE_VM);
         s.child = plan(false);
         s.clone3 = Some(Clone3Block {
             size: 88,
             mem: BlockMem::Valid,
             tail_nonzero_at: None,
-            exit_signal: 17,
+            exit_signal: SIGCHLD as u64,
             set_tid: None,
             cgroup: 0,
         });
@@ -628,24 +591,24 @@ mod tests {
             1,
             "vfork parent resumed before the child exited"
         );
-        let r = process::wait4(ret as i32, WALL, false).unwrap().unwrap();
+        let r = wait::wait4(ret as i32, WALL).unwrap().unwrap();
         assert_eq!(r.status, 42 << 8);
         a.child_gone();
         // size 63 → EINVAL, 4097 → E2BIG; tail non-zero → E2BIG; unmapped tail → EFAULT.
         let mut b = s.clone3.clone().unwrap();
         b.size = 63;
         s.clone3 = Some(b.clone());
-        assert_eq!(a.call(&s).unwrap(), -(libc::EINVAL as i64));
+        assert_eq!(a.call(&s).unwrap(), -(Errno::EINVAL.raw() as i64));
         b.size = 4097;
         s.clone3 = Some(b.clone());
-        assert_eq!(a.call(&s).unwrap(), -(libc::E2BIG as i64));
+        assert_eq!(a.call(&s).unwrap(), -(Errno::E2BIG.raw() as i64));
         b.size = 96;
         b.tail_nonzero_at = Some(90);
         s.clone3 = Some(b.clone());
-        assert_eq!(a.call(&s).unwrap(), -(libc::E2BIG as i64));
+        assert_eq!(a.call(&s).unwrap(), -(Errno::E2BIG.raw() as i64));
         b.tail_nonzero_at = None;
         b.mem = BlockMem::Truncated(88);
         s.clone3 = Some(b.clone());
-        assert_eq!(a.call(&s).unwrap(), -(libc::EFAULT as i64));
+        assert_eq!(a.call(&s).unwrap(), -(Errno::EFAULT.raw() as i64));
     }
 }

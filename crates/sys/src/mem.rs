@@ -1,6 +1,9 @@
 //! Anonymous mappings owned by forklore, and shared pages made only of
 //! atomics (safe to read and write from several processes at once).
 
+use crate::abi::{nr, MADV_NOHUGEPAGE};
+use crate::errno::Errno;
+use crate::raw;
 use std::io;
 use std::marker::PhantomData;
 use std::ops::Deref;
@@ -111,6 +114,28 @@ impl Drop for Mapping {
             libc::munmap(self.addr as *mut libc::c_void, self.len);
         }
     }
+}
+
+/// `madvise(MADV_NOHUGEPAGE)` over the whole pages inside `buf`, so that
+/// touching it faults 4 KiB pages whatever the host's THP setting.
+pub fn no_huge_pages(buf: &mut [u8]) -> Result<(), Errno> {
+    let start = (buf.as_ptr() as usize).next_multiple_of(PAGE_SIZE);
+    let end = (buf.as_ptr() as usize + buf.len()) & !(PAGE_SIZE - 1);
+    if end <= start {
+        return Ok(());
+    }
+    // SAFETY: [start, end) lies inside `buf`, which we borrow mutably, and
+    // MADV_NOHUGEPAGE only changes how future faults are served: it never
+    // changes the contents or the mapping of that memory.
+    let r = unsafe {
+        raw::syscall3(
+            nr::MADVISE,
+            start as u64,
+            (end - start) as u64,
+            MADV_NOHUGEPAGE,
+        )
+    };
+    raw::result(r).map(|_| ())
 }
 
 /// Types whose all-zero bit pattern is valid and whose every field is an

@@ -1,9 +1,12 @@
-//! Raw x86_64 `syscall` instructions (rustix's `syscall0..6` shape).
+//! The x86_64 instructions of forklore: `syscall0..6` (rustix's shape), the
+//! clone trampoline and the signal restorer. A port adds its own of these.
 //!
 //! These are the only way code running in a freshly cloned child may enter
 //! the kernel: no libc wrapper, no errno TLS, no allocation. Each returns the
 //! kernel's raw result: `-4095..=-1` is `-errno`.
 
+use crate::abi::nr;
+use crate::errno::Errno;
 use core::arch::asm;
 
 /// `syscall(nr)`.
@@ -119,47 +122,102 @@ pub unsafe fn syscall6(nr: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64, a6:
 
 /// Split a raw result into `Ok(value)` or `Err(errno)`.
 #[inline(always)]
-pub fn result(ret: i64) -> Result<i64, i32> {
+pub fn result(ret: i64) -> Result<i64, Errno> {
     if (-4095..0).contains(&ret) {
-        Err((-ret) as i32)
+        Err(Errno::from_raw((-ret) as i32))
     } else {
         Ok(ret)
     }
 }
 
-/// x86_64 syscall numbers used across forklore.
-pub mod nr {
-    pub const READ: u64 = 0;
-    pub const WRITE: u64 = 1;
-    pub const CLOSE: u64 = 3;
-    pub const MMAP: u64 = 9;
-    pub const MPROTECT: u64 = 10;
-    pub const MUNMAP: u64 = 11;
-    pub const MADVISE: u64 = 28;
-    pub const RT_SIGACTION: u64 = 13;
-    pub const RT_SIGPROCMASK: u64 = 14;
-    pub const SCHED_YIELD: u64 = 24;
-    pub const GETPID: u64 = 39;
-    pub const CLONE: u64 = 56;
-    pub const FORK: u64 = 57;
-    pub const VFORK: u64 = 58;
-    pub const EXECVE: u64 = 59;
-    pub const EXIT: u64 = 60;
-    pub const WAIT4: u64 = 61;
-    pub const KILL: u64 = 62;
-    pub const FCNTL: u64 = 72;
-    pub const GETPPID: u64 = 110;
-    pub const PRCTL: u64 = 157;
-    pub const GETTID: u64 = 186;
-    pub const FUTEX: u64 = 202;
-    pub const SET_TID_ADDRESS: u64 = 218;
-    pub const EXIT_GROUP: u64 = 231;
-    pub const TGKILL: u64 = 234;
-    pub const WAITID: u64 = 247;
-    pub const PIDFD_SEND_SIGNAL: u64 = 424;
-    pub const PIDFD_OPEN: u64 = 434;
-    pub const SECCOMP: u64 = 317;
-    pub const CLONE3: u64 = 435;
+/// The entry point of a task started by [`clone_trampoline`]: it receives
+/// the trampoline's `arg` and must never return.
+pub type ChildEntry = unsafe extern "C" fn(arg: usize) -> !;
+
+/// The one clone trampoline of forklore-sys (the bench helper, compiled
+/// alone, has its own in helper/bench_loop.rs). Issues `nr` (fork, vfork,
+/// clone or clone3) with up to five arguments. In the parent it is a plain
+/// syscall. In the child (`rax == 0`) it switches `rsp` to `stack_top`,
+/// clears the frame pointer and calls `entry(arg)`, so the stack pointer
+/// the kernel gave the child never matters.
+///
+/// # Safety
+/// `stack_top` must be the 16-byte-aligned top of a stack that nobody else
+/// uses while the child may run on it (for a child without CLONE_VM: the
+/// child's private copy of such a stack). `entry` must run only raw
+/// syscalls when the child shares memory or TLS with its creator, and `arg`
+/// must stay valid for as long as the child uses it. Every pointer the
+/// kernel writes through must point at memory Rust code accesses only
+/// through atomics, or be invalid.
+#[inline(never)]
+pub unsafe fn clone_trampoline(
+    nr: u64,
+    a: [u64; 5],
+    stack_top: u64,
+    entry: ChildEntry,
+    arg: usize,
+) -> i64 {
+    let ret: i64;
+    // SAFETY: the caller upholds the contract above. In the parent the asm
+    // behaves like a plain syscall (rax, rcx, r11 clobbered; the kernel
+    // preserves the argument registers and r12-r14). In the child it never
+    // returns: it leaves the parent's frame for the prepared stack (16-byte
+    // aligned before `call`, as the SysV ABI wants) and calls `entry`,
+    // which ends with SYS_exit; `ud2` traps should it ever return. So no
+    // compiler assumption about this frame is violated.
+    unsafe {
+        asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "mov rsp, r12",
+            "xor ebp, ebp",
+            "mov rdi, r13",
+            "call r14",
+            "ud2",
+            "2:",
+            inlateout("rax") nr as i64 => ret,
+            in("rdi") a[0],
+            in("rsi") a[1],
+            in("rdx") a[2],
+            in("r10") a[3],
+            in("r8") a[4],
+            in("r12") stack_top,
+            in("r13") arg,
+            in("r14") entry as usize,
+            lateout("rcx") _,
+            lateout("r11") _,
+        );
+    }
+    ret
+}
+
+/// `rt_sigreturn`'s number, loaded by the restorer below (a `global_asm!`
+/// immediate cannot name a Rust constant on this crate's MSRV).
+#[used]
+static RT_SIGRETURN_NR: u64 = nr::RT_SIGRETURN;
+
+core::arch::global_asm!(
+    ".pushsection .text.forklore_sigreturn,\"ax\",@progbits",
+    ".globl forklore_sigreturn_restorer",
+    "forklore_sigreturn_restorer:",
+    "mov rax, qword ptr [rip + {nr}]",
+    "syscall",
+    "ud2",
+    ".popsection",
+    nr = sym RT_SIGRETURN_NR,
+);
+
+extern "C" {
+    fn forklore_sigreturn_restorer();
+}
+
+/// The `sa_restorer` of every handler this crate installs: the x86_64
+/// kernel requires SA_RESTORER and returns from a handler into it with
+/// `rsp` at the signal frame, which it must hand to `rt_sigreturn`
+/// untouched (it is plain asm: no prologue).
+pub fn sigreturn_restorer() -> u64 {
+    forklore_sigreturn_restorer as unsafe extern "C" fn() as usize as u64
 }
 
 #[cfg(test)]
@@ -177,6 +235,6 @@ mod tests {
     fn errors_come_back_negative() {
         // SAFETY: close(-1) only fails with EBADF.
         let r = unsafe { syscall1(nr::CLOSE, u64::MAX) };
-        assert_eq!(result(r), Err(libc::EBADF));
+        assert_eq!(result(r), Err(Errno::EBADF));
     }
 }

@@ -61,11 +61,9 @@ pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
                 .and_then(|s| s.parse::<i64>().ok())
         })
         .unwrap_or(-1);
-    let open_fds: Vec<i32> = (0..64)
-        .filter(|fd| forklore_sys::lifecycle::fd_is_open(*fd))
-        .collect();
-    let altstack_disabled = forklore_sys::lifecycle::altstack()
-        .map(|(flags, _)| flags & forklore_sys::lifecycle::SS_DISABLE != 0)
+    let open_fds: Vec<i32> = (0..64).filter(|fd| forklore_sys::fd_is_open(*fd)).collect();
+    let altstack_disabled = forklore_sys::altstack()
+        .map(|(flags, _)| flags & forklore_sys::SS_DISABLE != 0)
         .unwrap_or(false);
     let report = serde_json::json!({
         "pid": std::process::id(),
@@ -90,7 +88,7 @@ pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
         .ok()
         .and_then(|v| v.parse::<i32>().ok())
     {
-        if let Some(f) = forklore_sys::lifecycle::fd_file(fd) {
+        if let Some(f) = forklore_sys::fd_file(fd) {
             let mut f = f;
             let mut sink = Vec::new();
             let _ = f.read_to_end(&mut sink);

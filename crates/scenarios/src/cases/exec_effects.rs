@@ -9,7 +9,7 @@ use crate::util::{
 use forklore_model::lifecycle::wopt::{WALL, WEXITED, WNOHANG, WNOWAIT};
 use forklore_model::lifecycle::Expect;
 use forklore_model::lifecycle::{self as lm, Disposition};
-use forklore_sys::lifecycle::{self as sys, ExecArgs, Handler, Script, Step};
+use forklore_sys::{self as sys, ExecArgs, Handler, Script, Step};
 use serde_json::Value;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -36,7 +36,7 @@ pub fn success_state(ctx: &Ctx) -> Result<Check, Abort> {
     let args = ExecArgs::new(&[tb, b"x", b"y"], &[]);
     let (pre, obs) = exec_in_child(
         || {
-            let err = |e: i32| ename(e);
+            let err = |e: sys::Errno| ename(e);
             sys::set_handler(SIGUSR1, Handler::Catch { flags: 0 }).map_err(err)?;
             sys::set_handler(SIGUSR2, Handler::Ignore).map_err(err)?;
             sys::sigprocmask(sys::SIG_BLOCK, (1 << (SIGHUP - 1)) | (1 << (SIGTERM - 1)))
@@ -241,7 +241,7 @@ pub fn exit_signal_reset(ctx: &Ctx) -> Result<Check, Abort> {
     f.add(
         "after/status",
         lm::exit_status(42),
-        w.map(|(_, s, _)| s).unwrap_or(-1),
+        w.ok().flatten().map_or(-1, |r| r.status),
     );
     f.done()
 }
@@ -352,7 +352,7 @@ pub fn non_leader(ctx: &Ctx) -> Result<Check, Abort> {
         },
     );
     let seen = sys::waitid(lm::P_PID, pid, WEXITED | WNOHANG | WNOWAIT | WALL)
-        .map(|i| i.pid != 0)
+        .map(|i| i.is_some())
         .unwrap_or(true);
     f.add(
         "parent_sees_exit_while_running",

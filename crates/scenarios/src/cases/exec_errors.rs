@@ -6,7 +6,7 @@ use crate::case::{outcome, Abort, Check, Ctx, Facts};
 use crate::util::{self, cpath, exec_in_child, ExecObs};
 use forklore_model::lifecycle::Expect;
 use forklore_model::lifecycle::{self as lm, ExecFacts, FileKind, Format, Lookup};
-use forklore_sys::lifecycle::{self as sys, ExecArgs};
+use forklore_sys::{self as sys, ExecArgs};
 use serde_json::Value;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;

@@ -5,7 +5,7 @@ use crate::util::{self, fork_child, pipe, proc_view, until_zombie};
 use forklore_model::lifecycle::wopt::{WEXITED, WNOHANG, WNOWAIT};
 use forklore_model::lifecycle::Expect;
 use forklore_model::lifecycle::{self as lm, ThreadEnd};
-use forklore_sys::lifecycle::{self as sys, Script, Step};
+use forklore_sys::{self as sys, Script, Step};
 use nix::sys::signal::{kill, Signal};
 use std::os::fd::AsRawFd;
 
@@ -192,7 +192,7 @@ pub fn leader_zombie(ctx: &Ctx) -> Result<Check, Abort> {
         util::status_field(&pid.to_string(), "Threads"),
     );
     let reapable = match sys::waitid(lm::P_PID, pid, WEXITED | WNOHANG | WNOWAIT) {
-        Ok(i) => i.pid != 0,
+        Ok(i) => i.is_some(),
         Err(e) => return Err(Abort::Broken(format!("waitid: {}", ename(e)))),
     };
     f.add(

@@ -11,7 +11,7 @@ use forklore_model::lifecycle::{
     self as lm, ChildEvent, PidTarget, WaitTarget, PIDFD_NONBLOCK, PIDFD_THREAD, P_PIDFD,
 };
 use forklore_model::Errno;
-use forklore_sys::lifecycle::{self as sys, Forked, Script, Step};
+use forklore_sys::{self as sys, Forked, Script, Step};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
@@ -22,8 +22,8 @@ fn poll_in(fd: &OwnedFd) -> bool {
     util::readable(fd, Duration::ZERO)
 }
 
-fn outcome_of<T>(r: Result<T, i32>) -> String {
-    outcome(r.err().map(Errno))
+fn outcome_of<T>(r: Result<T, sys::Errno>) -> String {
+    outcome(r.err().map(|e| Errno(e.raw())))
 }
 
 /// An errno expectation as a name or `"ok"`, like [`outcome_of`].
@@ -39,10 +39,10 @@ fn named(e: Expect<Option<Errno>>) -> Expect<String> {
 /// failure).
 fn fork_pidfd(f: impl FnOnce() -> i32) -> Result<(i32, Option<OwnedFd>), Abort> {
     match sys::fork_with_pidfd(0, 17) {
-        Err(38) => Err(Abort::Skip("clone3 is not available (ENOSYS)".into())),
+        Err(sys::Errno::ENOSYS) => Err(Abort::Skip("clone3 is not available (ENOSYS)".into())),
         Err(e) => Err(Abort::Broken(format!("clone3: {}", ename(e)))),
         Ok((Forked::Child, _)) => sys::exit_group(f()),
-        Ok((Forked::Parent(pid), fd)) => Ok((pid, fd)),
+        Ok((Forked::Parent { child: pid }, fd)) => Ok((pid, fd)),
     }
 }
 
@@ -64,7 +64,7 @@ pub fn poll_and_waitid(ctx: &Ctx) -> Result<Check, Abort> {
     f.add("clone3_returns_pidfd", lm::clone3_pidfd(k), fd3.is_some());
     let Some(fd3) = fd3 else { return f.done() };
     let fdo =
-        sys::pidfd_open(pid).map_err(|e| Abort::Broken(format!("pidfd_open: {}", ename(e))))?;
+        sys::pidfd_open(pid, 0).map_err(|e| Abort::Broken(format!("pidfd_open: {}", ename(e))))?;
     let live = lm::pidfd_readable(false, true, false);
     f.add("live/clone3_pidfd_readable", live, poll_in(&fd3));
     f.add("live/pidfd_open_readable", live, poll_in(&fdo));
@@ -117,7 +117,7 @@ pub fn send_signal(ctx: &Ctx) -> Result<Check, Abort> {
     let (pid, fd, _hold) = held_child(0)?;
     let fd = match fd {
         Some(fd) => fd,
-        None => sys::pidfd_open(pid).map_err(|e| Abort::Broken(ename(e)))?,
+        None => sys::pidfd_open(pid, 0).map_err(|e| Abort::Broken(ename(e)))?,
     };
     f.add(
         "live/send_sigterm",
@@ -166,23 +166,23 @@ pub fn open_errors(ctx: &Ctx) -> Result<Check, Abort> {
     f.add(
         "reaped_pid",
         named(lm::pidfd_open_result(k, PidTarget::NoSuchPid, 0)),
-        outcome_of(sys::pidfd_open_flags(gone, 0)),
+        outcome_of(sys::pidfd_open(gone, 0)),
     );
     let me = std::process::id() as i32;
     f.add(
         "self",
         named(lm::pidfd_open_result(k, PidTarget::Leader, 0)),
-        outcome_of(sys::pidfd_open_flags(me, 0)),
+        outcome_of(sys::pidfd_open(me, 0)),
     );
     f.add(
         "self_unknown_flag",
         named(lm::pidfd_open_result(k, PidTarget::Leader, 1)),
-        outcome_of(sys::pidfd_open_flags(me, 1)),
+        outcome_of(sys::pidfd_open(me, 1)),
     );
     f.add(
         "self_pidfd_thread",
         named(lm::pidfd_open_result(k, PidTarget::Leader, PIDFD_THREAD)),
-        outcome_of(sys::pidfd_open_flags(me, PIDFD_THREAD)),
+        outcome_of(sys::pidfd_open(me, PIDFD_THREAD)),
     );
     // A second thread (raw clone; no fork happens after it, and it is joined
     // before the case returns).
@@ -198,7 +198,7 @@ pub fn open_errors(ctx: &Ctx) -> Result<Check, Abort> {
     f.add(
         "non_leader_thread",
         named(lm::pidfd_open_result(k, PidTarget::NonLeaderThread, 0)),
-        outcome_of(sys::pidfd_open_flags(tid, 0)),
+        outcome_of(sys::pidfd_open(tid, 0)),
     );
     f.add(
         "non_leader_thread_pidfd_thread",
@@ -207,7 +207,7 @@ pub fn open_errors(ctx: &Ctx) -> Result<Check, Abort> {
             PidTarget::NonLeaderThread,
             PIDFD_THREAD,
         )),
-        outcome_of(sys::pidfd_open_flags(tid, PIDFD_THREAD)),
+        outcome_of(sys::pidfd_open(tid, PIDFD_THREAD)),
     );
     util::write_all(&hold_w, b"x")?;
     if !t.join(STEP) {
@@ -224,7 +224,7 @@ pub fn nonblock(ctx: &Ctx) -> Result<Check, Abort> {
         let _ = read_byte(&r, STEP * 2);
         4
     })?;
-    let opened = sys::pidfd_open_flags(pid, PIDFD_NONBLOCK);
+    let opened = sys::pidfd_open(pid, PIDFD_NONBLOCK);
     f.add(
         "open_pidfd_nonblock",
         named(lm::pidfd_open_result(k, PidTarget::Leader, PIDFD_NONBLOCK)),

@@ -4,7 +4,7 @@ use crate::case::{ename, Abort, Check, Ctx, Facts, STEP};
 use crate::util::{self, fork_child, pipe, proc_view, until_zombie};
 use forklore_model::lifecycle as lm;
 use forklore_model::lifecycle::Expect;
-use forklore_sys::lifecycle as sys;
+use forklore_sys as sys;
 
 pub fn zombie_state(_: &Ctx) -> Result<Check, Abort> {
     let c = fork_child(|| 0)?;

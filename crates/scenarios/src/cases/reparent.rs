@@ -8,7 +8,7 @@ use crate::util::{self, fork_child, observe_wait4, pipe, read_byte, read_u32};
 use forklore_model::lifecycle::wopt::{WCLONE, WEXITED, WNOHANG, WNOTHREAD, WNOWAIT};
 use forklore_model::lifecycle::Expect;
 use forklore_model::lifecycle::{self as lm, NewReaper, ReaperFacts, WaitChild};
-use forklore_sys::lifecycle::{self as sys, Forked, Handler, Script, Step};
+use forklore_sys::{self as sys, Forked, Handler, Script, Step};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
@@ -204,7 +204,7 @@ pub fn to_subreaper(_: &Ctx) -> Result<Check, Abort> {
     let (info_r, info_w) = pipe()?;
     let (cgo_r, cgo_w) = pipe()?;
     let (mgo_r, mgo_w) = pipe()?;
-    let m = fork_child(move || match sys::fork_process(SIGUSR1 as u64) {
+    let m = fork_child(move || match sys::fork_single_threaded(SIGUSR1 as u64) {
         Ok(Forked::Child) => {
             let _ = util::write_all(
                 &info_w,
@@ -217,7 +217,7 @@ pub fn to_subreaper(_: &Ctx) -> Result<Check, Abort> {
             );
             4
         }
-        Ok(Forked::Parent(c)) => {
+        Ok(Forked::Parent { child: c }) => {
             let _ = util::write_all(&pid_w, &(c as u32).to_le_bytes());
             // Exit only after the child has looked at its first parent.
             let _ = read_byte(&mgo_r, STEP * 2);
@@ -324,8 +324,9 @@ pub fn to_pidns_init(_: &Ctx) -> Result<Check, Abort> {
         let _ = util::write_all(&cgo_w, b"x");
         let ppid = read_u32(&info_r, STEP).map(|p| p as i64).unwrap_or(-1);
         let w = sys::wait4(-1, 0)
-            .map(|(p, s, _)| (p, s))
-            .unwrap_or((-1, -1));
+            .ok()
+            .flatten()
+            .map_or((-1, -1), |r| (r.pid, r.status));
         let msg = serde_json::json!({"init_pid": std::process::id(), "orphan_getppid": ppid, "reaped_status": w.1});
         let _ = util::write_all(&res_w, format!("{msg}\n").as_bytes());
         0
@@ -458,9 +459,9 @@ pub fn pidns_init_death(_: &Ctx) -> Result<Check, Abort> {
         zap,
         util::proc_state(k1).is_none() && util::proc_state(k2).is_none(),
     );
-    let fork_after = match sys::fork_process(17) {
+    let fork_after = match sys::fork_single_threaded(17) {
         Ok(Forked::Child) => sys::exit_group(0),
-        Ok(Forked::Parent(p)) => {
+        Ok(Forked::Parent { child: p }) => {
             let _ = util::reap_within(p, STEP);
             "ok".to_string()
         }

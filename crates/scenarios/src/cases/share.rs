@@ -7,7 +7,8 @@ use crate::case::{ename, Abort, Check, Ctx, Facts, STEP};
 use crate::util::{self, pipe};
 use forklore_model::lifecycle::Expect;
 use forklore_model::lifecycle::{self as lm, cflag, Disposition, Shareable};
-use forklore_sys::lifecycle::{self as sys, Handler, Script, Step, CLONE_VFORK, CLONE_VM};
+use forklore_sys::abi::{CLONE_VFORK, CLONE_VM};
+use forklore_sys::{self as sys, Handler, Script, Step};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, IntoRawFd};
 
@@ -140,7 +141,9 @@ pub fn clear_sighand(ctx: &Ctx) -> Result<Check, Abort> {
             },
         ]);
         let pid = match sys::clone3_script(flags, 17, &script) {
-            Err(38) => return Err(Abort::Skip("clone3 is not available (ENOSYS)".into())),
+            Err(sys::Errno::ENOSYS) => {
+                return Err(Abort::Skip("clone3 is not available (ENOSYS)".into()))
+            }
             Err(e) => return Err(Abort::Broken(format!("clone3: {}", ename(e)))),
             Ok(p) => p,
         };

@@ -9,7 +9,7 @@ use forklore_model::lifecycle::wopt::{WEXITED, WNOHANG, WNOWAIT};
 use forklore_model::lifecycle::Expect;
 use forklore_model::lifecycle::{self as lm, wopt, ChildEvent, WaitResult, WaitidInfo, P_PID};
 use forklore_model::Errno;
-use forklore_sys::lifecycle as sys;
+use forklore_sys as sys;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::os::fd::OwnedFd;

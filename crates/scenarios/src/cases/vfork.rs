@@ -10,7 +10,8 @@ use crate::case::{Abort, Check, Ctx, Facts, STEP};
 use crate::util::{self, fork_child, pipe, read_byte, read_n, read_u32};
 use forklore_model::lifecycle::Expect;
 use forklore_model::lifecycle::{self as lm, VforkEvent};
-use forklore_sys::lifecycle::{self as sys, ExecArgs, Script, Step, CLONE_VFORK, CLONE_VM};
+use forklore_sys::abi::{CLONE_VFORK, CLONE_VM};
+use forklore_sys::{self as sys, ExecArgs, Script, Step};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::ffi::CString;
@@ -100,8 +101,8 @@ pub fn until_exec(ctx: &Ctx) -> Result<Check, Abort> {
         ]);
         let v2 = sys::clone_script(CLONE_VM | CLONE_VFORK, 17, &s2).unwrap_or(-1);
         let _ = util::write_all(&res_w, b"R");
-        let st1 = sys::wait4(v, 0).map(|r| r.1).unwrap_or(-1);
-        let st2 = sys::wait4(v2, 0).map(|r| r.1).unwrap_or(-1);
+        let st1 = sys::wait4(v, 0).ok().flatten().map_or(-1, |r| r.status);
+        let st2 = sys::wait4(v2, 0).ok().flatten().map_or(-1, |r| r.status);
         let mut m = st1.to_le_bytes().to_vec();
         m.extend_from_slice(&st2.to_le_bytes());
         let _ = util::write_all(&res_w, &m);
@@ -230,7 +231,7 @@ fn simple(ctx: &Ctx, flags: u64, release: Release) -> Result<Check, Abort> {
         let v = sys::clone_script(flags, 17, &s).unwrap_or(-1);
         let mut msg = vec![b'r'];
         msg.extend_from_slice(&s.word(0).to_le_bytes());
-        let st = sys::wait4(v, 0).map(|r| r.1).unwrap_or(-1);
+        let st = sys::wait4(v, 0).ok().flatten().map_or(-1, |r| r.status);
         msg.extend_from_slice(&st.to_le_bytes());
         let _ = util::write_all(&res_w, &msg);
         0

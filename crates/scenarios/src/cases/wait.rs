@@ -6,7 +6,7 @@ use forklore_model::lifecycle::wopt::{WALL, WCLONE, WEXITED, WNOHANG, WNOTHREAD,
 use forklore_model::lifecycle::Expect;
 use forklore_model::lifecycle::{self as lm, SigchldDisposition, WaitChild, WaitResult};
 use forklore_model::Errno;
-use forklore_sys::lifecycle::{self as sys, Handler, Script, Step};
+use forklore_sys::{self as sys, Handler, Script, Step};
 use std::os::fd::AsRawFd;
 
 const SIGUSR1: i32 = 10;
@@ -32,7 +32,7 @@ fn kid(pid: i32, exit_signal: i32, zombie: bool) -> WaitChild {
 fn eligible(pid: i32, opts: u32) -> Result<bool, Abort> {
     match sys::waitid(lm::P_PID, pid, WEXITED | WNOHANG | WNOWAIT | opts) {
         Ok(_) => Ok(true),
-        Err(10) => Ok(false),
+        Err(sys::Errno::ECHILD) => Ok(false),
         Err(e) => Err(Abort::Broken(format!("waitid: {}", ename(e)))),
     }
 }
@@ -321,7 +321,7 @@ pub fn efault_status(_: &Ctx) -> Result<Check, Abort> {
     let mut f = Facts::new();
     let obs = match sys::wait4_status_addr(pid, 8, 0) {
         Ok(p) => WaitResult::Reaped { pid: p, status: -1 },
-        Err(e) => WaitResult::Error(Errno(e)),
+        Err(e) => WaitResult::Error(Errno(e.raw())),
     };
     f.add(
         "bad_status_pointer",
@@ -352,7 +352,10 @@ pub fn rusage(_: &Ctx) -> Result<Check, Abort> {
         0
     })?;
     until_zombie(pid)?;
-    let (_, status, ru) = sys::wait4(pid, 0).map_err(|e| Abort::Broken(ename(e)))?;
+    let r = sys::wait4(pid, 0)
+        .map_err(|e| Abort::Broken(ename(e)))?
+        .ok_or_else(|| Abort::Broken("wait4 reaped nothing".into()))?;
+    let (status, ru) = (r.status, r.rusage);
     let mut f = Facts::new();
     let reap = Expect {
         value: true,
@@ -362,13 +365,13 @@ pub fn rusage(_: &Ctx) -> Result<Check, Abort> {
     f.add(
         "maxrss_covers_touched_memory",
         reap,
-        ru.maxrss_kb >= (MIB as i64) * 1024,
+        ru.maxrss_kb >= (MIB as u64) * 1024,
     );
     f.add(
         "minflt_covers_touched_pages",
         reap,
         // Less the two partial pages at the ends madvise cannot cover.
-        ru.minflt >= (MIB as i64) * 256 - 2,
+        ru.minflt >= (MIB as u64) * 256 - 2,
     );
     f.done()
 }

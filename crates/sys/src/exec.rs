@@ -1,0 +1,68 @@
+//! `execve` with arbitrary (even bad) pointers, and the argument arrays it
+//! takes.
+
+use crate::abi::nr;
+use crate::errno::Errno;
+use crate::raw;
+use std::ffi::{CStr, CString};
+
+/// `execve(path, argv, envp)` with raw addresses (0 = NULL). The kernel
+/// validates every address; returns the errno when the call fails.
+pub fn execve_addr(path: usize, argv: usize, envp: usize) -> Errno {
+    // SAFETY: execve only reads user memory through copy_from_user /
+    // strncpy_from_user, which report bad addresses as EFAULT. On success the
+    // whole address space is replaced and this function never returns.
+    let r = unsafe { raw::syscall3(nr::EXECVE, path as u64, argv as u64, envp as u64) };
+    Errno::from_raw((-r) as i32)
+}
+
+/// NULL-terminated pointer arrays for execve, kept alive by the owner.
+pub struct ExecArgs {
+    _strings: Vec<CString>,
+    pub argv: Vec<usize>,
+    pub envp: Vec<usize>,
+}
+
+impl ExecArgs {
+    pub fn new(argv: &[&[u8]], envp: &[&[u8]]) -> ExecArgs {
+        let mut strings = Vec::new();
+        let mut mk = |v: &[&[u8]]| {
+            let mut out = Vec::new();
+            for s in v {
+                let c = CString::new(s.to_vec()).expect("no NUL inside");
+                out.push(c.as_ptr() as usize);
+                strings.push(c);
+            }
+            out.push(0);
+            out
+        };
+        let argv = mk(argv);
+        let envp = mk(envp);
+        ExecArgs {
+            _strings: strings,
+            argv,
+            envp,
+        }
+    }
+    pub fn argv_addr(&self) -> usize {
+        self.argv.as_ptr() as usize
+    }
+    pub fn envp_addr(&self) -> usize {
+        self.envp.as_ptr() as usize
+    }
+}
+
+/// `execve(path, args.argv, args.envp)`; returns the errno on failure.
+pub fn execve(path: &CStr, args: &ExecArgs) -> Errno {
+    execve_addr(path.as_ptr() as usize, args.argv_addr(), args.envp_addr())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_exec_pointer_is_efault() {
+        assert_eq!(execve_addr(1, 0, 0), Errno::EFAULT);
+    }
+}
