@@ -11,7 +11,7 @@ use crate::protocol::{
     CaseOutcome, Observation, ObserveLevel, ProbeCase, CRASH_PROBE_ID_PREFIX, STALL_PROBE_ID_PREFIX,
 };
 use crate::resources::Resources;
-use crate::wait::{read_record, reap_in_order, rusage};
+use crate::wait::{read_record, reap_in_order};
 use forklore_model::{Context, Errno, PidfdKind, Ptr, ReapedBy, Syscall};
 use forklore_observe as observe;
 use forklore_sys::clone::{Arena, JoinWord, NOT_READ, WORD_SENTINEL};
@@ -284,7 +284,7 @@ impl<'a> Engine<'a> {
                         Ok((who, r)) => {
                             obs.reaped_by = Some(who);
                             obs.wait_status = Some(r.status);
-                            obs.rusage = full.then(|| rusage(&r.rusage));
+                            obs.rusage = full.then_some(r.rusage);
                         }
                         Err(e) => {
                             obs.reaped_by = Some(ReapedBy::None);

@@ -278,17 +278,9 @@ pub enum CaseOutcome {
     Skipped,
 }
 
-/// `struct rusage` of the reaped child (Full observation).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rusage {
-    pub utime_us: u64,
-    pub stime_us: u64,
-    pub maxrss_kb: u64,
-    pub minflt: u64,
-    pub majflt: u64,
-    pub nvcsw: u64,
-    pub nivcsw: u64,
-}
+/// `struct rusage` of the reaped child (Full observation): the sys layer's
+/// one `Rusage`, which is also the wire form.
+pub use forklore_sys::Rusage;
 
 /// What the probe saw for one case. Flat; every field is documented with
 /// where it comes from. `None` means "not observed" (not applicable, or not

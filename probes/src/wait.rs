@@ -34,19 +34,6 @@ pub(crate) fn reap_in_order(pid: i32) -> Result<(ReapedBy, Reaped), sys::Errno> 
     Err(last)
 }
 
-/// The wire form of a `struct rusage` from the sys layer.
-pub(crate) fn rusage(r: &sys::Rusage) -> Rusage {
-    Rusage {
-        utime_us: r.utime_us,
-        stime_us: r.stime_us,
-        maxrss_kb: r.maxrss_kb,
-        minflt: r.minflt,
-        majflt: r.majflt,
-        nvcsw: r.nvcsw,
-        nivcsw: r.nivcsw,
-    }
-}
-
 /// The mailbox's number for the wait option that reaped (0 = none did).
 fn option_code(who: ReapedBy) -> u32 {
     match who {
@@ -82,7 +69,7 @@ pub(crate) fn reap_and_post(pid: i32, mailbox: &Mailbox) {
     let (option, status) = match reap_in_order(pid) {
         Ok((who, r)) => {
             if let Some(ru) = full.then_some(r.rusage) {
-                write_rusage(rec, &rusage(&ru));
+                write_rusage(rec, &ru);
             }
             (option_code(who), r.status)
         }

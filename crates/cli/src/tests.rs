@@ -18,7 +18,7 @@ fn every_catalogue_case_round_trips_through_its_reproducer() {
     let mut n = 0usize;
     for (i, case) in full.iter().chain(cover.iter()).enumerate() {
         let context = &contexts[i % contexts.len()];
-        let line = repro_command(&case.request(), context);
+        let line = repro_command(case.request(), context);
         // Plain words: the line runs as printed in a shell.
         assert!(
             line.chars()
@@ -41,7 +41,7 @@ fn every_catalogue_case_round_trips_through_its_reproducer() {
         assert_eq!(p.scenario, None);
         assert_eq!(
             p.request,
-            RequestArgs::from_request(&case.request()),
+            RequestArgs::from_request(case.request()),
             "{line}"
         );
         match p.request.options().build() {

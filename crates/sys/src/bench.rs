@@ -31,16 +31,7 @@ pub use crate::abi::{
 /// The usual exit signal, as clone's flag byte.
 pub const SIGCHLD: u64 = crate::abi::SIGCHLD as u64;
 
-/// Flags of a pthread-style thread (glibc's `create_thread`, minus SETTLS:
-/// the child never touches TLS).
-pub const THREAD_FLAGS: u64 = CLONE_VM
-    | CLONE_FS
-    | CLONE_FILES
-    | CLONE_SIGHAND
-    | CLONE_THREAD
-    | CLONE_SYSVSEM
-    | CLONE_PARENT_SETTID
-    | CLONE_CHILD_CLEARTID;
+pub use crate::abi::THREAD_FLAGS;
 
 /// The helper program's bytes (see the module documentation).
 pub const BENCH_LOOP_ELF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/forklore-bench-loop"));

@@ -1,10 +1,7 @@
 //! [`RawThread`]: a CLONE_THREAD task of this process that runs a
 //! [`Script`] of raw syscalls, joined through CLONE_CHILD_CLEARTID.
 
-use crate::abi::{
-    nr, CLONE_CHILD_CLEARTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_SIGHAND,
-    CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM, FUTEX_WAIT,
-};
+use crate::abi::{nr, FUTEX_WAIT};
 use crate::errno::Errno;
 use crate::raw;
 use crate::script::{clone_with_stack, Script, STACK_SIZE};
@@ -28,14 +25,7 @@ pub fn spawn_thread(script: Box<Script>) -> Result<RawThread, Errno> {
         script,
         stack: vec![0u8; STACK_SIZE],
     };
-    let flags = CLONE_VM
-        | CLONE_FS
-        | CLONE_FILES
-        | CLONE_SIGHAND
-        | CLONE_THREAD
-        | CLONE_SYSVSEM
-        | CLONE_PARENT_SETTID
-        | CLONE_CHILD_CLEARTID;
+    let flags = crate::abi::THREAD_FLAGS;
     let ctid = t.ctid.as_ptr();
     // SAFETY: the stack, ctid word and script are heap allocations owned by
     // `t`; `RawThread`'s Drop leaks them unless the kernel has cleared ctid

@@ -11,7 +11,8 @@ pub use crate::abi::{
 };
 
 /// Resource usage of a reaped child (`struct rusage`, the useful fields).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Serializable: the probe sends it to the runner as it is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rusage {
     pub utime_us: u64,
     pub stime_us: u64,

@@ -93,6 +93,17 @@ pub const CLONE_FLAG_NAMES: &[(&str, u64)] = &[
 ];
 
 /// `sizeof(struct clone_args)` of the first version (no set_tid, cgroup).
+/// Flags of a pthread-style thread (glibc's `create_thread`, minus SETTLS:
+/// forklore's threads never touch TLS).
+pub const THREAD_FLAGS: u64 = CLONE_VM
+    | CLONE_FS
+    | CLONE_FILES
+    | CLONE_SIGHAND
+    | CLONE_THREAD
+    | CLONE_SYSVSEM
+    | CLONE_PARENT_SETTID
+    | CLONE_CHILD_CLEARTID;
+
 pub const CLONE_ARGS_SIZE_VER0: u64 = g::CLONE_ARGS_SIZE_VER0 as u64;
 /// `sizeof(struct clone_args)` with set_tid, set_tid_size and cgroup.
 pub const CLONE_ARGS_SIZE_VER2: u64 = g::CLONE_ARGS_SIZE_VER2 as u64;
