@@ -149,7 +149,16 @@ fn result_from(
             out.verdict = Verdict::Env;
             out.reason = Some(r);
         }
-        Err(Abort::Broken(r)) => out.reason = Some(r),
+        // A case that could not run while the suite was short of headroom
+        // ("EOF after 0 of 1 bytes" from a helper that could not fork):
+        // the environment, with both facts named.
+        Err(Abort::Broken(r)) => match tight {
+            Some(short) => {
+                out.verdict = Verdict::Env;
+                out.reason = Some(format!("{short}; the case could not run: {r}"));
+            }
+            None => out.reason = Some(r),
+        },
     }
     out.duration_ms = start.elapsed().as_millis() as u64;
     out
@@ -343,5 +352,17 @@ mod tests {
         );
         let a: Abort = nix::errno::Errno::EINVAL.into();
         assert!(matches!(a, Abort::Broken(_)));
+        // Broken while short: env; broken with headroom: broken.
+        let b = || Err(Abort::Broken("EOF after 0 of 1 bytes".into()));
+        let r = result_from("a", "exec", Instant::now(), b(), Some("short".into()));
+        assert_eq!(r.verdict, Verdict::Env);
+        assert_eq!(
+            r.reason.as_deref(),
+            Some("short; the case could not run: EOF after 0 of 1 bytes")
+        );
+        assert_eq!(
+            result_from("a", "exec", Instant::now(), b(), None).verdict,
+            Verdict::Broken
+        );
     }
 }
