@@ -83,9 +83,10 @@ pub(crate) fn probe_main() -> i32 {
     let reaper_pid = std::process::id();
     match sys::fork_single_threaded(libc::SIGCHLD as u64) {
         Err(e) => {
-            emit(&Msg::Skip {
-                reason: format!("fork of the worker failed: errno {e}"),
-            });
+            // The suite's own fork: a task limit is named, not "errno 11".
+            let reason = forklore_observe::limits::shortage(e.raw(), "fork the probe worker")
+                .unwrap_or_else(|| format!("fork of the worker failed: errno {e}"));
+            emit(&Msg::Skip { reason });
             prepared.cleanup();
             0
         }

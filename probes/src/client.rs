@@ -315,6 +315,9 @@ fn finish(child: &mut std::process::Child, pid: u32, stalled: bool) {
     };
     if stalled {
         let _ = kill(Pid::from_raw(p), Signal::SIGTERM);
+        // A stopped reaper (SIGSTOP from outside) would hold the SIGTERM
+        // pending and cost the 5 s + 2 s waits below: wake the group.
+        let _ = kill(Pid::from_raw(-p), Signal::SIGCONT);
     }
     if !reaper_exited(Duration::from_secs(5)) {
         let _ = kill(Pid::from_raw(p), Signal::SIGTERM);

@@ -7,6 +7,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod limits;
+
 use forklore_model::{cap, Caps, Context, KernelVersion, Nproc};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -34,15 +34,26 @@ pub enum Abort {
     Broken(String),
 }
 
+/// `?` on a setup call: a shortage of the suite's own descriptors, tasks
+/// or memory is `Env` with the limit named; any other error is `Broken`.
 impl From<nix::errno::Errno> for Abort {
     fn from(e: nix::errno::Errno) -> Abort {
-        Abort::Broken(format!("setup: {e}"))
+        match forklore_observe::limits::shortage(e as i32, "set up the case") {
+            Some(why) => Abort::Env(why),
+            None => Abort::Broken(format!("setup: {e}")),
+        }
     }
 }
 
 impl From<std::io::Error> for Abort {
     fn from(e: std::io::Error) -> Abort {
-        Abort::Broken(format!("setup: {e}"))
+        match e
+            .raw_os_error()
+            .and_then(|n| forklore_observe::limits::shortage(n, "set up the case"))
+        {
+            Some(why) => Abort::Env(why),
+            None => Abort::Broken(format!("setup: {e}")),
+        }
     }
 }
 

@@ -72,7 +72,39 @@ pub fn kill_and_reap_all(timeout: Duration) {
     }
 }
 
-fn result_from(id: &str, group: &str, start: Instant, r: Result<Check, Abort>) -> ScenarioResult {
+/// The facts on which `expected` and `observed` differ, as
+/// "key: expected X, observed Y" (every key of either side).
+pub fn differences(expected: &serde_json::Value, observed: &serde_json::Value) -> Vec<String> {
+    let (Some(e), Some(o)) = (expected.as_object(), observed.as_object()) else {
+        return if expected == observed {
+            Vec::new()
+        } else {
+            vec![format!("expected {expected}, observed {observed}")]
+        };
+    };
+    let null = serde_json::Value::Null;
+    let mut keys: Vec<&String> = e.keys().chain(o.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (a, b) = (e.get(k).unwrap_or(&null), o.get(k).unwrap_or(&null));
+            (a != b).then(|| format!("{k}: expected {a}, observed {b}"))
+        })
+        .collect()
+}
+
+/// The verdict of one case. `tight`: the suite's own headroom before the
+/// case was short ([`forklore_observe::limits::tight`]); a mismatch seen
+/// then may be the suite's shortage, not the kernel's behaviour, so it is
+/// `Env` with both sides kept. A `Fail` always names what differed.
+fn result_from(
+    id: &str,
+    group: &str,
+    start: Instant,
+    r: Result<Check, Abort>,
+    tight: Option<String>,
+) -> ScenarioResult {
     let mut out = ScenarioResult {
         id: id.to_string(),
         group: group.to_string(),
@@ -85,15 +117,29 @@ fn result_from(id: &str, group: &str, start: Instant, r: Result<Check, Abort>) -
     };
     match r {
         Ok(c) => {
-            out.verdict = if c.expected == c.observed {
-                Verdict::Pass
+            let diffs = differences(&c.expected, &c.observed);
+            out.rule = Some(c.rules.join(","));
+            if diffs.is_empty() {
+                out.verdict = Verdict::Pass;
+                out.reason = c.note;
             } else {
-                Verdict::Fail
-            };
+                let what = match &c.note {
+                    Some(n) => format!("{}; {n}", diffs.join("; ")),
+                    None => diffs.join("; "),
+                };
+                match tight {
+                    Some(short) => {
+                        out.verdict = Verdict::Env;
+                        out.reason = Some(format!("{short}; not judged: {what}"));
+                    }
+                    None => {
+                        out.verdict = Verdict::Fail;
+                        out.reason = Some(what);
+                    }
+                }
+            }
             out.expected = c.expected;
             out.observed = c.observed;
-            out.rule = Some(c.rules.join(","));
-            out.reason = c.note;
         }
         Err(Abort::Skip(r)) => {
             out.verdict = Verdict::Skip;
@@ -103,7 +149,16 @@ fn result_from(id: &str, group: &str, start: Instant, r: Result<Check, Abort>) -
             out.verdict = Verdict::Env;
             out.reason = Some(r);
         }
-        Err(Abort::Broken(r)) => out.reason = Some(r),
+        // A case that could not run while the suite was short of headroom
+        // ("EOF after 0 of 1 bytes" from a helper that could not fork):
+        // the environment, with both facts named.
+        Err(Abort::Broken(r)) => match tight {
+            Some(short) => {
+                out.verdict = Verdict::Env;
+                out.reason = Some(format!("{short}; the case could not run: {r}"));
+            }
+            None => out.reason = Some(r),
+        },
     }
     out.duration_ms = start.elapsed().as_millis() as u64;
     out
@@ -136,9 +191,13 @@ pub fn run_in_scenario_process(ids: &[String], as_uid: Option<u32>) -> Vec<Scena
                 "unknown",
                 start,
                 Err(Abort::Broken(format!("no scenario {id:?}"))),
+                None,
             ));
             continue;
         };
+        // Measured before the case: the case's own pipes and children
+        // would distort a measurement taken after it.
+        let tight = forklore_observe::limits::tight();
         let r = if let Some(e) = &priv_err {
             Err(Abort::Broken(format!(
                 "cannot drop to the unprivileged uid: {e}"
@@ -150,7 +209,7 @@ pub fn run_in_scenario_process(ids: &[String], as_uid: Option<u32>) -> Vec<Scena
         } else {
             run_case_process(case)
         };
-        out.push(result_from(id, case.group(), start, r));
+        out.push(result_from(id, case.group(), start, r, tight));
         kill_and_reap_all(Duration::from_secs(5));
     }
     out
@@ -159,7 +218,9 @@ pub fn run_in_scenario_process(ids: &[String], as_uid: Option<u32>) -> Vec<Scena
 /// Fork the case process, collect its JSON result, kill it at the deadline.
 fn run_case_process(case: &'static Case) -> Result<Check, Abort> {
     let (r, w) = util::pipe()?;
-    match sys::fork_single_threaded(17).map_err(|e| Abort::Broken(format!("fork: errno {e}")))? {
+    match sys::fork_single_threaded(17)
+        .map_err(|e| util::own_failure(e.raw(), "fork", format!("fork: errno {e}")))?
+    {
         sys::Forked::Child => {
             drop(r);
             // The case never writes on the scenario process's stdout.
@@ -213,5 +274,95 @@ fn run_case_process(case: &'static Case) -> Result<Check, Abort> {
                     .unwrap_or(Abort::Broken("bad abort".into())))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check(obs: serde_json::Value) -> Result<Check, Abort> {
+        Ok(Check {
+            expected: json!({"threads": 1, "pid": 7}),
+            observed: obs,
+            rules: vec!["L-EXEC-DE-THREAD".into()],
+            note: None,
+        })
+    }
+
+    #[test]
+    fn a_mismatch_is_a_fail_with_a_reason() {
+        let r = result_from(
+            "a",
+            "exec",
+            Instant::now(),
+            check(json!({"threads": 2, "pid": 7})),
+            None,
+        );
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert_eq!(r.reason.as_deref(), Some("threads: expected 1, observed 2"));
+        let r = result_from(
+            "a",
+            "exec",
+            Instant::now(),
+            check(json!({"threads": 1, "pid": 7})),
+            None,
+        );
+        assert_eq!(r.verdict, Verdict::Pass);
+        // A key only one side has is a difference too.
+        assert_eq!(
+            differences(&json!({"a": 1}), &json!({"a": 1, "b": false})),
+            vec!["b: expected null, observed false".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_mismatch_while_short_is_env_and_keeps_both_sides() {
+        let short = Some("the suite is short of file descriptors (RLIMIT_NOFILE 16)".to_string());
+        let r = result_from(
+            "a",
+            "exec",
+            Instant::now(),
+            check(json!({"threads": 2, "pid": 7})),
+            short.clone(),
+        );
+        assert_eq!(r.verdict, Verdict::Env);
+        let why = r.reason.unwrap();
+        assert!(
+            why.starts_with("the suite is short of file descriptors")
+                && why.contains("threads: expected 1, observed 2"),
+            "{why}"
+        );
+        assert_eq!(r.observed["threads"], 2);
+        // Short but matching: still a pass.
+        let r = result_from(
+            "a",
+            "exec",
+            Instant::now(),
+            check(json!({"threads": 1, "pid": 7})),
+            short,
+        );
+        assert_eq!(r.verdict, Verdict::Pass);
+        // A setup call that hit EMFILE is env, naming the limit.
+        let a: Abort = nix::errno::Errno::EMFILE.into();
+        assert!(
+            matches!(a, Abort::Env(ref w) if w.contains("RLIMIT_NOFILE")),
+            "{a:?}"
+        );
+        let a: Abort = nix::errno::Errno::EINVAL.into();
+        assert!(matches!(a, Abort::Broken(_)));
+        // Broken while short: env; broken with headroom: broken.
+        let b = || Err(Abort::Broken("EOF after 0 of 1 bytes".into()));
+        let r = result_from("a", "exec", Instant::now(), b(), Some("short".into()));
+        assert_eq!(r.verdict, Verdict::Env);
+        assert_eq!(
+            r.reason.as_deref(),
+            Some("short; the case could not run: EOF after 0 of 1 bytes")
+        );
+        assert_eq!(
+            result_from("a", "exec", Instant::now(), b(), None).verdict,
+            Verdict::Broken
+        );
     }
 }

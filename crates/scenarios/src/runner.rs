@@ -9,7 +9,6 @@ use crate::target::exec_target;
 use crate::util;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -76,24 +75,28 @@ pub fn run(
     let mut results: Vec<Option<ScenarioResult>> = vec![None; jobs.len()];
     let queue = std::sync::Mutex::new(jobs.into_iter().enumerate());
     let slots = std::sync::Mutex::new(&mut results);
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| loop {
-                let next = queue.lock().map(|mut q| q.next()).ok().flatten();
-                let Some((i, (id, info))) = next else { break };
-                let r = run_one(
-                    cmd,
-                    &id,
-                    &info,
-                    timeout,
-                    if is_root { unprivileged_uid } else { None },
-                    target.as_ref(),
-                );
-                if let Ok(mut sl) = slots.lock() {
-                    sl[i] = Some(r);
-                }
-            });
+    let work = || loop {
+        let next = queue.lock().map(|mut q| q.next()).ok().flatten();
+        let Some((i, (id, info))) = next else { break };
+        let r = run_one(
+            cmd,
+            &id,
+            &info,
+            timeout,
+            if is_root { unprivileged_uid } else { None },
+            target.as_ref(),
+        );
+        if let Ok(mut sl) = slots.lock() {
+            sl[i] = Some(r);
         }
+    };
+    std::thread::scope(|s| {
+        // A second thread if one can be had (a pids limit may refuse it):
+        // this thread works too, so a refused thread costs time, not cases.
+        let _ = std::thread::Builder::new()
+            .name("scenarios".into())
+            .spawn_scoped(s, work);
+        work();
     });
     results.into_iter().flatten().collect()
 }
@@ -133,34 +136,58 @@ fn run_one(
     }
     let mut child = match c.spawn() {
         Ok(ch) => ch,
-        Err(e) => return broken(format!("cannot start scenario process: {e}")),
+        Err(e) => {
+            let detail = format!("cannot start scenario process: {e}");
+            return match e
+                .raw_os_error()
+                .and_then(|n| forklore_observe::limits::shortage(n, "start a scenario process"))
+            {
+                Some(why) => ScenarioResult {
+                    verdict: Verdict::Env,
+                    reason: Some(why),
+                    ..broken(detail)
+                },
+                None => broken(detail),
+            };
+        }
     };
     let pid = child.id() as i32;
-    let stdout = child.stdout.take();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = Vec::new();
-        if let Some(o) = stdout {
-            for l in BufReader::new(o).lines().map_while(Result::ok) {
-                lines.push(l);
+    // Read the result lines here, with poll and a deadline (no reader
+    // thread: under a pids limit the thread may be what is refused).
+    let deadline = start + timeout;
+    let mut out = Vec::new();
+    let mut eof = false;
+    if let Some(mut o) = child.stdout.take() {
+        let mut buf = [0u8; 8192];
+        while !eof {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || !util::readable(&o, left) {
+                break;
+            }
+            match std::io::Read::read(&mut o, &mut buf) {
+                Ok(0) => eof = true,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => eof = true,
             }
         }
-        let _ = tx.send(lines);
-    });
-    let lines = rx.recv_timeout(timeout);
-    if lines.is_err() {
+    } else {
+        eof = true;
+    }
+    if !eof {
         kill_group(pid);
     }
     let _ = child.wait();
     kill_group(pid);
-    let lines = match lines {
-        Ok(l) => l,
-        Err(_) => {
-            return broken(format!(
-                "scenario process timed out after {timeout:?}; killed"
-            ))
-        }
-    };
+    if !eof {
+        return broken(format!(
+            "scenario process timed out after {timeout:?}; killed"
+        ));
+    }
+    let lines: Vec<String> = String::from_utf8_lossy(&out)
+        .lines()
+        .map(str::to_string)
+        .collect();
     let parsed = lines
         .iter()
         .find_map(|l| serde_json::from_str::<ScenarioResult>(l).ok());

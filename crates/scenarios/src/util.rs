@@ -29,7 +29,30 @@ pub fn uid() -> u32 {
 /// A CLOEXEC pipe: (read end, write end).
 pub fn pipe() -> Result<(OwnedFd, OwnedFd), Abort> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| Abort::Broken(format!("pipe2: {e}")))
+        .map_err(|e| own_failure(e as i32, "create a pipe", format!("pipe2: {e}")))
+}
+
+/// The suite's own auxiliary operation `what` failed with `errno`: a
+/// shortage of descriptors, tasks or memory is the environment (`Env`,
+/// with the limit named), anything else is `Broken` with `detail`. Never
+/// for the syscall a case measures.
+pub fn own_failure(errno: i32, what: &str, detail: String) -> Abort {
+    match forklore_observe::limits::shortage(errno, what) {
+        Some(why) => Abort::Env(why),
+        None => Abort::Broken(detail),
+    }
+}
+
+/// The case puts a descriptor at number `highest` (e.g. the exec target's
+/// FORKLORE_HOLD_FD=100): below that RLIMIT_NOFILE the dup2 would fail and
+/// the observation would be wrong, so the case is the environment's.
+pub fn need_fd_number(highest: u64) -> Result<(), Abort> {
+    match forklore_observe::limits::soft_limit("Max open files") {
+        Some(Some(n)) if n <= highest => Err(Abort::Env(format!(
+            "the suite ran out of file descriptors (RLIMIT_NOFILE {n}): this case needs fd {highest}"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Wait until `fd` is readable or `timeout` passes.
@@ -171,7 +194,9 @@ pub fn proc_view(pid: i32) -> lm::ProcView {
 
 /// Fork a child that runs `f` and exits with its return value.
 pub fn fork_child(f: impl FnOnce() -> i32) -> Result<i32, Abort> {
-    match sys::fork_single_threaded(17).map_err(|e| Abort::Broken(format!("fork: errno {e}")))? {
+    match sys::fork_single_threaded(17)
+        .map_err(|e| own_failure(e.raw(), "fork", format!("fork: errno {e}")))?
+    {
         Forked::Child => sys::exit_group(f()),
         Forked::Parent { child: pid } => Ok(pid),
     }

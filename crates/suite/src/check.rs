@@ -7,10 +7,11 @@
 
 use crate::catalogue::{self, Case};
 use crate::report::{CaseResult, ContextReport, Report, Verdict};
-use crate::verdict::{compare, repro_command};
+use crate::verdict::{compare, repro_command, settle};
 use forklore_model::{predict, Context};
 use forklore_probe::{run_batch, ContextSpec, ProbeCase, ProbeCommand};
 use std::collections::VecDeque;
+use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -183,44 +184,64 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         },
         report,
     ));
-    std::thread::scope(|s| {
-        for _ in 0..opts.jobs.max(1) {
-            s.spawn(|| {
-                // A poisoned lock only means another worker panicked; the
-                // data is still consistent (each update is one step).
-                while let Some(work) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
-                    let (ctx_name, detected, results) = run_work(opts, &work);
-                    let mut guard = done.lock().unwrap_or_else(|e| e.into_inner());
-                    let (d, report) = &mut *guard;
-                    d.cases += work.cases.len();
-                    match d.contexts.iter_mut().find(|(n, _, _)| *n == ctx_name) {
-                        Some(entry) => {
-                            entry.2 += results.len();
-                            // Each batch measures the cgroup access its own
-                            // cases need: report what any batch measured.
-                            if let (Ok(seen), Ok(now)) = (&mut entry.1, &detected) {
-                                let w = &mut seen.cgroup_write;
-                                w.root = w.root.or(now.cgroup_write.root);
-                                w.created = w.created.or(now.cgroup_write.created);
-                            }
-                        }
-                        None => d.contexts.push((ctx_name, detected, results.len())),
-                    }
-                    for r in results {
-                        // Passing matrix cases are counted, not kept, unless
-                        // the JSON is to list every case.
-                        if r.generated && r.verdict == Verdict::Pass && !opts.keep_passing_details {
-                            report.count(&r.group, &r.context, r.verdict);
-                        } else {
-                            report.push(r);
-                        }
-                    }
-                    if let Some(p) = &opts.progress {
-                        p(d.cases, total);
+    let worker = || {
+        // A poisoned lock only means another worker panicked; the
+        // data is still consistent (each update is one step).
+        while let Some(work) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
+            let (ctx_name, detected, results) = run_work(opts, &work);
+            let mut guard = done.lock().unwrap_or_else(|e| e.into_inner());
+            let (d, report) = &mut *guard;
+            d.cases += work.cases.len();
+            match d.contexts.iter_mut().find(|(n, _, _)| *n == ctx_name) {
+                Some(entry) => {
+                    entry.2 += results.len();
+                    // Each batch measures the cgroup access its own
+                    // cases need: report what any batch measured.
+                    if let (Ok(seen), Ok(now)) = (&mut entry.1, &detected) {
+                        let w = &mut seen.cgroup_write;
+                        w.root = w.root.or(now.cgroup_write.root);
+                        w.created = w.created.or(now.cgroup_write.created);
                     }
                 }
-            });
+                None => d.contexts.push((ctx_name, detected, results.len())),
+            }
+            for r in results {
+                // Passing matrix cases are counted, not kept, unless
+                // the JSON is to list every case.
+                if r.generated && r.verdict == Verdict::Pass && !opts.keep_passing_details {
+                    report.count(&r.group, &r.context, r.verdict);
+                } else {
+                    report.push(r);
+                }
+            }
+            if let Some(p) = &opts.progress {
+                p(d.cases, total);
+            }
         }
+    };
+    std::thread::scope(|s| {
+        // jobs - 1 extra threads; this thread is the last worker. A thread
+        // the system refuses (a pids cgroup, RLIMIT_NPROC) means fewer
+        // parallel batches, never a panic or a lost case.
+        let mut refused = None;
+        for _ in 1..opts.jobs.max(1) {
+            if let Err(e) = std::thread::Builder::new().spawn_scoped(s, worker) {
+                refused = Some(e);
+                break;
+            }
+        }
+        if let Some(e) = refused {
+            let why = e
+                .raw_os_error()
+                .and_then(|n| forklore_observe::limits::shortage(n, "start a worker thread"))
+                .unwrap_or_else(|| format!("could not start a worker thread: {e}"));
+            // Not eprintln!: a closed stderr must not panic the run.
+            let _ = writeln!(
+                std::io::stderr(),
+                "forklore: running with fewer jobs: {why}"
+            );
+        }
+        worker();
     });
 
     let (done, mut report) = done.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -294,7 +315,7 @@ fn run_work(
         // --all-cases): rendering both sides for ~800k of them would cost
         // gigabytes and most of the run time.
         let keep = verdict != Verdict::Pass || !generated || opts.keep_passing_details;
-        results.push(CaseResult {
+        results.push(settle(CaseResult {
             id: format!("{}/{}", case.id(), work.context),
             group: case.group.to_string(),
             tags: case.tags.clone(),
@@ -313,7 +334,7 @@ fn run_work(
             repro: (verdict != Verdict::Pass).then(|| repro_command(case.request(), &work.context)),
             reason,
             generated,
-        });
+        }));
     }
     // A batch that returned fewer results than cases lost the rest.
     for case in work.cases.iter().skip(batch.results.len()) {
@@ -397,7 +418,7 @@ fn run_scenarios(opts: &CheckOptions, runner_is_root: bool, report: &mut Report)
             if let (Some(rule), Some(obj)) = (&r.rule, expected.as_object_mut()) {
                 obj.insert("rule".into(), serde_json::Value::from(rule.as_str()));
             }
-            report.push(CaseResult {
+            report.push(settle(CaseResult {
                 id: format!("{}/{ctx}", r.id),
                 group: scenario_group(&r.group),
                 tags: vec!["lifecycle"],
@@ -409,7 +430,7 @@ fn run_scenarios(opts: &CheckOptions, runner_is_root: bool, report: &mut Report)
                 repro: (verdict != Verdict::Pass)
                     .then(|| format!("forklore check --filter '{}' --contexts {ctx}", r.id)),
                 generated: false,
-            });
+            }));
         }
     }
 }

@@ -18,6 +18,41 @@ pub fn repro_command(req: &Request, context: &str) -> String {
     a.join(" ")
 }
 
+/// The last word on a case's verdict. A `fail` blames the kernel or the
+/// model, so it must carry both sides (expected and observed) and a
+/// reason; a would-be fail without them is a bug in forklore, reported as
+/// `broken` with that explanation instead. Every other non-pass verdict
+/// gets a reason too.
+pub fn settle(mut r: crate::report::CaseResult) -> crate::report::CaseResult {
+    let empty = |v: &serde_json::Value| v.is_null() || v.as_object().is_some_and(|o| o.is_empty());
+    let no_reason = r.reason.as_deref().is_none_or(|s| s.trim().is_empty());
+    if r.verdict == Verdict::Fail {
+        let mut missing = Vec::new();
+        if no_reason {
+            missing.push("a reason");
+        }
+        if empty(&r.expected) {
+            missing.push("the expected side");
+        }
+        if empty(&r.observed) {
+            missing.push("the observed side");
+        }
+        if !missing.is_empty() {
+            let was = r.reason.take().filter(|s| !s.trim().is_empty());
+            r.verdict = Verdict::Broken;
+            r.reason = Some(format!(
+                "forklore bug: a fail without {}{}",
+                missing.join(" or "),
+                was.map(|w| format!(" ({w})")).unwrap_or_default()
+            ));
+        }
+    } else if r.verdict != Verdict::Pass && no_reason {
+        r.reason =
+            Some(format!("{:?} without a stated reason (forklore bug)", r.verdict).to_lowercase());
+    }
+    r
+}
+
 fn errno_text(e: forklore_model::Errno) -> String {
     e.to_string()
 }
@@ -347,6 +382,60 @@ mod tests {
             exit_signal: Some(17),
             ..Default::default()
         }
+    }
+
+    fn result(verdict: Verdict, reason: Option<&str>, both: bool) -> crate::report::CaseResult {
+        let side = if both {
+            serde_json::json!({"errno": "EINVAL"})
+        } else {
+            serde_json::Value::Null
+        };
+        crate::report::CaseResult {
+            id: "x/root".into(),
+            group: "g".into(),
+            tags: vec![],
+            context: "root".into(),
+            verdict,
+            expected: side.clone(),
+            observed: side,
+            reason: reason.map(str::to_string),
+            repro: None,
+            generated: false,
+        }
+    }
+
+    #[test]
+    fn a_fail_needs_both_sides_and_a_reason() {
+        // A complete fail stays a fail.
+        let ok = settle(result(
+            Verdict::Fail,
+            Some("expected EINVAL, observed EPERM"),
+            true,
+        ));
+        assert_eq!(ok.verdict, Verdict::Fail);
+        // No reason: broken, and says so.
+        let r = settle(result(Verdict::Fail, None, true));
+        assert_eq!(r.verdict, Verdict::Broken);
+        assert!(r.reason.unwrap().contains("without a reason"));
+        let r = settle(result(Verdict::Fail, Some("  "), true));
+        assert_eq!(r.verdict, Verdict::Broken);
+        // No sides: broken, keeping the reason it had.
+        let r = settle(result(Verdict::Fail, Some("differs"), false));
+        assert_eq!(r.verdict, Verdict::Broken);
+        let why = r.reason.unwrap();
+        assert!(
+            why.contains("the expected side") && why.contains("(differs)"),
+            "{why}"
+        );
+        // Other verdicts are kept; a non-pass gets a reason.
+        assert_eq!(
+            settle(result(Verdict::Pass, None, false)).verdict,
+            Verdict::Pass
+        );
+        assert_eq!(settle(result(Verdict::Pass, None, false)).reason, None);
+        let e = settle(result(Verdict::Env, None, false));
+        assert_eq!(e.verdict, Verdict::Env);
+        assert!(e.reason.is_some());
     }
 
     #[test]

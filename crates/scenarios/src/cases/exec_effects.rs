@@ -31,6 +31,8 @@ fn status_hex(name: &str) -> u64 {
 
 pub fn success_state(ctx: &Ctx) -> Result<Check, Abort> {
     let t = ctx.target()?;
+    // The child dup2s /dev/null to fds 20 and 21.
+    util::need_fd_number(21)?;
     let c = cpath(&t);
     let tb = t.as_os_str().as_bytes();
     let args = ExecArgs::new(&[tb, b"x", b"y"], &[]);
@@ -273,6 +275,8 @@ pub fn empty_argv(ctx: &Ctx) -> Result<Check, Abort> {
 
 pub fn non_leader(ctx: &Ctx) -> Result<Check, Abort> {
     let t = ctx.target()?;
+    // The exec target holds fd 100 (FORKLORE_HOLD_FD) open.
+    util::need_fd_number(100)?;
     let c = cpath(&t);
     let args = ExecArgs::new(&[t.as_os_str().as_bytes()], &[b"FORKLORE_HOLD_FD=100"]);
     let (out_r, out_w) = pipe()?;

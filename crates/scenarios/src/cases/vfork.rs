@@ -37,6 +37,8 @@ fn quiet(fd: &std::os::fd::OwnedFd) -> bool {
 
 pub fn until_exec(ctx: &Ctx) -> Result<Check, Abort> {
     let t = ctx.target()?;
+    // The exec target holds fd 100 (FORKLORE_HOLD_FD) open.
+    util::need_fd_number(100)?;
     let target =
         CString::new(t.as_os_str().as_bytes()).map_err(|e| Abort::Broken(e.to_string()))?;
     let bad = CString::new("/nonexistent/forklore").unwrap_or_default();
