@@ -25,7 +25,7 @@ pub fn repro_command(req: &Request, context: &str) -> String {
 /// gets a reason too.
 pub fn settle(mut r: crate::report::CaseResult) -> crate::report::CaseResult {
     let empty = |v: &serde_json::Value| v.is_null() || v.as_object().is_some_and(|o| o.is_empty());
-    let no_reason = r.reason.as_deref().is_none_or(|s| s.trim().is_empty());
+    let no_reason = !r.reason.as_deref().is_some_and(|s| !s.trim().is_empty());
     if r.verdict == Verdict::Fail {
         let mut missing = Vec::new();
         if no_reason {
