@@ -240,6 +240,17 @@ struct Case {
     prints: bool,
     /// Device nodes named as output paths.
     devices: bool,
+    /// Why issue 11 says this argv is bad input (exit 2), if it is.
+    refuse: Option<&'static str>,
+}
+
+/// Output paths that must be refused up front: anything but a regular
+/// file or a new name in a writable directory.
+fn refused_output(k: PathKind) -> bool {
+    !matches!(
+        k,
+        PathKind::NewName | PathKind::Regular | PathKind::NonUtf8 | PathKind::GarbageJson
+    )
 }
 
 fn os(s: &str) -> OsString {
@@ -574,6 +585,26 @@ fn gen_case(r: &Rng, sb: &Sandbox, used: &mut Vec<PathKind>) -> Case {
         7..=11 => Stdout::Closed,
         _ => Stdout::Captured,
     };
+    let has = |x: &str| a.iter().any(|y| y == x);
+    let pair = |o: &str, v: &str| a.windows(2).any(|w| w[0] == o && w[1] == v);
+    let refuse = if has("--compare") {
+        Some("--compare of files that are not reports")
+    } else if used.iter().any(|k| refused_output(*k)) {
+        Some("an output path that is not a regular file or a new name")
+    } else if pair("--batch-timeout", "0") {
+        Some("--batch-timeout 0")
+    } else if pair("--jobs", "18446744073709551615") {
+        Some("an absurd --jobs")
+    } else if pair("--contexts", "drop-cap-63") {
+        Some("an unknown capability number")
+    } else if has("list")
+        && pair("--filter", "nomatch")
+        && a.iter().filter(|x| *x == "--filter").count() == 1
+    {
+        Some("a filter that matches nothing")
+    } else {
+        None
+    };
     let devices = used
         .iter()
         .any(|k| matches!(k, PathKind::DevNull | PathKind::DevFull));
@@ -583,6 +614,7 @@ fn gen_case(r: &Rng, sb: &Sandbox, used: &mut Vec<PathKind>) -> Case {
         stderr_full: r.chance(2),
         prints,
         devices,
+        refuse,
     }
 }
 
@@ -791,7 +823,12 @@ fn judge(case: &Case, o: &Outcome) -> Vec<(String, String)> {
             .lines()
             .find(|l| l.contains("panicked"))
             .unwrap_or(first_err);
-        v.push(("panic".into(), msg.chars().take(200).collect()));
+        let at = msg
+            .split("panicked at ")
+            .nth(1)
+            .unwrap_or("")
+            .trim_end_matches(':');
+        v.push((format!("panic at {at}"), msg.chars().take(200).collect()));
     }
     match (o.code, o.signal) {
         (Some(c), _) if !DOCUMENTED_EXITS.contains(&c) && c != 101 => {
@@ -810,6 +847,14 @@ fn judge(case: &Case, o: &Outcome) -> Vec<(String, String)> {
                     lines.len(),
                     o.stderr.chars().take(200).collect::<String>()
                 ),
+            ));
+        }
+    }
+    if let (Some(why), Some(c)) = (case.refuse, o.code) {
+        if c != 2 && c != 101 {
+            v.push((
+                format!("not refused (exit {c}, want 2): {why}"),
+                err_line.clone(),
             ));
         }
     }
