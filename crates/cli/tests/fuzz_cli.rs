@@ -823,11 +823,11 @@ fn judge(case: &Case, o: &Outcome) -> Vec<(String, String)> {
             .lines()
             .find(|l| l.contains("panicked"))
             .unwrap_or(first_err);
-        let at = msg
-            .split("panicked at ")
-            .nth(1)
-            .unwrap_or("")
-            .trim_end_matches(':');
+        let at = match msg.split("panicked at ").nth(1) {
+            Some(loc) => loc.trim_end_matches(':'),
+            None if case.stderr_full => "? (exit 101; stderr was /dev/full)",
+            None => "? (exit 101)",
+        };
         v.push((format!("panic at {at}"), msg.chars().take(200).collect()));
     }
     match (o.code, o.signal) {
