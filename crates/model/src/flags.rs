@@ -251,7 +251,8 @@ pub fn parse_flags(expr: &str) -> Result<ParsedFlags, FlagParseError> {
     Ok(out)
 }
 
-/// Parse a signal given as a name (`SIGCHLD`, `chld`, `SIGRTMIN+2`) or a
+/// Parse a signal given as a name (`SIGCHLD`, `chld`, `SIGRTMIN+2`,
+/// `SIGRT3`) or a
 /// number (`17`, `0x80`). Numbers are not range-checked: out-of-range exit
 /// signals are cases in their own right.
 pub fn parse_signal(s: &str) -> Option<u64> {
@@ -273,13 +274,18 @@ pub fn parse_signal(s: &str) -> Option<u64> {
             return Some(base);
         }
         let n: u64 = rest.strip_prefix('+')?.parse().ok()?;
-        (base + n <= 64).then_some(base + n)
+        base.checked_add(n).filter(|v| *v <= 64)
     };
     if let Some(rest) = full.strip_prefix("SIGRTMIN") {
         return rt(34, rest);
     }
     if full == "SIGRTMAX" {
         return Some(64);
+    }
+    // `SIGRT<n>` is signal 32 + n, the kernel's numbering, as [`signal_name`]
+    // prints signals 32..=64 that have no other name.
+    if let Some(n) = full.strip_prefix("SIGRT").and_then(|r| r.parse::<u64>().ok()) {
+        return (n <= 32).then_some(32 + n);
     }
     None
 }
