@@ -169,6 +169,8 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         }
     }
 
+    // One worker per batch at most: more would only idle.
+    let workers = opts.jobs.clamp(1, queue.len().max(1));
     let queue = Mutex::new(queue);
     // Results go into the report as each batch finishes, so a full run keeps
     // counts, not ~800k case records.
@@ -184,7 +186,7 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         report,
     ));
     std::thread::scope(|s| {
-        for _ in 0..opts.jobs.max(1) {
+        for _ in 0..workers {
             s.spawn(|| {
                 // A poisoned lock only means another worker panicked; the
                 // data is still consistent (each update is one step).
