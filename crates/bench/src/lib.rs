@@ -377,6 +377,39 @@ mod tests {
     }
 
     #[test]
+    fn stopping_exit_signals_are_bad_input() {
+        for sig in [
+            "SIGSTOP",
+            "SIGTSTP",
+            "SIGTTIN",
+            "SIGTTOU",
+            "0x13",
+            "VM|VFORK|SIGTSTP",
+        ] {
+            let m = bad_input(&BenchOptions {
+                flags: Some(sig.into()),
+                ..args()
+            });
+            assert!(m.contains("would stop the timing process"), "{sig}: {m}");
+        }
+        // Threads send no exit signal: nothing to stop.
+        let t = CloneFlags::parse("THREAD|SIGHAND|VM|SIGSTOP").unwrap();
+        assert_eq!(t.exit_signal, 19);
+        assert!(CloneFlags::parse("SIGUSR1").is_ok());
+    }
+
+    #[test]
+    fn compare_never_blocks_on_a_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let e = report::load(&fifo).unwrap_err();
+        assert!(matches!(e, BenchError::BadInput(ref m) if m.contains("not a regular file")));
+        let e = report::load(dir.path()).unwrap_err();
+        assert!(matches!(e, BenchError::BadInput(_)));
+    }
+
+    #[test]
     fn compare_errors_are_bad_input() {
         let a = BenchOptions {
             compare: Some(vec![
