@@ -33,7 +33,7 @@ use error::bad;
 use methods::{CloneFlags, METHODS};
 use runner::{Budget, Config};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Default operations per method per run, when neither `--iterations` nor
@@ -201,10 +201,17 @@ pub fn run_report(args: &BenchOptions) -> Result<Report, BenchError> {
     runner::measure(&cfg)
 }
 
+/// How [`run`] writes a file it was asked for (`--output`, `--plot`):
+/// `forklore bench` passes its atomic write.
+pub type SaveFile<'a> = &'a mut dyn FnMut(&Path, &[u8]) -> std::io::Result<()>;
+
 /// `forklore bench`: list the methods, compare two reports or measure, and
-/// write the table (or JSON report) to `out`. A closed `out` is not an error
-/// (`forklore bench | head`). Bad input is `Err(BenchError::BadInput)`.
-pub fn run(args: &BenchOptions, out: &mut dyn Write) -> Result<(), BenchError> {
+/// write the table (or JSON report) to `out`, then the `--output` report
+/// and the `--plot` through `save`. The caller checks those paths before
+/// calling (this runs the measurement first). Bad input is
+/// `Err(BenchError::BadInput)`; a failed write on `out` is
+/// `Err(BenchError::Output)`.
+pub fn run(args: &BenchOptions, out: &mut dyn Write, save: SaveFile<'_>) -> Result<(), BenchError> {
     if args.list_methods {
         for m in METHODS {
             let tags = match (m.default, m.shares_vm) {
@@ -213,7 +220,8 @@ pub fn run(args: &BenchOptions, out: &mut dyn Write) -> Result<(), BenchError> {
                 (false, true) => " [CLONE_VM]",
                 (false, false) => "",
             };
-            let _ = writeln!(out, "{:<17} {}{}", m.name, m.description, tags);
+            writeln!(out, "{:<17} {}{}", m.name, m.description, tags)
+                .map_err(BenchError::Output)?;
         }
         return Ok(());
     }
@@ -230,41 +238,32 @@ pub fn run(args: &BenchOptions, out: &mut dyn Write) -> Result<(), BenchError> {
         };
         let ra = report::load(a)?;
         let rb = report::load(b)?;
-        let _ = write!(
+        write!(
             out,
             "{}",
             report::compare(&ra, &rb, &a.display().to_string(), &b.display().to_string())
-        );
+        )
+        .map_err(BenchError::Output)?;
         return Ok(());
     }
     let cfg = config(args)?;
-    for p in [&args.output, &args.plot].into_iter().flatten() {
-        let dir = p
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        if !dir.is_dir() {
-            return Err(bad(format!(
-                "cannot write {}: {} is not a directory",
-                p.display(),
-                dir.display()
-            )));
-        }
-    }
     let report = runner::measure(&cfg)?;
     let json =
         serde_json::to_string_pretty(&report).map_err(|e| error::failed(format!("JSON: {e}")))?;
-    let _ = if args.json {
+    if args.json {
         writeln!(out, "{json}")
     } else {
         write!(out, "{}", report.table())
-    };
+    }
+    .map_err(BenchError::Output)?;
     if let Some(p) = &args.output {
-        std::fs::write(p, format!("{json}\n"))
+        save(p, format!("{json}\n").as_bytes())
             .map_err(|e| error::failed(format!("cannot write {}: {e}", p.display())))?;
     }
     if let Some(p) = &args.plot {
-        plot::write_svg(&report, p)?;
+        let svg = plot::render_svg(&report)?;
+        save(p, svg.as_bytes())
+            .map_err(|e| error::failed(format!("cannot write {}: {e}", p.display())))?;
     }
     Ok(())
 }
@@ -378,6 +377,39 @@ mod tests {
     }
 
     #[test]
+    fn stopping_exit_signals_are_bad_input() {
+        for sig in [
+            "SIGSTOP",
+            "SIGTSTP",
+            "SIGTTIN",
+            "SIGTTOU",
+            "0x13",
+            "VM|VFORK|SIGTSTP",
+        ] {
+            let m = bad_input(&BenchOptions {
+                flags: Some(sig.into()),
+                ..args()
+            });
+            assert!(m.contains("would stop the timing process"), "{sig}: {m}");
+        }
+        // Threads send no exit signal: nothing to stop.
+        let t = CloneFlags::parse("THREAD|SIGHAND|VM|SIGSTOP").unwrap();
+        assert_eq!(t.exit_signal, 19);
+        assert!(CloneFlags::parse("SIGUSR1").is_ok());
+    }
+
+    #[test]
+    fn compare_never_blocks_on_a_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let e = report::load(&fifo).unwrap_err();
+        assert!(matches!(e, BenchError::BadInput(ref m) if m.contains("not a regular file")));
+        let e = report::load(dir.path()).unwrap_err();
+        assert!(matches!(e, BenchError::BadInput(_)));
+    }
+
+    #[test]
     fn compare_errors_are_bad_input() {
         let a = BenchOptions {
             compare: Some(vec![
@@ -386,14 +418,14 @@ mod tests {
             ]),
             ..args()
         };
-        let e = run(&a, &mut Vec::new()).unwrap_err();
+        let e = run(&a, &mut Vec::new(), &mut |_, _| Ok(())).unwrap_err();
         assert!(matches!(e, BenchError::BadInput(_)));
         assert!(e.to_string().contains("/nonexistent/a.json"));
         let mixed = BenchOptions {
             method: Some("fork".into()),
             ..a
         };
-        let e = run(&mixed, &mut Vec::new()).unwrap_err();
+        let e = run(&mixed, &mut Vec::new(), &mut |_, _| Ok(())).unwrap_err();
         assert!(e.to_string().contains("--method"));
     }
 
@@ -406,6 +438,7 @@ mod tests {
                 ..args()
             },
             &mut text,
+            &mut |_, _| Ok(()),
         )
         .unwrap();
         let text = String::from_utf8(text).unwrap();

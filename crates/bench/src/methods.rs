@@ -3,6 +3,7 @@
 use crate::error::{bad, BenchError};
 use forklore_model::flags as mf;
 use forklore_sys::bench::{self as sb, Create, Op, Syscall};
+use nix::sys::signal::Signal;
 
 /// What a child executes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +129,21 @@ impl CloneFlags {
         } else {
             mf::SIGCHLD
         });
+        // The timing process receives the exit signal of every child it
+        // reaps: a stop signal would stop it mid-measurement, where only
+        // SIGKILL reaches it (threads send no exit signal).
+        let stopping = [
+            Signal::SIGSTOP,
+            Signal::SIGTSTP,
+            Signal::SIGTTIN,
+            Signal::SIGTTOU,
+        ];
+        if flags & mf::CLONE_THREAD == 0 && stopping.iter().any(|&s| s as u64 == exit_signal) {
+            return Err(bad(format!(
+                "--flags: exit signal {} would stop the timing process; use SIGCHLD or another signal",
+                mf::signal_name(exit_signal)
+            )));
+        }
         if flags & mf::CLONE_PARENT != 0 {
             return Err(bad("--flags: CLONE_PARENT is not benchmarkable (the child would belong to our parent, which cannot reap it for us)"));
         }

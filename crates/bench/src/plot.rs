@@ -40,7 +40,20 @@ where
 }
 
 pub fn write_svg(report: &Report, path: &Path) -> Result<(), BenchError> {
-    let root = SVGBackend::new(path, (W, H)).into_drawing_area();
+    let svg = render_svg(report)?;
+    std::fs::write(path, svg).map_err(|e| failed(format!("cannot write {}: {e}", path.display())))
+}
+
+/// The plot as SVG text (the caller writes it where and how it wants:
+/// `forklore bench --plot` writes it atomically).
+pub fn render_svg(report: &Report) -> Result<String, BenchError> {
+    let mut svg = String::new();
+    draw(report, SVGBackend::with_string(&mut svg, (W, H)))?;
+    Ok(svg)
+}
+
+fn draw(report: &Report, backend: SVGBackend<'_>) -> Result<(), BenchError> {
+    let root = backend.into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let sweep = !report.fits.is_empty();
     let (left, right) = if sweep {
@@ -52,8 +65,7 @@ pub fn write_svg(report: &Report, path: &Path) -> Result<(), BenchError> {
     if sweep {
         draw_sweep(report, &right)?;
     }
-    root.present()
-        .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))?;
+    root.present().map_err(err)?;
     Ok(())
 }
 

@@ -313,9 +313,26 @@ impl Report {
 }
 
 /// Load a report written by `--json`/`--output`.
+/// Only a regular file is read: a FIFO is opened without blocking and
+/// refused, like a directory or a device.
 pub fn load(path: &std::path::Path) -> Result<Report, BenchError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let cannot = |e: std::io::Error| bad(format!("cannot read {}: {e}", path.display()));
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(bad(format!(
+            "cannot read {}: not a regular file",
+            path.display()
+        )));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(cannot)?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| bad(format!("{} is not JSON: {e}", path.display())))?;
     match v.get("schema").and_then(|s| s.as_str()) {

@@ -363,14 +363,16 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
         let op = helper
             .prepare(m.op(cfg.clone), target.as_deref())
             .map_err(|e| {
-                if m.takes_flags() {
+                if m.takes_flags() && stop.hit().is_none() {
                     bad(format!("--flags {}: {e}", cfg.clone.display()))
                 } else {
                     stop.op_error(m.name, e)
                 }
             })?;
         if let Err(e) = helper.run(&mut buf[..1]) {
-            return Err(if m.takes_flags() {
+            // Ctrl-C during this first op is an interruption, not a
+            // rejection of the flags.
+            return Err(if m.takes_flags() && stop.hit().is_none() {
                 bad(format!(
                     "clone({}) is rejected here: {e}",
                     cfg.clone.display()

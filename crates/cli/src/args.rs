@@ -1,7 +1,9 @@
 //! Argument groups shared by several commands: the request options
 //! (`explain`, `probe`) and the stated context (`explain`). Values are kept
 //! as text and validated by forklore-suite's option structs, so every
-//! mistake is one line naming the option.
+//! mistake is one line naming the option. Numeric options take a value
+//! starting with `-` (`--size -1`), so the parser, not clap's "unexpected
+//! argument", says what is wrong with it.
 
 use clap::Args;
 use forklore_model::Request;
@@ -21,10 +23,10 @@ pub struct RequestArgs {
     /// Exit signal (name or number). clone: the low byte of the flags
     /// (default none, i.e. 0, unless given in --flags). clone3: the
     /// exit_signal field (default SIGCHLD, or 0 with THREAD or PARENT).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub exit_signal: Option<String>,
     /// clone3 `size` argument (default 88).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub size: Option<String>,
     /// Where the clone3 argument block lives: valid, null, unmapped, or
     /// truncated:N (only the first N bytes are mapped).
@@ -32,13 +34,13 @@ pub struct RequestArgs {
     pub args_mem: Option<String>,
     /// Put a non-zero byte at this offset of the clone3 block (the tail past
     /// the kernel's struct).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub tail_nonzero_at: Option<String>,
     /// Stack: fresh (default), inherit (0), or STACK:SIZE raw values (hex ok).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub stack: Option<String>,
     /// TLS for CLONE_SETTLS: valid (default) or a raw value.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub tls: Option<String>,
     /// parent_tid pointer: valid, null, unmapped or kernel (legacy clone:
     /// also the CLONE_PIDFD slot).
@@ -57,14 +59,14 @@ pub struct RequestArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub set_tid: Option<String>,
     /// clone3 set_tid_size (default: the number of --set-tid entries).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub set_tid_size: Option<String>,
     /// clone3 set_tid pointer: valid (default), null or unmapped.
     #[arg(long)]
     pub set_tid_ptr: Option<String>,
     /// clone3 cgroup fd: zero, not-open, file, dir, v1, v2-root, v2-child or
     /// a raw number.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub cgroup: Option<String>,
 }
 
@@ -125,7 +127,7 @@ impl RequestArgs {
 #[derive(Args, Debug, Clone)]
 pub struct ContextArgs {
     /// Kernel version X.Y[.Z] (default: this host's).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub kernel: Option<String>,
     /// root (all capabilities, real uid 0) or user (no capabilities).
     #[arg(long = "as", default_value = "root")]
@@ -141,13 +143,13 @@ pub struct ContextArgs {
     pub unshared_pidns: bool,
     /// The caller is in a user namespace this many levels below the initial one
     /// (it holds all capabilities there, none in the initial namespace).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub userns_level: Option<u32>,
     /// The caller is chrooted.
     #[arg(long)]
     pub chrooted: bool,
     /// RLIMIT_NPROC as LIMIT:COUNT (tasks already charged to the real uid).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub nproc: Option<String>,
     /// user.max_user_namespaces leaves no room for another user namespace.
     #[arg(long)]

@@ -1,15 +1,20 @@
 //! `forklore check`: the conformance suite's options, the run, and the
 //! report written to stdout or a file.
 
-use crate::exit;
-use crate::output::out;
+use crate::output::{errln, out};
+use crate::{exit, files, output};
 use clap::{Args, ValueEnum};
 use forklore_probe::ProbeCommand;
 use forklore_suite::check::{self, CheckOptions};
 use forklore_suite::input::InputError;
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// The most `--jobs` taken (the run uses at most one per batch anyway).
+pub const MAX_JOBS: u64 = 1024;
+/// The longest `--batch-timeout` taken, in seconds (a day).
+pub const MAX_BATCH_TIMEOUT: u64 = 86_400;
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum Format {
@@ -25,7 +30,8 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Write the report to FILE (atomically) instead of stdout; a one-line
-    /// summary still goes to stderr.
+    /// summary still goes to stderr. FILE is a regular file (replaced,
+    /// keeping its mode) or a new name (mode 0666 minus the umask).
     #[arg(long)]
     pub output: Option<PathBuf>,
     /// Only cases whose id, id/context or group matches this glob
@@ -38,19 +44,24 @@ pub struct CheckArgs {
     /// A representative subset that runs in a few seconds.
     #[arg(long)]
     pub quick: bool,
-    /// Parallel probe processes (default: the number of CPUs).
-    #[arg(long)]
-    pub jobs: Option<usize>,
+    /// Parallel probe processes, 1 to 1024 (default: the number of CPUs);
+    /// never more than there are batches.
+    #[arg(long, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_JOBS))]
+    pub jobs: Option<u64>,
     /// In JSON, list passing matrix cases too, with both sides (very large:
     /// about 1 KiB per case).
     #[arg(long)]
     pub all_cases: bool,
-    /// Cases per probe process.
-    #[arg(long, default_value_t = 4096)]
-    pub batch_size: usize,
+    /// Cases per probe process (at least 1).
+    #[arg(long, default_value_t = 4096, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: u64,
     /// Seconds a probe may go without finishing a case before it is
-    /// treated as stalled, killed, and the case in flight reported broken.
-    #[arg(long, default_value_t = 120)]
+    /// treated as stalled, killed, and the case in flight reported broken
+    /// (1 to 86400).
+    #[arg(long, default_value_t = 120, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_BATCH_TIMEOUT))]
     pub batch_timeout: u64,
 }
 
@@ -80,57 +91,18 @@ pub fn parse_contexts(arg: Option<&str>) -> Result<Vec<String>, InputError> {
     Ok(out)
 }
 
-/// Refuse an `--output` that cannot be written before spending a run on it.
-pub fn check_output_path(out: &Path) -> Result<(), InputError> {
-    if out.is_dir() {
-        return Err(InputError(format!(
-            "--output {}: is a directory",
-            out.display()
-        )));
-    }
-    let dir = match out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    tempfile::NamedTempFile::new_in(dir).map(drop).map_err(|e| {
-        InputError(format!(
-            "--output {}: cannot write in {}: {e}",
-            out.display(),
-            dir.display()
-        ))
-    })
-}
-
-/// Write `text` to `path` atomically (temp file in the same directory, then rename).
-pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
-pub fn run(args: &CheckArgs) -> Result<i32, InputError> {
+pub fn run(args: &CheckArgs) -> Result<i32, exit::Error> {
     let filters = patterns(&args.filter)?;
     let contexts = parse_contexts(args.contexts.as_deref())?;
-    if args.jobs == Some(0) {
-        return Err(InputError("--jobs must be at least 1".into()));
-    }
-    if args.batch_size == 0 {
-        return Err(InputError("--batch-size must be at least 1".into()));
-    }
     if let Some(out) = &args.output {
-        check_output_path(out)?;
+        files::check_output("--output", out)?;
     }
-    let jobs = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
+    let jobs = match args.jobs {
+        Some(n) => n as usize,
+        None => std::thread::available_parallelism()
             .map(|n| n.get())
-            .unwrap_or(1)
-    });
+            .unwrap_or(1),
+    };
     let probe = ProbeCommand::current_exe()
         .map_err(|e| InputError(format!("cannot find own executable: {e}")))?;
     let tty = std::io::stderr().is_terminal();
@@ -138,13 +110,14 @@ pub fn run(args: &CheckArgs) -> Result<i32, InputError> {
         Some(Box::new(|done, total| {
             let width = 40;
             let filled = (done * width).checked_div(total).unwrap_or(width);
-            eprint!(
+            // Cosmetic: a failing stderr shows in the summary line.
+            let _ = output::stderr(format_args!(
                 "\r[{}{}] {done}/{total} cases",
                 "#".repeat(filled),
                 " ".repeat(width - filled)
-            );
+            ));
             if done == total {
-                eprint!("\r{}\r", " ".repeat(width + 40));
+                let _ = output::stderr(format_args!("\r{}\r", " ".repeat(width + 40)));
             }
         }))
     } else {
@@ -156,7 +129,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, InputError> {
         contexts,
         jobs,
         probe,
-        batch_size: args.batch_size,
+        batch_size: usize::try_from(args.batch_size).unwrap_or(usize::MAX),
         batch_timeout: Duration::from_secs(args.batch_timeout),
         progress,
         host: forklore_observe::detect_host_context(),
@@ -165,9 +138,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, InputError> {
     let is_root = runner_is_root();
     let report = check::run_check(&opts, is_root);
     if report.summary.total == 0 {
-        return Err(InputError(
-            "no case matches the --filter/--contexts given".into(),
-        ));
+        return Err(InputError("no case matches the --filter/--contexts given".into()).into());
     }
     let text = match args.format {
         Format::Text => report.to_text(),
@@ -178,16 +149,16 @@ pub fn run(args: &CheckArgs) -> Result<i32, InputError> {
     let s = &report.summary;
     match &args.output {
         Some(path) => {
-            if let Err(e) = write_atomic(path, &text) {
-                eprintln!("forklore: cannot write {}: {e}", path.display());
+            if let Err(e) = files::write_atomic(path, text.as_bytes()) {
+                errln!("forklore: cannot write {}: {e}", path.display())?;
                 return Ok(exit::BROKEN);
             }
-            eprintln!(
+            errln!(
                 "forklore check: {} cases: {} pass, {} fail, {} skip, {} env, {} broken in {:.1}s; report in {}",
                 s.total, s.pass, s.fail, s.skip, s.env, s.broken, report.duration_s, path.display()
-            );
+            )?;
         }
-        None => out!("{text}"),
+        None => out!("{text}")?,
     }
     Ok(if s.fail > 0 {
         exit::FAIL

@@ -4,7 +4,6 @@ use crate::args::{ContextArgs, RequestArgs};
 use crate::exit;
 use crate::output::{out, outln};
 use clap::Args;
-use forklore_suite::input::InputError;
 
 #[derive(Args, Debug, Clone)]
 pub struct ExplainArgs {
@@ -17,15 +16,15 @@ pub struct ExplainArgs {
     pub json: bool,
 }
 
-pub fn run(args: &ExplainArgs) -> Result<i32, InputError> {
+pub fn run(args: &ExplainArgs) -> Result<i32, exit::Error> {
     let req = args.request.options().build()?;
     let host = forklore_observe::detect_host_context();
     let ctx = args.context.options().build(&host)?;
     let p = forklore_model::predict(&req, &ctx);
     if args.json {
-        outln!("{}", forklore_suite::explain::explain_json(&req, &ctx, &p));
+        outln!("{}", forklore_suite::explain::explain_json(&req, &ctx, &p))?;
     } else {
-        out!("{}", forklore_suite::explain::explain_text(&req, &ctx, &p));
+        out!("{}", forklore_suite::explain::explain_text(&req, &ctx, &p))?;
     }
     Ok(exit::OK)
 }

@@ -6,7 +6,6 @@ use crate::output::outln;
 use clap::Args;
 use forklore_suite::check;
 use forklore_suite::input::InputError;
-use std::io::Write;
 
 #[derive(Args, Debug, Clone)]
 pub struct ListArgs {
@@ -24,7 +23,7 @@ pub struct ListArgs {
     pub contexts: bool,
 }
 
-pub fn run(args: &ListArgs) -> Result<i32, InputError> {
+pub fn run(args: &ListArgs) -> Result<i32, exit::Error> {
     let filters = patterns(&args.filter)?;
     if args.contexts {
         for name in check::default_contexts() {
@@ -33,7 +32,7 @@ pub fn run(args: &ListArgs) -> Result<i32, InputError> {
             } else {
                 "the context cover set"
             };
-            outln!("{name:<22} {what}");
+            outln!("{name:<22} {what}")?;
         }
         return Ok(exit::OK);
     }
@@ -55,20 +54,21 @@ pub fn run(args: &ListArgs) -> Result<i32, InputError> {
             filters.is_empty() || filters.iter().any(|p| p.matches(id) || p.matches(g))
         })
         .collect();
-    let mut out = std::io::stdout().lock();
+    if cases.is_empty() {
+        // As in `check`: a filter that matches nothing is a mistake.
+        return Err(InputError("no case matches the --filter given".into()).into());
+    }
     if args.groups {
         let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
         for (g, _) in &cases {
             *counts.entry(g.as_str()).or_default() += 1;
         }
         for (g, n) in counts {
-            let _ = writeln!(out, "{g:<18} {n:>7}");
+            outln!("{g:<18} {n:>7}")?;
         }
     } else {
         for (g, id) in &cases {
-            if writeln!(out, "{g:<18} {id}").is_err() {
-                break; // e.g. a closed pipe (| head)
-            }
+            outln!("{g:<18} {id}")?;
         }
     }
     Ok(exit::OK)

@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand};
-use forklore_suite::input::InputError;
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 mod output;
@@ -16,6 +16,7 @@ mod bench;
 mod check;
 mod exit;
 mod explain;
+mod files;
 mod list;
 mod probe;
 
@@ -47,41 +48,65 @@ enum Command {
 
 fn main() -> ExitCode {
     // Probe and scenario processes are this same binary re-executed; they
-    // must start before anything else so they stay single-threaded.
-    let argv: Vec<String> = std::env::args().collect();
-    match argv.get(1).map(String::as_str) {
+    // must start before anything else so they stay single-threaded. The
+    // arguments stay OsStrings: a value that is not UTF-8 is clap's to
+    // refuse (one line, exit 2), not a panic in std::env::args.
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    match argv.get(1).and_then(|a| a.to_str()) {
         Some("__probe") => return code(forklore_probe::probe_main()),
-        Some("__scenario") => return code(forklore_scenarios::scenario_main(&argv[2..])),
+        Some("__scenario") => {
+            let rest: Vec<String> = argv[2..]
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            return code(forklore_scenarios::scenario_main(&rest));
+        }
         _ => {}
     }
-    let cli = match Cli::try_parse() {
+    code(run(argv))
+}
+
+fn run(argv: Vec<OsString>) -> i32 {
+    let result = match Cli::try_parse_from(&argv) {
+        Ok(cli) => match &cli.command {
+            Command::Explain(a) => explain::run(a),
+            Command::Probe(a) => probe::run(a),
+            Command::Check(a) => check::run(a),
+            Command::List(a) => list::run(a),
+            Command::Bench(a) => bench::run(a),
+        },
+        Err(e) => clap_error(e, &argv),
+    };
+    // The last partial line of stdout is written here: a command has not
+    // succeeded until it is.
+    match result.and_then(|c| output::flush().map(|()| c).map_err(exit::Error::from)) {
         Ok(c) => c,
-        Err(e) => return code(clap_error(e)),
-    };
-    let result = match &cli.command {
-        Command::Explain(a) => explain::run(a),
-        Command::Probe(a) => probe::run(a),
-        Command::Check(a) => check::run(a),
-        Command::List(a) => list::run(a),
-        Command::Bench(a) => bench::run(a),
-    };
-    match result {
-        Ok(c) => code(c),
-        Err(InputError(e)) => {
-            eprintln!("forklore: {e}");
-            code(exit::USAGE)
-        }
+        Err(e) => exit::report(&e),
     }
 }
 
 /// Help and version go to stdout with exit 0; every usage error is one line
 /// on stderr and exit 2.
-fn clap_error(e: clap::Error) -> i32 {
+fn clap_error(e: clap::Error, argv: &[OsString]) -> Result<i32, exit::Error> {
     use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let _ = e.print();
-            exit::OK
+            output::out!("{}", e.render())?;
+            Ok(exit::OK)
+        }
+        ErrorKind::InvalidUtf8 => {
+            // clap does not say which argument: name the first one.
+            let bad = argv
+                .iter()
+                .enumerate()
+                .skip(1)
+                .find(|(_, a)| a.to_str().is_none());
+            Err(exit::Error::Usage(match bad {
+                Some((i, a)) => {
+                    format!("argument {i} is not valid UTF-8: {:?}", a.to_string_lossy())
+                }
+                None => "an argument is not valid UTF-8".into(),
+            }))
         }
         _ => {
             let text = e.render().to_string();
@@ -89,8 +114,9 @@ fn clap_error(e: clap::Error) -> i32 {
                 .lines()
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("invalid arguments");
-            eprintln!("forklore: {}", first.trim_start_matches("error: "));
-            exit::USAGE
+            Err(exit::Error::Usage(
+                first.trim_start_matches("error: ").to_string(),
+            ))
         }
     }
 }

@@ -4,7 +4,7 @@
 use crate::args::RequestArgs;
 use crate::check::runner_is_root;
 use crate::exit;
-use crate::output::{out, outln};
+use crate::output::{errln, out, outln, WriteError};
 use clap::Args;
 use forklore_model::Request;
 use forklore_probe::ProbeCommand;
@@ -31,14 +31,15 @@ pub struct ProbeArgs {
     pub json: bool,
 }
 
-pub fn run(args: &ProbeArgs) -> Result<i32, InputError> {
+pub fn run(args: &ProbeArgs) -> Result<i32, exit::Error> {
     let request = args.request.options();
     match &args.scenario {
         Some(id) => {
             if request.is_set() {
                 return Err(InputError(
                     "--scenario runs a lifecycle scenario; it takes no request options".into(),
-                ));
+                )
+                .into());
             }
             probe_scenario(id, args.context.as_deref(), args.json)
         }
@@ -47,7 +48,7 @@ pub fn run(args: &ProbeArgs) -> Result<i32, InputError> {
 }
 
 /// `forklore probe`: one case, observed in full, with the model's prediction.
-fn probe_one(req: &Request, context: Option<&str>, json: bool) -> Result<i32, InputError> {
+fn probe_one(req: &Request, context: Option<&str>, json: bool) -> Result<i32, exit::Error> {
     let is_root = runner_is_root();
     let name = context
         .map(str::to_string)
@@ -55,7 +56,7 @@ fn probe_one(req: &Request, context: Option<&str>, json: bool) -> Result<i32, In
     let spec = match check::context_spec(&name, is_root).map_err(InputError)? {
         Ok(s) => s,
         Err(reason) => {
-            print_skip(json, &name, &reason);
+            print_skip(json, &name, &reason)?;
             return Ok(exit::SKIP);
         }
     };
@@ -75,12 +76,12 @@ fn probe_one(req: &Request, context: Option<&str>, json: bool) -> Result<i32, In
     let ctx = match batch.context {
         Ok(c) => c,
         Err(reason) => {
-            print_skip(json, &name, &reason);
+            print_skip(json, &name, &reason)?;
             return Ok(exit::SKIP);
         }
     };
     let Some((_, obs)) = batch.results.first() else {
-        eprintln!("forklore: the probe returned no result");
+        errln!("forklore: the probe returned no result")?;
         return Ok(exit::BROKEN);
     };
     let pred = forklore_model::predict(req, &ctx);
@@ -95,26 +96,26 @@ fn probe_one(req: &Request, context: Option<&str>, json: bool) -> Result<i32, In
             "verdict": verdict.as_str(),
             "reason": reason,
         });
-        outln!("{v}");
+        outln!("{v}")?;
     } else {
-        outln!("{}", forklore_suite::explain::call_summary(req));
+        outln!("{}", forklore_suite::explain::call_summary(req))?;
         outln!(
             "context:   {name}: {}",
             forklore_suite::explain::context_summary(&ctx)
-        );
+        )?;
         outln!(
             "observed:  {}",
             forklore_suite::verdict::observed_summary(obs)
-        );
+        )?;
         out!(
             "{}",
             indent_prediction(&forklore_suite::explain::explain_text(req, &ctx, &pred))
-        );
+        )?;
         outln!(
             "verdict:   {}{}",
             verdict.as_str().to_uppercase(),
             reason.map(|r| format!(": {r}")).unwrap_or_default()
-        );
+        )?;
     }
     Ok(match verdict {
         Verdict::Pass => exit::OK,
@@ -135,20 +136,20 @@ fn indent_prediction(text: &str) -> String {
         .collect()
 }
 
-fn print_skip(json: bool, name: &str, reason: &str) {
+fn print_skip(json: bool, name: &str, reason: &str) -> Result<(), WriteError> {
     if json {
         outln!(
             "{}",
             serde_json::json!({"context": name, "verdict": "skip", "reason": reason})
-        );
+        )
     } else {
-        outln!("verdict:   SKIP: context {name}: {reason}");
+        outln!("verdict:   SKIP: context {name}: {reason}")
     }
 }
 
 /// `forklore probe --scenario ID`: one lifecycle scenario in the root or
 /// user context, with the model's expectation next to the observation.
-fn probe_scenario(id: &str, context: Option<&str>, json: bool) -> Result<i32, InputError> {
+fn probe_scenario(id: &str, context: Option<&str>, json: bool) -> Result<i32, exit::Error> {
     use forklore_scenarios as sc;
     let info = sc::catalogue()
         .into_iter()
@@ -165,7 +166,7 @@ fn probe_scenario(id: &str, context: Option<&str>, json: bool) -> Result<i32, In
     let uid = match check::scenario_uid(&name, is_root).map_err(InputError)? {
         Ok(uid) => uid,
         Err(reason) => {
-            print_skip(json, &name, &reason);
+            print_skip(json, &name, &reason)?;
             return Ok(exit::SKIP);
         }
     };
@@ -175,18 +176,18 @@ fn probe_scenario(id: &str, context: Option<&str>, json: bool) -> Result<i32, In
         .into_iter()
         .next()
     else {
-        eprintln!("forklore: the scenario returned no result");
+        errln!("forklore: the scenario returned no result")?;
         return Ok(exit::BROKEN);
     };
     if json {
-        outln!("{}", serde_json::to_string(&r).unwrap_or_default());
+        outln!("{}", serde_json::to_string(&r).unwrap_or_default())?;
     } else {
-        outln!("{}: {}", r.id, info.description);
-        outln!("context:   {name}");
-        outln!("expected:  {}", r.expected);
-        outln!("observed:  {}", r.observed);
+        outln!("{}: {}", r.id, info.description)?;
+        outln!("context:   {name}")?;
+        outln!("expected:  {}", r.expected)?;
+        outln!("observed:  {}", r.observed)?;
         if let Some(rule) = &r.rule {
-            outln!("rules:     {rule}");
+            outln!("rules:     {rule}")?;
         }
         outln!(
             "verdict:   {:?}{}",
@@ -195,7 +196,7 @@ fn probe_scenario(id: &str, context: Option<&str>, json: bool) -> Result<i32, In
                 .as_ref()
                 .map(|x| format!(": {x}"))
                 .unwrap_or_default()
-        );
+        )?;
     }
     Ok(match r.verdict {
         sc::Verdict::Pass => exit::OK,

@@ -8,7 +8,7 @@
 //! Checked for every invocation:
 //! - no panic (exit 101 or "panicked" on stderr) and no hang (per-run
 //!   timeout; the process group is killed and the hang counted);
-//! - the exit code is a documented one (0, 1, 2, 3, 4, 130);
+//! - the exit code is a documented one (0, 1, 2, 3, 4, 130, and 141 for a closed pipe);
 //! - exit 2 comes with exactly one non-empty line on stderr;
 //! - stdout unwritable (/dev/full, closed) is a non-zero exit with a message;
 //! - every special file named as a path is the same file afterwards (kind
@@ -39,7 +39,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const EXE: &str = env!("CARGO_BIN_EXE_forklore");
-const DOCUMENTED_EXITS: [i32; 6] = [0, 1, 2, 3, 4, 130];
+const DOCUMENTED_EXITS: [i32; 7] = [0, 1, 2, 3, 4, 130, 141];
 
 /// splitmix64 with interior state (`r.pick(..)` inside `r.arg(..)`).
 struct Rng(std::cell::Cell<u64>);

@@ -284,7 +284,10 @@ pub fn parse_signal(s: &str) -> Option<u64> {
     }
     // `SIGRT<n>` is signal 32 + n, the kernel's numbering, as [`signal_name`]
     // prints signals 32..=64 that have no other name.
-    if let Some(n) = full.strip_prefix("SIGRT").and_then(|r| r.parse::<u64>().ok()) {
+    if let Some(n) = full
+        .strip_prefix("SIGRT")
+        .and_then(|r| r.parse::<u64>().ok())
+    {
         return (n <= 32).then_some(32 + n);
     }
     None

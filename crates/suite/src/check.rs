@@ -170,6 +170,8 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         }
     }
 
+    // One worker per batch at most: more would only idle.
+    let workers = opts.jobs.clamp(1, queue.len().max(1));
     let queue = Mutex::new(queue);
     // Results go into the report as each batch finishes, so a full run keeps
     // counts, not ~800k case records.
@@ -224,7 +226,7 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         // the system refuses (a pids cgroup, RLIMIT_NPROC) means fewer
         // parallel batches, never a panic or a lost case.
         let mut refused = None;
-        for _ in 1..opts.jobs.max(1) {
+        for _ in 1..workers {
             if let Err(e) = std::thread::Builder::new().spawn_scoped(s, worker) {
                 refused = Some(e);
                 break;
