@@ -115,7 +115,11 @@ mod tests {
         assert_eq!(mode(&dir), 0o711);
         assert_eq!(mode(t.path()), 0o755);
 
-        let (code, v) = report(t.path(), &["hello", "a\"b\\c\n"], &[("FORKLORE_EXIT_CODE", "7")]);
+        let (code, v) = report(
+            t.path(),
+            &["hello", "a\"b\\c\n"],
+            &[("FORKLORE_EXIT_CODE", "7")],
+        );
         assert_eq!(code, Some(7));
         let pid = v["pid"].as_i64().expect("pid");
         assert!(pid > 0);
