@@ -12,9 +12,10 @@
 #      package and *extracts* it (apt-get download + dpkg-deb) into a cache
 #      directory. The package is not installed: no postinst, no update-grub, no
 #      initramfs hooks, the host's boot setup is untouched.
-#   2. (unless --no-build) builds a static forklore and forklore-exec-target
-#      (glibc, +crt-static) in CARGO_TARGET_DIR (default /work/target-matrix).
-#   3. builds one initramfs: busybox + the two binaries + /init, which mounts
+#   2. (unless --no-build) builds a static forklore (glibc, +crt-static; its
+#      embedded helpers, the exec target and the bench loop, are static too)
+#      in CARGO_TARGET_DIR (default /work/target-matrix).
+#   3. builds one initramfs: busybox + forklore + /init, which mounts
 #      proc, sysfs, devtmpfs, tmpfs /tmp, cgroup2 /sys/fs/cgroup, runs
 #      `forklore check --quick --format json` as root and (by default) as uid
 #      65534, optionally the full catalogue (--full), and writes each
@@ -181,12 +182,12 @@ BIN="$CARGO_TARGET_DIR/$TRIPLE/release"
 if [ "$BUILD" = 1 ]; then
     log "building static forklore in $CARGO_TARGET_DIR"
     (cd "$REPO" && RUSTFLAGS='-C target-feature=+crt-static' \
-        cargo build --release --locked --target "$TRIPLE" -p forklore -p forklore-exec-target >&2)
+        cargo build --release --locked --target "$TRIPLE" -p forklore >&2)
 fi
-for b in forklore forklore-exec-target; do
-    [ -x "$BIN/$b" ] || { log "missing $BIN/$b (run without --no-build)"; exit 1; }
-    is_static "$BIN/$b" || { log "$BIN/$b is not static"; exit 1; }
-done
+[ -x "$BIN/forklore" ] || { log "missing $BIN/forklore (run without --no-build)"; exit 1; }
+is_static "$BIN/forklore" || { log "$BIN/forklore is not static"; exit 1; }
+# forklore writes its embedded exec target under $TMPDIR (/tmp, a tmpfs the
+# guest mounts with mode 1777) for each scenario run.
 
 # -------------------------------------------------------------- initramfs --
 ROOTFS="$WORK/rootfs"
@@ -197,7 +198,6 @@ for a in sh start-stop-daemon mount umount mkdir cat echo base64 gzip sed tr pow
     ln -sf busybox "$ROOTFS/bin/$a"
 done
 strip --strip-debug -o "$ROOTFS/bin/forklore" "$BIN/forklore"
-strip --strip-debug -o "$ROOTFS/bin/forklore-exec-target" "$BIN/forklore-exec-target"
 # A minimal user database, so that uid 65534 has a name like on a normal host.
 cat > "$ROOTFS/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh

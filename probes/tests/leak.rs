@@ -123,7 +123,7 @@ fn a_batch_leaves_nothing_behind(ctx: ContextSpec) -> Result<Completion, Failed>
         before.is_empty(),
         "descendants before the batch: {before:?}"
     );
-    let cmd = ProbeCommand::binary(env!("CARGO_BIN_EXE_forklore-probe"));
+    let cmd = ProbeCommand::current_exe().expect("own executable");
     let cases = varied_cases();
     {
         let r = run_batch(&cmd, &ctx, &cases, Duration::from_secs(3));
@@ -178,6 +178,10 @@ fn a_batch_leaves_nothing_behind(ctx: ContextSpec) -> Result<Completion, Failed>
 }
 
 fn main() {
+    // Re-executed as the probe: become it before any thread starts.
+    if std::env::args().nth(1).as_deref() == Some("__probe") {
+        std::process::exit(probe_main());
+    }
     let mut args = Arguments::from_args();
     // Each trial counts the test process's descendants: one at a time.
     args.test_threads = Some(1);

@@ -1,5 +1,5 @@
-//! The probe engine against the real kernel, through the `forklore-probe`
-//! binary. Assertions are about observed relations (who is whose parent,
+//! The probe engine against the real kernel, through this test binary
+//! re-executed as the probe (`__probe`). Assertions are about observed relations (who is whose parent,
 //! which wait option reaped what), never about particular pid values.
 //! A test that cannot run here (most need root) is reported as ignored,
 //! with the reason, never as passed.
@@ -14,7 +14,7 @@ use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::time::Duration;
 
 fn cmd() -> ProbeCommand {
-    ProbeCommand::binary(env!("CARGO_BIN_EXE_forklore-probe"))
+    ProbeCommand::current_exe().expect("own executable")
 }
 
 fn is_root() -> bool {
@@ -869,6 +869,10 @@ fn seccomp_context_answers_clone3_with_enosys_and_leaves_clone_alone() -> Ran {
 }
 
 fn main() {
+    // Re-executed as the probe: become it before any thread starts.
+    if std::env::args().nth(1).as_deref() == Some("__probe") {
+        std::process::exit(probe_main());
+    }
     let args = Arguments::from_args();
     let trials: Vec<Trial> = vec![
         Trial::ignorable_test(

@@ -1,14 +1,28 @@
 //! Random 64-bit flags and exit signals through clone and clone3, as root
 //! and unprivileged: whatever the kernel answers, no case may break the
-//! probe, and every case gets a result.
+//! probe, and every case gets a result. This test binary is also the
+//! probe (re-executed with `__probe`).
 
 use forklore_model::{flags::*, Request};
 use forklore_probe::*;
+use libtest_mimic::{Arguments, Trial};
 use std::time::{Duration, Instant};
+
+fn main() {
+    // Re-executed as the probe: become it before any thread starts.
+    if std::env::args().nth(1).as_deref() == Some("__probe") {
+        std::process::exit(probe_main());
+    }
+    let args = Arguments::from_args();
+    let trials = vec![Trial::test("random_flags_never_break_the_probe", || {
+        random_flags_never_break_the_probe();
+        Ok(())
+    })];
+    libtest_mimic::run(&args, trials).exit();
+}
 
 /// Random 64-bit flags and exit signals through clone and clone3: nothing
 /// may come back broken.
-#[test]
 fn random_flags_never_break_the_probe() {
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut rnd = move || {
@@ -17,7 +31,7 @@ fn random_flags_never_break_the_probe() {
         x ^= x << 17;
         x
     };
-    let cmd = ProbeCommand::binary(env!("CARGO_BIN_EXE_forklore-probe"));
+    let cmd = ProbeCommand::current_exe().expect("own executable");
     let mut cases = Vec::new();
     for i in 0..600 {
         let r = rnd();

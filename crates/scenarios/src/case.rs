@@ -111,7 +111,8 @@ impl Facts {
 /// What a case knows about its host.
 pub struct Ctx {
     pub kernel: KernelVersion,
-    pub target: Option<PathBuf>,
+    /// The exec target, or why there is none.
+    pub target: Result<PathBuf, String>,
 }
 
 impl Ctx {
@@ -120,14 +121,15 @@ impl Ctx {
             // observe applies the Debian/Ubuntu handling (uname -v,
             // /proc/version_signature) the suite uses for its own cases.
             kernel: forklore_observe::kernel_version().unwrap_or(KernelVersion::new(0, 0, 0)),
-            target: crate::target::exec_target(),
+            target: crate::target::from_env(),
         }
     }
     /// The exec target, or Skip.
     pub fn target(&self) -> Result<PathBuf, Abort> {
-        let t = self.target.clone().ok_or_else(|| {
-            Abort::Skip("forklore-exec-target not found (set FORKLORE_EXEC_TARGET or build crates/scenarios/exec-target)".into())
-        })?;
+        let t = self
+            .target
+            .clone()
+            .map_err(|why| Abort::Skip(format!("no exec target: {why}")))?;
         // An unprivileged uid may not reach a root-owned target directory.
         if nix::unistd::access(&t, nix::unistd::AccessFlags::X_OK).is_err() {
             return Err(Abort::Skip(format!(

@@ -15,10 +15,11 @@
 //! nothing on stdout (fd 1 is /dev/null); its result travels over a pipe and
 //! the scenario process prints one JSON line per scenario.
 //!
-//! The exec target is the `forklore-exec-target` binary
-//! (crates/scenarios/exec-target): `$FORKLORE_EXEC_TARGET`, else next to the
-//! current executable or one directory up (test binaries live in
-//! target/*/deps). Without it, exec scenarios skip with a reason.
+//! The exec target is forklore-sys's embedded `forklore-exec-target`
+//! (crates/sys/helper/exec_target.rs), which [`run`] writes to a private
+//! temporary directory for the run and passes to the scenario processes as
+//! `$FORKLORE_EXEC_TARGET` (a path already there is used instead). Without
+//! it, exec scenarios skip with a reason.
 //!
 //! Modules, each depending only on those listed before it:
 //! `result` (what a run reports), `target` (finding the exec target),
@@ -40,4 +41,4 @@ pub use cases::catalogue;
 pub use harness::{scenario_main, CASE_DEADLINE};
 pub use result::{ScenarioInfo, ScenarioResult, Verdict};
 pub use runner::{run, ScenarioCommand};
-pub use target::exec_target;
+pub use target::{exec_target, ExecTarget};

@@ -5,11 +5,11 @@
 
 use crate::cases::catalogue;
 use crate::result::{ScenarioInfo, ScenarioResult, Verdict};
-use crate::target::exec_target;
+use crate::target;
 use crate::util;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -70,7 +70,9 @@ pub fn run(
             })
             .collect()
     };
-    let target = exec_target();
+    // Written once for the whole run, removed when `target` is dropped at
+    // the end of this function, after every scenario process has ended.
+    let target = target::exec_target().map_err(|e| e.to_string());
     let is_root = util::euid() == 0;
     let mut results: Vec<Option<ScenarioResult>> = vec![None; jobs.len()];
     let queue = std::sync::Mutex::new(jobs.into_iter().enumerate());
@@ -84,7 +86,7 @@ pub fn run(
             &info,
             timeout,
             if is_root { unprivileged_uid } else { None },
-            target.as_ref(),
+            target.as_ref().map(|t| t.path()),
         );
         if let Ok(mut sl) = slots.lock() {
             sl[i] = Some(r);
@@ -107,7 +109,7 @@ fn run_one(
     info: &ScenarioInfo,
     timeout: Duration,
     uid: Option<u32>,
-    target: Option<&PathBuf>,
+    target: Result<&Path, &String>,
 ) -> ScenarioResult {
     use std::os::unix::process::CommandExt;
     let start = Instant::now();
@@ -131,9 +133,10 @@ fn run_one(
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .process_group(0);
-    if let Some(t) = target {
-        c.env("FORKLORE_EXEC_TARGET", t);
-    }
+    match target {
+        Ok(t) => c.env(target::ENV, t),
+        Err(why) => c.env_remove(target::ENV).env(target::ENV_ERROR, why),
+    };
     let mut child = match c.spawn() {
         Ok(ch) => ch,
         Err(e) => {

@@ -1,10 +1,18 @@
-//! `execve` with arbitrary (even bad) pointers, and the argument arrays it
-//! takes.
+//! `execve` with arbitrary (even bad) pointers, the argument arrays it
+//! takes, and the program the execve scenarios exec ([`EXEC_TARGET_ELF`]).
 
 use crate::abi::nr;
 use crate::errno::Errno;
 use crate::raw;
 use std::ffi::{CStr, CString};
+
+/// forklore-exec-target (`helper/exec_target.rs`, built by build.rs): a
+/// `#![no_std]` program with a C `main`, linked only against libc, that
+/// prints one JSON line describing what the new image sees and exits with
+/// `$FORKLORE_EXIT_CODE` (default 42). crates/scenarios writes it to a file
+/// before running scenarios.
+pub const EXEC_TARGET_ELF: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/forklore-exec-target"));
 
 /// `execve(path, argv, envp)` with raw addresses (0 = NULL). The kernel
 /// validates every address; returns the errno when the call fails.

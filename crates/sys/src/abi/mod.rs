@@ -340,6 +340,22 @@ mod tests {
         assert_eq!(h::EAGAIN, crate::Errno::EAGAIN.raw() as i64);
     }
 
+    /// The constants build.rs generated for the exec target.
+    #[allow(dead_code)]
+    mod exec_target {
+        include!(concat!(env!("OUT_DIR"), "/exec_target_abi.rs"));
+    }
+
+    #[test]
+    fn exec_target_constants_are_this_modules() {
+        use exec_target as t;
+        assert_eq!(t::F_GETFD as u64, F_GETFD);
+        assert_eq!(t::SS_DISABLE, SS_DISABLE);
+        assert_eq!(t::EINTR, crate::Errno::EINTR.raw());
+        assert_eq!(t::O_RDONLY as u32, g::O_RDONLY);
+        assert_eq!(t::O_CLOEXEC as u32, g::O_CLOEXEC);
+    }
+
     #[test]
     fn clone_flags_are_distinct_single_bits_and_wide() {
         for (name, bit) in CLONE_FLAG_NAMES {
