@@ -12,23 +12,24 @@ use forklore_sys::mailbox::Mailbox;
 use forklore_sys::mem::Shared;
 use forklore_sys::{self as sys, Forked};
 use std::io::Read;
+use std::io::Write as _;
 
 /// Read the batch, fork the worker, and become the reaper.
 pub(crate) fn probe_main() -> i32 {
     let mut input = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut input) {
-        eprintln!("forklore-probe: cannot read stdin: {e}");
+        let _ = writeln!(std::io::stderr(), "forklore-probe: cannot read stdin: {e}");
         return 2;
     }
     let mut lines = input.lines();
     let header: Header = match lines.next().map(serde_json::from_str) {
         Some(Ok(h)) => h,
         Some(Err(e)) => {
-            eprintln!("forklore-probe: bad header: {e}");
+            let _ = writeln!(std::io::stderr(), "forklore-probe: bad header: {e}");
             return 2;
         }
         None => {
-            eprintln!("forklore-probe: empty input");
+            let _ = writeln!(std::io::stderr(), "forklore-probe: empty input");
             return 2;
         }
     };
@@ -37,7 +38,11 @@ pub(crate) fn probe_main() -> i32 {
         match serde_json::from_str(l) {
             Ok(c) => cases.push(c),
             Err(e) => {
-                eprintln!("forklore-probe: bad case on line {}: {e}", i + 2);
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "forklore-probe: bad case on line {}: {e}",
+                    i + 2
+                );
                 return 2;
             }
         }
@@ -48,7 +53,7 @@ pub(crate) fn probe_main() -> i32 {
     let term = match sys::install_flag_handler(libc::SIGTERM) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("forklore-probe: sigaction: errno {e}");
+            let _ = writeln!(std::io::stderr(), "forklore-probe: sigaction: errno {e}");
             return 2;
         }
     };
@@ -138,7 +143,10 @@ fn worker_main(
     let mut engine = match Engine::new(mailbox, res, &arranged, &ctx, helper_ok) {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("forklore-probe: cannot set up the case memory: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "forklore-probe: cannot set up the case memory: {e}"
+            );
             return 4;
         }
     };

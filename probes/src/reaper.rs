@@ -15,6 +15,7 @@ use forklore_sys::wait::{CLD_STOPPED, WALL, WEXITED, WNOWAIT, WSTOPPED};
 use forklore_sys::{self as sys};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 fn describe(status: i32) -> (String, Option<i32>) {
@@ -73,7 +74,10 @@ pub(crate) fn reaper_main(
             Err(sys::Errno::EINTR) | Ok(None) => continue,
             Err(sys::Errno::ECHILD) => break,
             Err(e) => {
-                eprintln!("forklore-probe reaper: waitid: errno {e}");
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "forklore-probe reaper: waitid: errno {e}"
+                );
                 break;
             }
             Ok(Some(info)) if info.code == CLD_STOPPED => {
@@ -96,7 +100,7 @@ pub(crate) fn reaper_main(
     }
     let killed = kill_descendants();
     for p in prepared.cleanup() {
-        eprintln!("forklore-probe reaper: {p}");
+        let _ = writeln!(std::io::stderr(), "forklore-probe reaper: {p}");
     }
     emit(&Msg::End {
         worker: end.0,

@@ -36,6 +36,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The most `--iterations` bench accepts: ten million forks take about
+/// 12 minutes on a 2-vCPU VM; more is a typo, not a measurement.
+pub const MAX_ITERATIONS: u64 = 10_000_000;
+
 /// Default operations per method per run, when neither `--iterations` nor
 /// `--duration` is given ...
 pub const DEFAULT_ITERATIONS: u64 = 5000;
@@ -121,7 +125,7 @@ pub fn config(args: &BenchOptions) -> Result<Config, BenchError> {
     }
     let budget = match (&args.iterations, &args.duration) {
         (Some(n), _) => Budget {
-            max_iterations: Some(parse::parse_positive("--iterations", n)?),
+            max_iterations: Some(parse::parse_at_most("--iterations", n, MAX_ITERATIONS)?),
             max_time: None,
         },
         (_, Some(d)) => Budget {

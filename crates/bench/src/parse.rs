@@ -77,6 +77,15 @@ pub fn parse_positive(opt: &str, s: &str) -> Result<u64, BenchError> {
     Ok(v)
 }
 
+/// A whole number from 1 to `max`.
+pub fn parse_at_most(opt: &str, s: &str, max: u64) -> Result<u64, BenchError> {
+    let v = parse_positive(opt, s)?;
+    if v > max {
+        return Err(bad(format!("{opt} must be at most {max}, got {s:?}")));
+    }
+    Ok(v)
+}
+
 /// A non-negative integer.
 pub fn parse_count(opt: &str, s: &str) -> Result<u64, BenchError> {
     s.trim()
@@ -147,6 +156,8 @@ mod tests {
         let e = parse_positive("--iterations", "0").unwrap_err();
         assert!(matches!(e, BenchError::BadInput(ref m) if m.contains("--iterations")));
         assert!(parse_positive("--iterations", "ten").is_err());
+        assert_eq!(parse_at_most("--iterations", "10", 10).unwrap(), 10);
+        assert!(parse_at_most("--iterations", "11", 10).is_err());
         assert_eq!(parse_count("--warmup", "0").unwrap(), 0);
     }
 

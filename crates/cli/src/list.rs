@@ -18,8 +18,8 @@ pub struct ListArgs {
     /// Print the groups with their case counts instead of every id.
     #[arg(long)]
     pub groups: bool,
-    /// Print the context names and what each runs.
-    #[arg(long)]
+    /// Print the context names and what each runs (takes no --filter).
+    #[arg(long, conflicts_with = "filter")]
     pub contexts: bool,
 }
 

@@ -13,6 +13,7 @@ use forklore_sys as sys;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::io::Read;
+use std::io::Write as _;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
@@ -36,7 +37,7 @@ pub fn scenario_main(args: &[String]) -> i32 {
             match it.next().and_then(|v| v.parse::<u32>().ok()) {
                 Some(u) => as_uid = Some(u),
                 None => {
-                    eprintln!("__scenario: --as-uid needs a number");
+                    let _ = writeln!(std::io::stderr(), "__scenario: --as-uid needs a number");
                     return 2;
                 }
             }
@@ -45,8 +46,17 @@ pub fn scenario_main(args: &[String]) -> i32 {
         }
     }
     let out = run_in_scenario_process(&ids, as_uid);
+    // Not println!: a write error (the runner went away, a full device) is
+    // an exit code, never a panic.
+    let mut stdout = std::io::stdout().lock();
     for r in out {
-        println!("{}", serde_json::to_string(&r).unwrap_or_default());
+        let line = serde_json::to_string(&r).unwrap_or_default();
+        if writeln!(stdout, "{line}")
+            .and_then(|()| stdout.flush())
+            .is_err()
+        {
+            return 3;
+        }
     }
     0
 }
