@@ -170,20 +170,17 @@ pub fn memory_limits() -> String {
 /// (`what`: "fork", "create a pipe", "start a thread"...): a shortage of a
 /// resource the suite needs, in words, or `None` if `errno` is not one.
 pub fn shortage(errno: i32, what: &str) -> Option<String> {
-    const EAGAIN: i32 = 11;
-    const ENOMEM: i32 = 12;
-    const ENFILE: i32 = 23;
-    const EMFILE: i32 = 24;
-    match errno {
-        EMFILE => Some(format!("{} (could not {what}: EMFILE)", fd_shortage())),
-        ENFILE => Some(format!(
+    use forklore_model::Errno;
+    match Errno(errno) {
+        Errno::EMFILE => Some(format!("{} (could not {what}: EMFILE)", fd_shortage())),
+        Errno::ENFILE => Some(format!(
             "the system ran out of file descriptors (could not {what}: ENFILE)"
         )),
-        EAGAIN => Some(format!(
+        Errno::EAGAIN => Some(format!(
             "the suite could not {what} (EAGAIN): {}",
             task_limits()
         )),
-        ENOMEM => Some(format!(
+        Errno::ENOMEM => Some(format!(
             "the suite ran out of memory (could not {what}: ENOMEM): {}",
             memory_limits()
         )),

@@ -63,3 +63,27 @@ fn model_wait_options_are_the_abis() {
     assert_eq!(wopt::WALL, abi::WALL);
     assert_eq!(wopt::WCLONE, abi::WCLONE);
 }
+
+/// The model names errnos by number (it cannot depend on sys): every number
+/// it names must be the one sys's ABI vocabulary gives that name. The
+/// kernel-internal ERESTART* codes never reach user space and are not in
+/// the UAPI headers sys takes its names from.
+#[test]
+fn model_errno_names_are_the_abis() {
+    let mut named = 0;
+    for raw in 1..600 {
+        let Some(m) = forklore_model::Errno(raw).name() else {
+            continue;
+        };
+        if m.starts_with("ERESTART") {
+            continue;
+        }
+        named += 1;
+        assert_eq!(
+            forklore_sys::Errno::from_raw(raw).name(),
+            Some(m),
+            "errno {raw}: the model says {m}"
+        );
+    }
+    assert!(named >= 30, "only {named} errno names checked");
+}
