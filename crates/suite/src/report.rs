@@ -230,8 +230,9 @@ impl Report {
         if !divergences.is_empty() {
             let _ = writeln!(
                 o,
-                "\ndivergences ({} clusters of {} failing cases, largest first):",
+                "\ndivergences ({} cluster{} of {} failing cases, largest first):",
                 divergences.len(),
+                if divergences.len() == 1 { "" } else { "s" },
                 divergences.iter().map(|d| d.count).sum::<usize>()
             );
             for d in &divergences {
