@@ -5,6 +5,7 @@ use crate::output::{errln, out};
 use crate::{exit, files, output};
 use clap::{Args, ValueEnum};
 use forklore_probe::ProbeCommand;
+use forklore_suite::baseline::Baseline;
 use forklore_suite::check::{self, CheckOptions};
 use forklore_suite::input::InputError;
 use std::io::IsTerminal;
@@ -63,6 +64,21 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = 120, allow_negative_numbers = true,
           value_parser = clap::value_parser!(u64).range(1..=MAX_BATCH_TIMEOUT))]
     pub batch_timeout: u64,
+    /// Known divergences (a `forklore-baseline/1` file, see `forklore
+    /// baseline`): failures in them are `xfail` (exit 0); entries that
+    /// match nothing are reported as vanished (`xpass`).
+    #[arg(long, value_name = "FILE")]
+    pub expect: Option<PathBuf>,
+    /// With --expect: a vanished baseline entry (xpass) also exits 1.
+    #[arg(long)]
+    pub strict_expect: bool,
+}
+
+/// Read a baseline file (`--expect`): any problem is one line, exit 2,
+/// before the run.
+pub(crate) fn read_baseline(path: &std::path::Path) -> Result<Baseline, InputError> {
+    let text = files::read_input("--expect", path)?;
+    Baseline::parse(&text).map_err(|e| InputError(format!("--expect {}: {e}", path.display())))
 }
 
 pub(crate) fn patterns(list: &[String]) -> Result<Vec<glob::Pattern>, InputError> {
@@ -97,6 +113,13 @@ pub fn run(args: &CheckArgs) -> Result<i32, exit::Error> {
     if let Some(out) = &args.output {
         files::check_output("--output", out)?;
     }
+    let baseline = match &args.expect {
+        Some(p) => Some((read_baseline(p)?, p.display().to_string())),
+        None if args.strict_expect => {
+            return Err(InputError("--strict-expect needs --expect FILE".into()).into())
+        }
+        None => None,
+    };
     let jobs = match args.jobs {
         Some(n) => n as usize,
         None => std::thread::available_parallelism()
@@ -136,7 +159,10 @@ pub fn run(args: &CheckArgs) -> Result<i32, exit::Error> {
         keep_passing_details: args.all_cases,
     };
     let is_root = runner_is_root();
-    let report = check::run_check(&opts, is_root);
+    let mut report = check::run_check(&opts, is_root);
+    if let Some((b, file)) = &baseline {
+        b.apply(&mut report, file);
+    }
     if report.summary.total == 0 {
         return Err(InputError("no case matches the --filter/--contexts given".into()).into());
     }
@@ -153,18 +179,24 @@ pub fn run(args: &CheckArgs) -> Result<i32, exit::Error> {
                 errln!("forklore: cannot write {}: {e}", path.display())?;
                 return Ok(exit::BROKEN);
             }
+            let expected = match &report.expect {
+                Some(_) => format!(", {} xfail, {} xpass", s.xfail, report.xpass()),
+                None => String::new(),
+            };
             errln!(
-                "forklore check: {} cases: {} pass, {} fail, {} skip, {} env, {} broken in {:.1}s; report in {}",
+                "forklore check: {} cases: {} pass, {} fail, {} skip, {} env, {} broken{expected} in {:.1}s; report in {}",
                 s.total, s.pass, s.fail, s.skip, s.env, s.broken, report.duration_s, path.display()
             )?;
         }
         None => out!("{text}")?,
     }
-    Ok(if s.fail > 0 {
-        exit::FAIL
-    } else if s.broken > 0 {
-        exit::BROKEN
-    } else {
-        exit::OK
-    })
+    Ok(
+        if s.fail > 0 || (args.strict_expect && report.xpass() > 0) {
+            exit::FAIL
+        } else if s.broken > 0 {
+            exit::BROKEN
+        } else {
+            exit::OK
+        },
+    )
 }

@@ -7,8 +7,10 @@ use forklore_suite::input::InputError;
 /// Everything ran and nothing failed (skips allowed).
 pub const OK: i32 = 0;
 /// `check`, `probe`: at least one case failed (the kernel and the model
-/// disagree). `bench`: a measurement could not be completed (a syscall
-/// failed, a file could not be written).
+/// disagree; with `--expect`, a failure the baseline does not know; with
+/// `--strict-expect`, also a vanished baseline entry). `diff`: the two
+/// reports differ. `bench`: a measurement could not be completed (a
+/// syscall failed, a file could not be written).
 pub const FAIL: i32 = 1;
 /// Bad input: unknown flag, malformed version, conflicting options, a
 /// value that is not UTF-8, a filter that matches nothing, an unusable

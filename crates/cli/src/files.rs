@@ -152,3 +152,20 @@ pub fn check_input(option: &str, path: &Path) -> Result<(), InputError> {
         Err(e) => Err(InputError(format!("{option} {}: {e}", path.display()))),
     }
 }
+
+/// The text of an input file (`--expect`, `baseline`, `diff`): a regular
+/// file in UTF-8, else one line naming `option` (exit 2).
+pub fn read_input(option: &str, path: &Path) -> Result<String, InputError> {
+    check_input(option, path)?;
+    let bytes =
+        fs::read(path).map_err(|e| InputError(format!("{option} {}: {e}", path.display())))?;
+    String::from_utf8(bytes)
+        .map_err(|_| InputError(format!("{option} {}: not UTF-8 text", path.display())))
+}
+
+/// A JSON input file (`baseline`, `diff`), parsed; one line on error.
+pub fn read_json(option: &str, path: &Path) -> Result<serde_json::Value, InputError> {
+    let text = read_input(option, path)?;
+    serde_json::from_str(&text)
+        .map_err(|e| InputError(format!("{option} {}: not JSON: {e}", path.display())))
+}

@@ -12,8 +12,10 @@ use std::process::ExitCode;
 mod output;
 
 mod args;
+mod baseline;
 mod bench;
 mod check;
+mod diff;
 mod exit;
 mod explain;
 mod files;
@@ -44,6 +46,11 @@ enum Command {
     List(list::ListArgs),
     /// Latency workbench: what process creation costs.
     Bench(bench::BenchArgs),
+    /// Write a baseline (known divergences, for `check --expect`) from a
+    /// check JSON report.
+    Baseline(baseline::BaselineArgs),
+    /// Divergences and verdicts that differ between two check JSON reports.
+    Diff(diff::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +81,8 @@ fn run(argv: Vec<OsString>) -> i32 {
             Command::Check(a) => check::run(a),
             Command::List(a) => list::run(a),
             Command::Bench(a) => bench::run(a),
+            Command::Baseline(a) => baseline::run(a),
+            Command::Diff(a) => diff::run(a),
         },
         Err(e) => clap_error(e, &argv),
     };

@@ -119,7 +119,8 @@ fn probe_one(req: &Request, context: Option<&str>, json: bool) -> Result<i32, ex
     }
     Ok(match verdict {
         Verdict::Pass => exit::OK,
-        Verdict::Fail => exit::FAIL,
+        // A probe has no baseline: xfail never reaches it.
+        Verdict::Fail | Verdict::Xfail => exit::FAIL,
         Verdict::Skip | Verdict::Env => exit::SKIP,
         Verdict::Broken => exit::BROKEN,
     })
@@ -200,7 +201,7 @@ fn probe_scenario(id: &str, context: Option<&str>, json: bool) -> Result<i32, ex
     }
     Ok(match r.verdict {
         sc::Verdict::Pass => exit::OK,
-        sc::Verdict::Fail => exit::FAIL,
+        sc::Verdict::Fail | sc::Verdict::Xfail => exit::FAIL,
         sc::Verdict::Skip | sc::Verdict::Env => exit::SKIP,
         sc::Verdict::Broken => exit::BROKEN,
     })

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 /// The outcome of one case. Serialised in lowercase (`"pass"`, `"fail"`,
-/// `"skip"`, `"env"`, `"broken"`), in reports and on the scenario wire.
+/// `"skip"`, `"env"`, `"broken"`, `"xfail"`), in reports and on the scenario
+/// wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
@@ -21,6 +22,10 @@ pub enum Verdict {
     /// The case could not run: setup failed, the probe or scenario crashed
     /// or timed out.
     Broken,
+    /// A fail that a baseline (`check --expect FILE`) lists as a known
+    /// divergence: reported, not counted as a failure. Only the report
+    /// assigns it; a comparison never does.
+    Xfail,
 }
 
 impl Verdict {
@@ -32,6 +37,7 @@ impl Verdict {
             Verdict::Skip => "skip",
             Verdict::Env => "env",
             Verdict::Broken => "broken",
+            Verdict::Xfail => "xfail",
         }
     }
 }
@@ -48,6 +54,7 @@ mod tests {
             Verdict::Skip,
             Verdict::Env,
             Verdict::Broken,
+            Verdict::Xfail,
         ] {
             let s = serde_json::to_string(&v).unwrap();
             assert_eq!(s, format!("\"{}\"", v.as_str()));

@@ -76,7 +76,7 @@ fn group_verdict(
                 println!("  {:?}  {}: {reason}", r.verdict, r.id);
                 not_run.insert(format!("{}: {reason}", r.verdict.as_str()));
             }
-            Verdict::Fail | Verdict::Broken => {
+            Verdict::Fail | Verdict::Broken | Verdict::Xfail => {
                 bad.push(format!(
                     "{:?} {}: {reason}\n    rule: {:?}\n    expected: {}\n    observed: {}",
                     r.verdict, r.id, r.rule, r.expected, r.observed

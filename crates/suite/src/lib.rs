@@ -4,8 +4,11 @@
 
 #![forbid(unsafe_code)]
 
+pub mod baseline;
 pub mod catalogue;
 pub mod check;
+pub mod diff;
+pub mod divergence;
 pub mod explain;
 pub mod input;
 pub mod report;

@@ -6,8 +6,12 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// JSON schema identifier; bump on incompatible changes.
+/// JSON schema identifier; bump on incompatible changes. Added fields
+/// (`divergences`, `expect`, `xfail` counts) are compatible and keep it.
 pub const SCHEMA: &str = "forklore-check/1";
+
+use crate::baseline::ExpectReport;
+use crate::divergence::{self, Divergence, Failure};
 
 /// One vocabulary for suite cases and lifecycle scenarios (forklore-model).
 pub use forklore_model::Verdict;
@@ -45,7 +49,14 @@ pub struct Counts {
     pub skip: usize,
     pub env: usize,
     pub broken: usize,
+    /// Failures a baseline expected (`check --expect`); omitted when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub xfail: usize,
     pub total: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Counts {
@@ -56,6 +67,7 @@ impl Counts {
             Verdict::Skip => self.skip += 1,
             Verdict::Env => self.env += 1,
             Verdict::Broken => self.broken += 1,
+            Verdict::Xfail => self.xfail += 1,
         }
         self.total += 1;
     }
@@ -85,11 +97,18 @@ pub struct Report {
     /// Counts per `group/context`.
     pub groups: BTreeMap<String, Counts>,
     pub contexts: Vec<ContextReport>,
+    /// What became of each entry of the `--expect` baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expect: Option<ExpectReport>,
     /// Every case, except passing cases of generated groups (counted in
     /// `groups`) unless `--all-cases` was given. Serialised by `to_json`.
     #[serde(skip)]
     pub cases: Vec<CaseResult>,
 }
+
+/// Failures listed one by one in the text report (the rest are counted in
+/// their divergence and listed in JSON).
+pub const FAILURES_LISTED: usize = 200;
 
 impl Report {
     pub fn new(kernel: String, host: Value, quick: bool) -> Self {
@@ -102,6 +121,7 @@ impl Report {
             summary: Counts::default(),
             groups: BTreeMap::new(),
             contexts: Vec::new(),
+            expect: None,
             cases: Vec::new(),
         }
     }
@@ -121,6 +141,18 @@ impl Report {
             .add(v);
     }
 
+    /// The failing (and baselined) cases clustered: largest first.
+    pub fn divergences(&self) -> Vec<Divergence> {
+        divergence::cluster(self.cases.iter().map(Failure::from), |k| {
+            self.expect.as_ref().and_then(|e| e.known(k))
+        })
+    }
+
+    /// Baseline entries that matched nothing (vanished divergences).
+    pub fn xpass(&self) -> usize {
+        self.expect.as_ref().map_or(0, |e| e.xpass().count())
+    }
+
     fn listed(&self) -> impl Iterator<Item = &CaseResult> {
         self.cases.iter().filter(|c| c.verdict != Verdict::Pass)
     }
@@ -131,6 +163,7 @@ impl Report {
         struct View<'a> {
             #[serde(flatten)]
             head: &'a Report,
+            divergences: Vec<Divergence>,
             cases: Vec<&'a CaseResult>,
         }
         let cases = self
@@ -138,7 +171,12 @@ impl Report {
             .iter()
             .filter(|c| all_cases || !(c.generated && c.verdict == Verdict::Pass))
             .collect();
-        serde_json::to_string_pretty(&View { head: self, cases }).unwrap_or_default() + "\n"
+        let view = View {
+            head: self,
+            divergences: self.divergences(),
+            cases,
+        };
+        serde_json::to_string_pretty(&view).unwrap_or_default() + "\n"
     }
 
     /// Summary first, then every failure with both sides and a repro line,
@@ -154,11 +192,15 @@ impl Report {
             self.duration_s,
             if self.quick { " (quick)" } else { "" }
         );
-        let _ = writeln!(
+        let _ = write!(
             o,
             "  pass {}  fail {}  skip {}  env {}  broken {}",
             s.pass, s.fail, s.skip, s.env, s.broken
         );
+        if self.expect.is_some() || s.xfail > 0 {
+            let _ = write!(o, "  xfail {}  xpass {}", s.xfail, self.xpass());
+        }
+        let _ = writeln!(o);
         let _ = writeln!(o);
         let _ = writeln!(o, "contexts:");
         for c in &self.contexts {
@@ -184,6 +226,63 @@ impl Report {
                 g, c.total, c.pass, c.fail, c.skip, c.env, c.broken
             );
         }
+        let divergences = self.divergences();
+        if !divergences.is_empty() {
+            let _ = writeln!(
+                o,
+                "\ndivergences ({} cluster{} of {} failing cases, largest first):",
+                divergences.len(),
+                if divergences.len() == 1 { "" } else { "s" },
+                divergences.iter().map(|d| d.count).sum::<usize>()
+            );
+            for d in &divergences {
+                let _ = writeln!(o, "  {:>6} × {}", d.count, d.key);
+                if let Some(why) = &d.reason {
+                    match &d.rule {
+                        Some(rule) => {
+                            let _ = writeln!(o, "           model rule {rule}: {why}");
+                        }
+                        None => {
+                            let _ = writeln!(o, "           model: {why}");
+                        }
+                    }
+                }
+                let _ = writeln!(
+                    o,
+                    "           groups: {}; contexts: {}",
+                    d.groups.join(", "),
+                    d.contexts.join(", ")
+                );
+                let _ = writeln!(o, "           first: {}", d.first);
+                if let Some(r) = &d.repro {
+                    let _ = writeln!(o, "           reproduce: {r}");
+                }
+                if d.xfail > 0 {
+                    let _ = writeln!(
+                        o,
+                        "           expected ({} xfail): {}",
+                        d.xfail,
+                        d.known.as_deref().unwrap_or("")
+                    );
+                }
+            }
+        }
+        if let Some(e) = &self.expect {
+            let _ = writeln!(
+                o,
+                "\nbaseline {}: {} entries, {} cases xfail, {} vanished (xpass)",
+                e.file,
+                e.entries.len(),
+                s.xfail,
+                e.xpass().count()
+            );
+            for x in e.xpass() {
+                let _ = writeln!(o, "  XPASS {}: {}", x.key, x.reason);
+                if !x.ids.is_empty() {
+                    let _ = writeln!(o, "        ids: {}", x.ids.join(", "));
+                }
+            }
+        }
         let fails: Vec<&CaseResult> = self
             .cases
             .iter()
@@ -191,8 +290,12 @@ impl Report {
             .collect();
         if !fails.is_empty() {
             let _ = writeln!(o, "\nfailures ({}):", fails.len());
-            for c in fails.iter().take(200) {
+            for c in fails.iter().take(FAILURES_LISTED) {
                 let _ = writeln!(o, "  {} {}", c.verdict.as_str().to_uppercase(), c.id);
+                if c.verdict == Verdict::Fail {
+                    let key = divergence::key(&Failure::from(*c)).text();
+                    let _ = writeln!(o, "    divergence: {key}");
+                }
                 if let Some(r) = &c.reason {
                     let _ = writeln!(o, "    {r}");
                 }
@@ -208,8 +311,12 @@ impl Report {
                     let _ = writeln!(o, "    reproduce: {r}");
                 }
             }
-            if fails.len() > 200 {
-                let _ = writeln!(o, "  ... {} more in the JSON report", fails.len() - 200);
+            if fails.len() > FAILURES_LISTED {
+                let _ = writeln!(
+                    o,
+                    "  ... {} more in the JSON report (each is in a divergence above)",
+                    fails.len() - FAILURES_LISTED
+                );
             }
         }
         let mut skips: BTreeMap<String, usize> = BTreeMap::new();
@@ -235,33 +342,91 @@ impl Report {
         o
     }
 
-    /// KTAP (kselftest): one test point per group/context; failures and
-    /// skips itemised as diagnostics under it.
+    /// KTAP (kselftest): one diagnostic line per divergence after the plan,
+    /// then one test point per group/context, failures (with their
+    /// divergence key) and skips itemised as diagnostics under it. A
+    /// group whose only failures a baseline expected is `ok N g # XFAIL`
+    /// (kselftest's `ksft_test_result_xfail`); the totals count xfail cases
+    /// and vanished baseline entries (xpass).
     pub fn to_ktap(&self) -> String {
         let mut o = String::new();
         let _ = writeln!(o, "TAP version 13");
         let _ = writeln!(o, "1..{}", self.groups.len());
+        for (i, d) in self.divergences().iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "# divergence {}: {} × {}{}; first {}; reproduce: {}{}",
+                i + 1,
+                d.count,
+                d.key,
+                match (&d.rule, &d.reason) {
+                    (Some(r), Some(why)) => format!(" (model rule {r}: {why})"),
+                    (None, Some(why)) => format!(" ({why})"),
+                    _ => String::new(),
+                },
+                d.first,
+                d.repro.as_deref().unwrap_or("-"),
+                match &d.known {
+                    Some(k) if d.xfail > 0 => format!("; expected ({} xfail): {k}", d.xfail),
+                    _ => String::new(),
+                }
+            );
+        }
+        if let Some(e) = &self.expect {
+            for x in e.xpass() {
+                let _ = writeln!(
+                    o,
+                    "# XPASS baseline entry vanished: {}: {}",
+                    x.key, x.reason
+                );
+            }
+        }
         for (i, (g, c)) in self.groups.iter().enumerate() {
             let _ = writeln!(
                 o,
-                "# {g}: {} cases: {} pass, {} fail, {} skip, {} env, {} broken",
-                c.total, c.pass, c.fail, c.skip, c.env, c.broken
+                "# {g}: {} cases: {} pass, {} fail, {} skip, {} env, {} broken{}",
+                c.total,
+                c.pass,
+                c.fail,
+                c.skip,
+                c.env,
+                c.broken,
+                if c.xfail > 0 {
+                    format!(", {} xfail", c.xfail)
+                } else {
+                    String::new()
+                }
             );
+            let mut keys: Vec<String> = Vec::new();
             for r in self
                 .listed()
                 .filter(|r| format!("{}/{}", r.group, r.context) == *g)
             {
+                let key = matches!(r.verdict, Verdict::Fail | Verdict::Xfail)
+                    .then(|| divergence::key(&Failure::from(r)).text());
                 let _ = writeln!(
                     o,
-                    "#   {} {}: {}",
+                    "#   {} {}: {}{}",
                     r.verdict.as_str().to_uppercase(),
                     r.id,
-                    r.reason.as_deref().unwrap_or("")
+                    r.reason.as_deref().unwrap_or(""),
+                    key.as_ref().map(|k| format!(" [{k}]")).unwrap_or_default()
                 );
+                if let Some(k) = key {
+                    if r.verdict == Verdict::Xfail && !keys.contains(&k) {
+                        keys.push(k);
+                    }
+                }
             }
             let n = i + 1;
             if c.fail + c.broken > 0 {
                 let _ = writeln!(o, "not ok {n} {g}");
+            } else if c.xfail > 0 {
+                let _ = writeln!(
+                    o,
+                    "ok {n} {g} # XFAIL known divergence: {}",
+                    keys.join("; ")
+                );
             } else if c.pass == 0 && c.skip > 0 {
                 let reason = self
                     .listed()
@@ -276,9 +441,11 @@ impl Report {
         let s = &self.summary;
         let _ = writeln!(
             o,
-            "# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:{} error:{}",
+            "# Totals: pass:{} fail:{} xfail:{} xpass:{} skip:{} error:{}",
             s.pass,
             s.fail,
+            s.xfail,
+            self.xpass(),
             s.skip + s.env,
             s.broken
         );
@@ -316,10 +483,50 @@ impl Report {
                             ..
                         } = &mut s
                         {
-                            *message = r.reason.clone().map(Into::into);
+                            *message = Some(
+                                match r.verdict {
+                                    Verdict::Fail => format!(
+                                        "[{}] {}",
+                                        divergence::key(&Failure::from(r)).text(),
+                                        r.reason.as_deref().unwrap_or("")
+                                    ),
+                                    _ => r.reason.clone().unwrap_or_default(),
+                                }
+                                .into(),
+                            );
                             *description = Some(
                                 format!(
                                     "expected: {}\nobserved: {}\nreproduce: {}",
+                                    r.expected,
+                                    r.observed,
+                                    r.repro.as_deref().unwrap_or("")
+                                )
+                                .into(),
+                            );
+                        }
+                        s
+                    }
+                    Verdict::Xfail => {
+                        let key = divergence::key(&Failure::from(r)).text();
+                        let known = self.expect.as_ref().and_then(|e| e.known(&key));
+                        let mut s = TestCaseStatus::skipped();
+                        if let TestCaseStatus::Skipped {
+                            message,
+                            description,
+                            ..
+                        } = &mut s
+                        {
+                            *message = Some(
+                                format!(
+                                    "expected failure: {} [{key}]",
+                                    known.as_deref().unwrap_or("")
+                                )
+                                .into(),
+                            );
+                            *description = Some(
+                                format!(
+                                    "{}\nexpected: {}\nobserved: {}\nreproduce: {}",
+                                    r.reason.as_deref().unwrap_or(""),
                                     r.expected,
                                     r.observed,
                                     r.repro.as_deref().unwrap_or("")
@@ -391,6 +598,7 @@ mod tests {
                 skip: 1,
                 env: 0,
                 broken: 0,
+                xfail: 0,
                 total: 3
             }
         );
@@ -414,5 +622,99 @@ mod tests {
         assert!(k.starts_with("TAP version 13\n1..1\n") && k.contains("not ok 1 g/root"));
         let j = r.to_junit();
         assert!(j.contains("<failure") && j.contains("b/root") && j.contains("<skipped"));
+    }
+
+    #[test]
+    fn divergences_lead_every_format_and_baselined_ones_are_xfail() {
+        use crate::divergence::tests::case;
+        let mut r = Report::new("6.18.0".into(), json!({}), true);
+        for i in 0..300 {
+            r.push(case(
+                &format!("clone/{i:03}"),
+                "clone-matrix",
+                "root",
+                Some("E3"),
+                Some("EINVAL"),
+                None,
+                "expected EINVAL (E3), observed success",
+            ));
+        }
+        r.push(case(
+            "fork/0",
+            "fork",
+            "user",
+            None,
+            None,
+            Some("EAGAIN"),
+            "expected success, observed EAGAIN (11)",
+        ));
+        let t = r.to_text();
+        let clusters = t
+            .find("divergences (2 clusters of 301 failing cases")
+            .expect(&t);
+        let big = t.find("   300 × E3:EINVAL -> success").expect(&t);
+        let small = t.find("     1 × success -> EAGAIN").expect(&t);
+        let failures = t.find("failures (301):").expect(&t);
+        assert!(clusters < big && big < small && small < failures, "{t}");
+        assert!(t.contains("model rule E3: rule Some(\"E3\") says so"));
+        assert!(
+            t.contains("first: clone/000/root")
+                && t.contains("reproduce: forklore probe clone/000 --context root")
+        );
+        assert!(t.contains("... 101 more in the JSON report"));
+        assert!(!t.contains("xfail"), "no baseline, no xfail column");
+        let v: Value = serde_json::from_str(&r.to_json(false)).unwrap();
+        assert_eq!(v["divergences"][0]["key"], "E3:EINVAL -> success");
+        assert_eq!(v["divergences"][0]["count"], 300);
+        assert_eq!(v["divergences"][1]["contexts"], json!(["user"]));
+        assert!(v["summary"].get("xfail").is_none() && v.get("expect").is_none());
+        let k = r.to_ktap();
+        assert!(
+            k.contains("# divergence 1: 300 × E3:EINVAL -> success (model rule E3:"),
+            "{k}"
+        );
+        assert!(k.contains("[success -> EAGAIN]") && k.contains("not ok 2 fork/user"));
+        let j = r.to_junit();
+        assert!(
+            j.contains("[E3:EINVAL -&gt; success] expected EINVAL"),
+            "{j}"
+        );
+
+        // The same run against a baseline that knows E3 and a vanished one.
+        let b = crate::baseline::Baseline::parse(
+            &json!({"schema": "forklore-baseline/1", "divergences": [
+                {"key": "E3:EINVAL -> success", "reason": "gVisor: see #123"},
+                {"key": "B1:EPERM -> success", "reason": "fixed?"}]})
+            .to_string(),
+        )
+        .unwrap();
+        b.apply(&mut r, "base.json");
+        assert_eq!((r.summary.fail, r.summary.xfail, r.xpass()), (1, 300, 1));
+        let t = r.to_text();
+        assert!(
+            t.contains("fail 1  skip 0  env 0  broken 0  xfail 300  xpass 1"),
+            "{t}"
+        );
+        assert!(t.contains("expected (300 xfail): gVisor: see #123"));
+        assert!(t.contains("XPASS B1:EPERM -> success: fixed?"));
+        assert!(t.contains("failures (1):"));
+        let v: Value = serde_json::from_str(&r.to_json(false)).unwrap();
+        assert_eq!(v["summary"]["xfail"], 300);
+        assert_eq!(v["divergences"][0]["xfail"], 300);
+        assert_eq!(v["divergences"][0]["known"], "gVisor: see #123");
+        assert_eq!(v["expect"]["entries"][1]["status"], "xpass");
+        assert_eq!(v["cases"][0]["verdict"], "xfail");
+        let k = r.to_ktap();
+        assert!(
+            k.contains("ok 1 clone-matrix/root # XFAIL known divergence: E3:EINVAL -> success"),
+            "{k}"
+        );
+        assert!(k.contains("# XPASS baseline entry vanished: B1:EPERM -> success"));
+        assert!(k.contains("# Totals: pass:0 fail:1 xfail:300 xpass:1 skip:0 error:0"));
+        let j = r.to_junit();
+        assert!(
+            j.contains("expected failure: gVisor: see #123 [E3:EINVAL -&gt; success]"),
+            "{j}"
+        );
     }
 }
