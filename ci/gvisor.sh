@@ -134,14 +134,15 @@ in_gvisor sh "$WORK/inside.sh" "$BIN" "$WORK/crosscheck" >"$WORK/gvisor.raw" 2>/
 
 # forklore's answer as the C program spells it: ok, an errno name, skip.
 # shellcheck disable=SC2016
-NORM='
+DEFS='
 def ename: {"1":"EPERM","2":"ENOENT","3":"ESRCH","7":"E2BIG","9":"EBADF","10":"ECHILD",
             "11":"EAGAIN","12":"ENOMEM","14":"EFAULT","22":"EINVAL","38":"ENOSYS"}[tostring] // "errno\(.)";
 def norm: if type == "string" then (if test("^E[A-Z0-9]+$") then . else "ok" end)
           elif type == "object" and has("error") then (.error | ename)
           elif type == "object" and has("Err") then (.Err | ename)
           elif type == "object" and (has("Ok") or has("reaped")) then "ok"
-          elif . == null then "skip" else tostring end;
+          elif . == null then "skip" else tostring end;'
+NORM=$DEFS'
 if . == null then "skip"
 elif has("fact") then (if .scenario == null or .scenario.verdict == "skip" then "skip"
                        else (.scenario.observed[.fact] | norm) end)
@@ -149,12 +150,20 @@ elif .observed == null or .observed.skipped != null then "skip"
 elif .observed.outcome == "success" then "ok"
 elif .observed.outcome == "error" then .observed.errno
 else "skip" end'
+# What the model predicts for the case (the probe's expected side).
+MODEL=$DEFS'
+if . == null then "-"
+elif has("fact") then (if .scenario == null or .scenario.expected == null then "-"
+                       else (.scenario.expected[.fact] | norm) end)
+elif .expected == null then "-"
+elif .expected.outcome == "success" then "ok"
+else .expected.errno end'
 summarise() { # $1 = raw file, $2 = label; writes ID C FORKLORE MODEL to stdout
 	while IFS="$(printf '\t')" read -r id c j; do
 		if [ -z "$j" ]; then f="-"; m="-"
 		else
 			f=$(printf '%s' "$j" | jq -r "$NORM" 2>/dev/null || echo skip)
-			m=$(printf '%s' "$j" | jq -r 'if has("expected") then (if .expected.outcome == "success" then "ok" else .expected.errno end) else "-" end' 2>/dev/null || echo -)
+			m=$(printf '%s' "$j" | jq -r "$MODEL" 2>/dev/null || echo -)
 		fi
 		printf '%s\t%s\t%s\t%s\n' "$id" "$c" "$f" "$m"
 	done <"$1"
@@ -171,11 +180,13 @@ awk -F'\t' 'NR > 1 {
 		if ($2 != $4) differ++
 		if ($3 == "skip" || $3 == "-") hs++; else if ($2 == $3) ha++; else { hd++; bad = bad " " $1 "(host)" }
 		if ($5 == "skip" || $5 == "-") gs++; else if ($4 == $5) ga++; else { gd++; bad = bad " " $1 "(gVisor)" }
+		if ($6 != "-") { mk++; if ($6 == $2) ma++ }
 	}
 	END {
 		printf "C cross-check: %d cases, %d differ between the host and gVisor\n", n, differ
 		printf "  host:   forklore agrees with C on %d, disagrees on %d, did not observe %d\n", ha, hd, hs
 		printf "  gVisor: forklore agrees with C on %d, disagrees on %d, did not observe %d\n", ga, gd, gs
+		printf "  the model predicts the host C outcome on %d of the %d cases it has a prediction for\n", ma, mk
 		if (bad != "") printf "  DISAGREE:%s\n", bad
 		exit (hd + gd > 0)
 	}' "$OUT/crosscheck.tsv" || status=1
