@@ -5,7 +5,7 @@ use std::fs;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Environment {
-    /// `uname -r`.
+    /// `uname -r` (`/proc/sys/kernel/osrelease`, else uname(2)).
     pub kernel: String,
     /// `/proc/version`.
     pub kernel_build: String,
@@ -77,7 +77,14 @@ impl Environment {
         .filter_map(|p| read_trim(p))
         .next();
         Environment {
-            kernel: read_trim("/proc/sys/kernel/osrelease").unwrap_or_else(|| "unknown".into()),
+            // A sandbox may have no /proc/sys (gVisor): ask uname(2).
+            kernel: read_trim("/proc/sys/kernel/osrelease")
+                .or_else(|| {
+                    nix::sys::utsname::uname()
+                        .ok()
+                        .map(|u| u.release().to_string_lossy().into_owned())
+                })
+                .unwrap_or_else(|| "unknown".into()),
             kernel_build: read_trim("/proc/version").unwrap_or_default(),
             cpu_model: field("model name").unwrap_or_else(|| "unknown".into()),
             cpus_online: read_trim("/sys/devices/system/cpu/online")

@@ -91,6 +91,32 @@ pub struct BenchOptions {
     pub compare: Option<Vec<PathBuf>>,
     /// List the methods and exit.
     pub list_methods: bool,
+    /// Test-only simulation of a sandbox: syscalls the timing process is
+    /// made to fail by a seccomp filter, comma-separated `NAME[:ERRNO]`
+    /// (errno ENOSYS by default), e.g. `clone3` or `clone3,wait4:EPERM`;
+    /// names: fork, clone, clone3, wait4, waitid. `forklore bench` takes it
+    /// from the environment variable `FORKLORE_BENCH_DENY`.
+    pub deny: Option<String>,
+}
+
+/// Parse [`BenchOptions::deny`].
+pub fn parse_deny(spec: &str) -> Result<Vec<(u64, forklore_sys::errno::Errno)>, BenchError> {
+    let mut out = Vec::new();
+    for tok in spec.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let (name, err) = tok.split_once(':').unwrap_or((tok, "ENOSYS"));
+        let nr = forklore_sys::bench::deniable_syscall(name).ok_or_else(|| {
+            bad(format!(
+                "FORKLORE_BENCH_DENY: unknown syscall {name:?} (known: fork, clone, clone3, wait4, waitid)"
+            ))
+        })?;
+        let errno = forklore_model::errno::Errno::from_name(err)
+            .ok_or_else(|| bad(format!("FORKLORE_BENCH_DENY: unknown errno {err:?}")))?;
+        out.push((nr, forklore_sys::errno::Errno::from_raw(errno.0)));
+    }
+    if out.len() > 8 {
+        return Err(bad("FORKLORE_BENCH_DENY: at most 8 syscalls"));
+    }
+    Ok(out)
 }
 
 impl BenchOptions {
@@ -195,6 +221,10 @@ pub fn config(args: &BenchOptions) -> Result<Config, BenchError> {
         runs: runs as u32,
         perf: !args.no_perf,
         progress: true,
+        deny: match &args.deny {
+            Some(d) => parse_deny(d)?,
+            None => Vec::new(),
+        },
     })
 }
 

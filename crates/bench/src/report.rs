@@ -22,8 +22,14 @@ pub struct Report {
     pub environment: Environment,
     pub config: RunConfig,
     pub harness: Harness,
-    /// One entry per (method, rss), in run order.
+    /// One entry per (method, rss), in run order: the methods measured.
     pub results: Vec<MethodResult>,
+    /// The methods this environment refused (a sandbox without clone3, a
+    /// seccomp profile, an old kernel): each with the failing call and its
+    /// errno. Not measured; every other method was. Absent in reports
+    /// written before it existed.
+    #[serde(default)]
+    pub unavailable: Vec<Unavailable>,
     /// Cost versus parent RSS, one per method (only with two or more sizes).
     pub fits: Vec<RssFit>,
     /// Human notes (pinning advice, noisy results).
@@ -60,9 +66,25 @@ pub struct Harness {
     pub parent_mappings: u64,
 }
 
+/// `status` of a measured method.
+pub const MEASURED: &str = "measured";
+/// `status` of a method the environment refused.
+pub const UNAVAILABLE: &str = "unavailable";
+
+fn measured() -> String {
+    MEASURED.into()
+}
+
+fn unavailable() -> String {
+    UNAVAILABLE.into()
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MethodResult {
     pub method: String,
+    /// Always `measured` here (see [`Unavailable`]).
+    #[serde(default = "measured")]
+    pub status: String,
     pub description: String,
     /// Private anonymous memory touched in the parent before the run.
     pub rss_bytes: u64,
@@ -77,6 +99,26 @@ pub struct MethodResult {
     pub counters: Counters,
     /// Cumulative distribution: [latency ns, fraction <= it].
     pub cdf: Vec<(u64, f64)>,
+}
+
+/// A method whose first operation failed in a way that says the
+/// environment lacks it: a syscall refused (e.g. clone3 answered ENOSYS),
+/// or a child that could not run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unavailable {
+    pub method: String,
+    /// Always `unavailable`.
+    #[serde(default = "unavailable")]
+    pub status: String,
+    pub description: String,
+    /// The call that failed (`clone3`, `wait4`, `posix_spawn`, ...); null
+    /// when a child failed instead.
+    pub call: Option<String>,
+    /// Its errno by name (`ENOSYS`), or `errno N` for one forklore does not
+    /// name; null when a child failed instead.
+    pub errno: Option<String>,
+    /// The whole reason, one line: `clone3 failed: Function not implemented (os error 38)`.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -222,6 +264,23 @@ impl Report {
                 c.parent_context_switches + c.children_context_switches,
                 c.parent_page_faults,
                 c.children_page_faults,
+            );
+        }
+        for u in &self.unavailable {
+            let why = match (&u.call, &u.errno) {
+                (Some(c), Some(e)) => format!("{c}: {e}"),
+                _ => u.reason.clone(),
+            };
+            let _ = writeln!(
+                o,
+                "{:<17}{}{:>8} {why} (not measured)",
+                u.method,
+                if sweep {
+                    format!("{:>6} ", "-")
+                } else {
+                    String::new()
+                },
+                "unavailable"
             );
         }
         let _ = writeln!(
@@ -403,6 +462,17 @@ pub fn compare(a: &Report, b: &Report, a_name: &str, b_name: &str) -> String {
             verdict
         );
     }
+    for (side, here, there) in [("A", a, b), ("B", b, a)] {
+        for u in &here.unavailable {
+            if there.results.iter().any(|r| r.method == u.method) {
+                let _ = writeln!(
+                    o,
+                    "{:<17}{:>6} unavailable in {side}: {}",
+                    u.method, "", u.reason
+                );
+            }
+        }
+    }
     if matched == 0 {
         let _ = writeln!(o, "(no method measured at the same RSS in both reports)");
     }
@@ -456,6 +526,7 @@ pub(crate) mod tests {
             },
             results: vec![MethodResult {
                 method: "fork".into(),
+                status: MEASURED.into(),
                 description: "d".into(),
                 rss_bytes: 0,
                 stats,
@@ -468,6 +539,14 @@ pub(crate) mod tests {
                 noisy: false,
                 counters,
                 cdf: vec![(90_000, 0.0), (140_000, 1.0)],
+            }],
+            unavailable: vec![Unavailable {
+                method: "clone3".into(),
+                status: UNAVAILABLE.into(),
+                description: "d3".into(),
+                call: Some("clone3".into()),
+                errno: Some("ENOSYS".into()),
+                reason: "clone3 failed: Function not implemented (os error 38)".into(),
             }],
             fits: vec![RssFit {
                 method: "fork".into(),
@@ -499,6 +578,39 @@ pub(crate) mod tests {
         assert_eq!(v["fits"][0]["ms_per_gib"], 29.9);
         assert_eq!(v["harness"]["overhead"]["p50_ns"], 100_000);
         assert!(v["environment"]["virtualized"].is_boolean());
+        assert_eq!(v["results"][0]["status"], "measured");
+        assert_eq!(v["unavailable"][0]["status"], "unavailable");
+        assert_eq!(v["unavailable"][0]["errno"], "ENOSYS");
+        assert_eq!(v["unavailable"][0]["call"], "clone3");
+    }
+
+    #[test]
+    fn reports_without_status_or_unavailable_still_load() {
+        let mut v = serde_json::to_value(sample_report()).unwrap();
+        v.as_object_mut().unwrap().remove("unavailable");
+        v["results"][0].as_object_mut().unwrap().remove("status");
+        let r: Report = serde_json::from_value(v).unwrap();
+        assert!(r.unavailable.is_empty());
+        assert_eq!(r.results[0].status, MEASURED);
+    }
+
+    #[test]
+    fn unavailable_methods_are_rows_and_compared() {
+        let r = sample_report();
+        let t = r.table();
+        let row = t.lines().find(|l| l.starts_with("clone3")).unwrap();
+        assert!(
+            row.contains("unavailable") && row.contains("clone3: ENOSYS"),
+            "{row}"
+        );
+        let mut host = r.clone();
+        host.unavailable.clear();
+        host.results.push(MethodResult {
+            method: "clone3".into(),
+            ..host.results[0].clone()
+        });
+        let out = compare(&host, &r, "host.json", "gvisor.json");
+        assert!(out.contains("unavailable in B: clone3 failed"), "{out}");
     }
 
     #[test]

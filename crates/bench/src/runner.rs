@@ -6,12 +6,14 @@ use crate::error::{bad, failed, BenchError};
 use crate::methods::{CloneFlags, Method, Target};
 use crate::parse::format_size;
 use crate::report::{
-    Counters, Harness, MethodResult, Report, RssFit, RunConfig, RunSummary, SCHEMA,
+    Counters, Harness, MethodResult, Report, RssFit, RunConfig, RunSummary, Unavailable, MEASURED,
+    SCHEMA, UNAVAILABLE,
 };
 use crate::stats::{self, linear_fit, new_run_histogram, record, Sparse, Stats, NOISE_THRESHOLD};
 use forklore_sys::bench::{
     write_helper, Helper, HelperUsage, Op, OpError, PerfCounter, PerfEvent, BATCH_MAX,
 };
+use forklore_sys::errno::Errno;
 use forklore_sys::signal::{catch_flag, CaughtSignal};
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -44,6 +46,9 @@ pub struct Config {
     pub runs: u32,
     pub perf: bool,
     pub progress: bool,
+    /// Test-only: syscalls made to fail in the timing process (a seccomp
+    /// filter), to simulate a sandbox that lacks them. Empty normally.
+    pub deny: Vec<(u64, Errno)>,
 }
 
 pub const WARMUP_CAP: Duration = Duration::from_millis(500);
@@ -352,39 +357,46 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
     // caller), pinned like us (affinity is inherited).
     let exe = write_helper(tmp.path())
         .map_err(|e| failed(format!("cannot write the bench helper: {e}")))?;
-    let mut helper = Helper::spawn(&exe).map_err(|e| failed(e.to_string()))?;
+    let mut helper = if cfg.deny.is_empty() {
+        Helper::spawn(&exe)
+    } else {
+        Helper::spawn_denying(&exe, &cfg.deny)
+    }
+    .map_err(|e| failed(e.to_string()))?;
     let mut buf = vec![0u64; BATCH_MAX];
 
-    // Check every op works: one op each (a bad --flags combination is the
-    // user's input, rejected by the kernel).
+    // Check every op works: one op each. A bad --flags combination is the
+    // user's input, rejected by the kernel; any other method whose first
+    // op fails is one this environment lacks (a sandbox without clone3, a
+    // seccomp profile): it is reported unavailable and the rest measured.
+    let user_flags = cfg.clone != CloneFlags::default();
     let mut ops = Vec::new();
+    let mut unavailable = Vec::new();
     for m in &cfg.methods {
         let target = target_of(m);
-        let op = helper
+        let first = helper
             .prepare(m.op(cfg.clone), target.as_deref())
-            .map_err(|e| {
-                if m.takes_flags() && stop.hit().is_none() {
-                    bad(format!("--flags {}: {e}", cfg.clone.display()))
-                } else {
-                    stop.op_error(m.name, e)
-                }
-            })?;
-        if let Err(e) = helper.run(&mut buf[..1]) {
+            .and_then(|op| helper.run(&mut buf[..1]).map(|()| op));
+        match first {
+            Ok(op) => ops.push((*m, op, target)),
             // Ctrl-C during this first op is an interruption, not a
-            // rejection of the flags.
-            return Err(if m.takes_flags() && stop.hit().is_none() {
-                bad(format!(
+            // rejection of the flags or a missing method.
+            Err(e) if stop.hit().is_some() => return Err(stop.op_error(m.name, e)),
+            Err(e) if m.takes_flags() && user_flags => {
+                return Err(bad(format!(
                     "clone({}) is rejected here: {e}",
                     cfg.clone.display()
-                ))
-            } else {
-                stop.op_error(m.name, e)
-            });
+                )))
+            }
+            Err(e @ (OpError::Syscall { .. } | OpError::Child { .. })) => {
+                unavailable.push(unavailable_method(m, cfg.clone, &e))
+            }
+            Err(e) => return Err(stop.op_error(m.name, e)),
         }
-        ops.push((op, target));
     }
+    let methods: Vec<&Method> = ops.iter().map(|(m, _, _)| *m).collect();
 
-    let units = cfg.runs as u64 * cfg.rss.len() as u64 * cfg.methods.len() as u64 + cfg.runs as u64;
+    let units = cfg.runs as u64 * cfg.rss.len() as u64 * methods.len() as u64 + cfg.runs as u64;
     let pb = progress_bar(cfg.progress, units);
 
     // The harness's own cost: a timed nothing.
@@ -405,7 +417,7 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
 
     // Runs outermost: each run is a whole sweep, so slow drifts of the
     // machine spread over every point instead of bending one of them.
-    let nm = cfg.methods.len();
+    let nm = methods.len();
     let slots = cfg.rss.len() * nm;
     let mut hists: Vec<Sparse> = vec![Sparse::default(); slots];
     let mut runs: Vec<Vec<RunSummary>> = vec![Vec::new(); slots];
@@ -421,7 +433,7 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
                 Some(sig) => BenchError::Interrupted(sig),
                 None => failed(format!("--rss {rss}: {e}")),
             })?;
-            for (i, m) in cfg.methods.iter().enumerate() {
+            for (i, m) in methods.iter().enumerate() {
                 let j = ri * nm + i;
                 let label = format!(
                     "run {}/{} {} rss {}",
@@ -435,7 +447,7 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
                     pb.set_message(format!("{label}: {done} ops"));
                     stop.hit().is_none()
                 };
-                let (op, target) = &ops[i];
+                let (_, op, target) = &ops[i];
                 helper
                     .prepare(*op, target.as_deref())
                     .map_err(|e| stop.op_error(m.name, e))?;
@@ -464,9 +476,9 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
                 pb.inc(1);
             }
             if cfg.perf && run + 1 == cfg.runs {
-                for (i, m) in cfg.methods.iter().enumerate() {
+                for (i, m) in methods.iter().enumerate() {
                     pb.set_message(format!("perf counters {}", m.name));
-                    let (op, target) = &ops[i];
+                    let (_, op, target) = &ops[i];
                     helper
                         .prepare(*op, target.as_deref())
                         .map_err(|e| stop.op_error(m.name, e))?;
@@ -478,18 +490,15 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
     }
     let mut results = Vec::new();
     for (ri, &rss) in cfg.rss.iter().enumerate() {
-        for (i, m) in cfg.methods.iter().enumerate() {
+        for (i, m) in methods.iter().enumerate() {
             let j = ri * nm + i;
             let merged = hists[j].to_histogram();
             let p50s: Vec<f64> = runs[j].iter().map(|r| r.p50_ns as f64).collect();
             let spread = stats::spread(&p50s);
             results.push(MethodResult {
                 method: m.name.to_string(),
-                description: if m.takes_flags() {
-                    format!("clone({}) + SYS_exit + reap", cfg.clone.display())
-                } else {
-                    m.description.to_string()
-                },
+                status: MEASURED.into(),
+                description: describe(m, cfg.clone),
                 rss_bytes: rss,
                 stats: Stats::from_histogram(&merged),
                 runs: std::mem::take(&mut runs[j]),
@@ -504,7 +513,7 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
     drop(helper);
     drop(tmp);
 
-    let fits = fits(cfg, &results);
+    let fits = fits(cfg, &methods, &results);
     let harness = Harness {
         clock: "clock_gettime(CLOCK_MONOTONIC) via vDSO, read before and after each operation by forklore-bench-loop (no_std, libc only)"
             .into(),
@@ -512,7 +521,7 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
         parent_anon_kib,
         parent_mappings,
     };
-    let notes = notes(cfg, &environment, &harness, &results);
+    let notes = notes(cfg, &environment, &harness, &results, &unavailable);
     Ok(Report {
         schema: SCHEMA.into(),
         forklore_version: env!("CARGO_PKG_VERSION").into(),
@@ -530,9 +539,41 @@ pub fn measure(cfg: &Config) -> Result<Report, BenchError> {
         },
         harness,
         results,
+        unavailable,
         fits,
         notes,
     })
+}
+
+fn describe(m: &Method, clone: CloneFlags) -> String {
+    if m.takes_flags() {
+        format!("clone({}) + SYS_exit + reap", clone.display())
+    } else {
+        m.description.to_string()
+    }
+}
+
+/// The report entry of a method whose first op failed with `e`.
+fn unavailable_method(m: &Method, clone: CloneFlags, e: &OpError) -> Unavailable {
+    let (call, errno) = match e {
+        OpError::Syscall { call, errno } => (
+            Some(call.to_string()),
+            Some(
+                errno
+                    .name()
+                    .map_or_else(|| format!("errno {}", errno.raw()), str::to_string),
+            ),
+        ),
+        _ => (None, None),
+    };
+    Unavailable {
+        method: m.name.to_string(),
+        status: UNAVAILABLE.into(),
+        description: describe(m, clone),
+        call,
+        errno,
+        reason: e.to_string(),
+    }
 }
 
 /// Fitted growth over a sweep (`slope` × the RSS range) relative to the
@@ -552,13 +593,13 @@ fn sweep_growth(xy: &[(f64, f64)], slope: f64) -> f64 {
 }
 
 /// Least-squares cost versus RSS for every method measured at 2+ sizes.
-pub fn fits(cfg: &Config, results: &[MethodResult]) -> Vec<RssFit> {
+pub fn fits(cfg: &Config, methods: &[&Method], results: &[MethodResult]) -> Vec<RssFit> {
     if cfg.rss.len() < 2 {
         return Vec::new();
     }
     let gib = (1u64 << 30) as f64;
     let mut out = Vec::new();
-    for m in &cfg.methods {
+    for m in methods {
         let points: Vec<(u64, u64)> = results
             .iter()
             .filter(|r| r.method == m.name)
@@ -606,8 +647,22 @@ fn notes(
     env: &Environment,
     harness: &Harness,
     results: &[MethodResult],
+    unavailable: &[Unavailable],
 ) -> Vec<String> {
     let mut n = Vec::new();
+    if !unavailable.is_empty() {
+        let list: Vec<String> = unavailable
+            .iter()
+            .map(|u| match &u.errno {
+                Some(e) => format!("{} ({e})", u.method),
+                None => u.method.clone(),
+            })
+            .collect();
+        n.push(format!(
+            "unavailable here, not measured: {}; this environment (a sandbox, a seccomp profile or an older kernel) refuses them. Every other method was measured.",
+            list.join(", ")
+        ));
+    }
     match (cfg.pin, env.virtualized) {
         (Some(cpu), true) => n.push(format!(
             "pinned to CPU {cpu}: parent and children share one vCPU, so wake-ups stay local; on a VM this roughly halves fork/exit/wait costs compared with unpinned runs. Compare only runs with the same pinning."

@@ -93,6 +93,69 @@ fn main() {
             other => Err(format!("{other:?}").into()),
         }
     }));
+    trials.push(Trial::test(
+        "sandbox::denied_methods_are_unavailable",
+        || {
+            // A seccomp filter in the timing process answers clone3 with
+            // ENOSYS, as gVisor does: the clone3 methods are reported
+            // unavailable with the call and errno, every other one measured
+            // (glibc's posix_spawn falls back to clone).
+            let mut a = quick("fork,clone3,clone3-pidfd,posix-spawn");
+            a.no_perf = true;
+            a.deny = Some("clone3".into());
+            let r = run_report(&a).map_err(|e| e.to_string())?;
+            check_shape(&r, 2, 5)?;
+            let measured: Vec<&str> = r.results.iter().map(|m| m.method.as_str()).collect();
+            if measured != ["fork", "posix-spawn"] {
+                return Err(format!("measured {measured:?}").into());
+            }
+            let un: Vec<(&str, Option<&str>, Option<&str>)> = r
+                .unavailable
+                .iter()
+                .map(|u| (u.method.as_str(), u.call.as_deref(), u.errno.as_deref()))
+                .collect();
+            let want = [
+                ("clone3", Some("clone3"), Some("ENOSYS")),
+                ("clone3-pidfd", Some("clone3"), Some("ENOSYS")),
+            ];
+            if un != want || r.unavailable.iter().any(|u| u.status != "unavailable") {
+                return Err(format!("unavailable {un:?}").into());
+            }
+            if !r.table().contains("clone3: ENOSYS")
+                || !r.notes.iter().any(|n| n.contains("unavailable here"))
+            {
+                return Err("table or notes do not say it".into());
+            }
+            // Another errno is reported as such.
+            let mut b = quick("clone3,getpid");
+            b.no_perf = true;
+            b.deny = Some("clone3:EPERM".into());
+            let r = run_report(&b).map_err(|e| e.to_string())?;
+            if r.unavailable.len() != 1 || r.unavailable[0].errno.as_deref() != Some("EPERM") {
+                return Err(format!("{:?}", r.unavailable).into());
+            }
+            // Everything refused: still a report, with nothing measured.
+            let mut c = quick("clone3");
+            c.deny = Some("clone3".into());
+            let r = run_report(&c).map_err(|e| e.to_string())?;
+            if !r.results.is_empty() || r.unavailable.len() != 1 {
+                return Err(format!("{:?}", r.unavailable).into());
+            }
+            no_children_left()?;
+            single_threaded()
+        },
+    ));
+    trials.push(Trial::test("sandbox::bad_deny_is_bad_input", || {
+        for spec in ["spork", "clone3:EWHAT"] {
+            let mut a = quick("fork");
+            a.deny = Some(spec.into());
+            match run_report(&a) {
+                Err(BenchError::BadInput(m)) if m.contains("FORKLORE_BENCH_DENY") => {}
+                other => return Err(format!("{spec}: {other:?}").into()),
+            }
+        }
+        Ok(())
+    }));
     trials.push(Trial::test("counters::perf_pass_or_reasons", || {
         let a = quick("fork");
         let r = run_report(&a).map_err(|e| e.to_string())?;

@@ -86,6 +86,8 @@ impl BenchArgs {
             no_perf: a.no_perf,
             compare: a.compare,
             list_methods: a.list_methods,
+            // Test-only: simulate a sandbox that lacks these syscalls.
+            deny: std::env::var("FORKLORE_BENCH_DENY").ok(),
         }
     }
 }

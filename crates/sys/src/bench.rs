@@ -20,6 +20,7 @@ use crate::raw::{syscall1, syscall3, syscall5};
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -194,6 +195,22 @@ impl Op {
     }
 }
 
+/// The number of a syscall the bench's methods make and a sandbox may lack,
+/// by the name forklore bench's test-only `FORKLORE_BENCH_DENY` takes
+/// (`execve` is not one: the filter is in place when the helper itself is
+/// executed).
+pub fn deniable_syscall(name: &str) -> Option<u64> {
+    Some(match name {
+        #[cfg(target_arch = "x86_64")]
+        "fork" => nr::FORK,
+        "clone" => nr::CLONE,
+        "clone3" => nr::CLONE3,
+        "wait4" => nr::WAIT4,
+        "waitid" => nr::WAITID,
+        _ => return None,
+    })
+}
+
 /// Write the helper program into `dir` (mode 0755) and return its path.
 pub fn write_helper(dir: &Path) -> io::Result<PathBuf> {
     let path = dir.join("forklore-bench-loop");
@@ -224,13 +241,45 @@ impl Helper {
     /// Start the helper written by [`write_helper`]. It inherits this
     /// process's CPU affinity, so pin first.
     pub fn spawn(exe: &Path) -> Result<Helper, OpError> {
+        Helper::spawn_denying(exe, &[])
+    }
+
+    /// [`Helper::spawn`], with each syscall of `deny` made to fail with its
+    /// errno in the helper and its children by a seccomp filter installed
+    /// between fork and exec: what a sandbox without that syscall looks
+    /// like (forklore bench's test-only simulation). With a non-empty list
+    /// the helper is started by fork + exec rather than posix_spawn: call it
+    /// only from a single-threaded process.
+    pub fn spawn_denying(exe: &Path, deny: &[(u64, Errno)]) -> Result<Helper, OpError> {
+        let mut filters = [(0u64, Errno::from_raw(0)); 8];
+        if deny.len() > filters.len() {
+            return Err(OpError::Helper(format!(
+                "at most {} denied syscalls",
+                filters.len()
+            )));
+        }
+        filters[..deny.len()].copy_from_slice(deny);
+        let n = deny.len();
         let mut tries = 0;
         let child = loop {
-            match Command::new(exe)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-            {
+            let mut cmd = Command::new(exe);
+            cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+            if n > 0 {
+                // SAFETY: the closure runs in the forked child before exec;
+                // it only reads the copied array and makes raw prctl and
+                // seccomp syscalls (seccomp_deny_syscall builds its program
+                // on the stack): no allocation, no lock, async-signal-safe.
+                unsafe {
+                    cmd.pre_exec(move || {
+                        for &(nr, err) in &filters[..n] {
+                            crate::process::seccomp_deny_syscall(nr, err)
+                                .map_err(|e| io::Error::from_raw_os_error(e.raw()))?;
+                        }
+                        Ok(())
+                    });
+                }
+            }
+            match cmd.spawn() {
                 Ok(c) => break c,
                 // Another thread's child may still hold the freshly written
                 // file open for writing until its exec (CLOEXEC): retry.
