@@ -120,6 +120,18 @@ impl<'a> Engine<'a> {
             && call.exit_signal() == libc::SIGKILL as u64
             && !self.ctx.is_pidns_init
         {
+            if let Some(why) = self.ctx.missing("subreaper") {
+                // The child outlives its throwaway caller: only a
+                // subreaper collects it (and reports how it ended).
+                return Observation {
+                    skipped: Some(format!(
+                        "{why}; exit_signal SIGKILL runs in a throwaway caller whose orphan \
+                         only a subreaper collects"
+                    )),
+                    outcome: CaseOutcome::Skipped,
+                    ..obs
+                };
+            }
             if !self.helper_ok {
                 return Observation {
                     skipped: Some(
