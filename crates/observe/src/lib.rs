@@ -112,7 +112,8 @@ pub fn open_fds() -> Vec<i32> {
 
 /// Names of facilities `FORKLORE_SIMULATE_MISSING` (a comma-separated
 /// list, for tests only) makes the detection report missing, e.g.
-/// `subreaper,proc-sys-kernel`.
+/// `subreaper,proc-sys-kernel` (`uname` as well makes the kernel version
+/// unknown).
 pub const SIMULATE_ENV: &str = "FORKLORE_SIMULATE_MISSING";
 
 /// `facility` is listed in [`SIMULATE_ENV`].
@@ -154,7 +155,11 @@ pub fn kernel_info() -> KernelInfo {
             None,
         ),
         Err(why) => {
-            let u = nix::sys::utsname::uname();
+            let u = if simulated_missing("uname") {
+                Err(nix::errno::Errno::ENOSYS)
+            } else {
+                nix::sys::utsname::uname()
+            };
             let (rel, ver) = match &u {
                 Ok(u) => (
                     u.release().to_string_lossy().into_owned(),

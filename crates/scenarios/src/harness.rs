@@ -240,7 +240,7 @@ fn become_subreaper() -> Result<(), String> {
         ));
     }
     nix::sys::prctl::set_child_subreaper(true)
-        .map_err(|e| format!("no child subreaper: PR_SET_CHILD_SUBREAPER failed with {e}"))?;
+        .map_err(|e| format!("no child subreaper: PR_SET_CHILD_SUBREAPER failed with {e:?}"))?;
     IS_SUBREAPER.store(true, std::sync::atomic::Ordering::Relaxed);
     Ok(())
 }

@@ -3,7 +3,8 @@
 //! and the /proc facts cases compare (read through forklore-observe).
 
 use crate::case::{ename, Abort, STEP};
-use forklore_model::lifecycle::wopt::WALL;
+use forklore_model::lifecycle::wopt::{WALL, WEXITED, WNOHANG, WNOWAIT};
+use forklore_model::lifecycle::P_PID;
 use forklore_model::lifecycle::{self as lm, WaitResult, WaitidInfo};
 use forklore_model::Errno;
 use forklore_sys::{self as sys, Forked};
@@ -211,11 +212,37 @@ pub fn until_zombie(pid: i32) -> Result<(), Abort> {
 }
 
 /// Wait (without reaping) until child `pid` has exited, at most `timeout`:
-/// a pidfd becomes readable when the process exits.
+/// a pidfd becomes readable when the process exits. Where pidfd_open is
+/// missing (ENOSYS in some sandboxes), poll waitid(WNOHANG | WNOWAIT).
 pub fn exited_within(pid: i32, timeout: Duration) -> Result<bool, Abort> {
-    let fd = sys::pidfd_open(pid, 0)
-        .map_err(|e| Abort::Broken(format!("pidfd_open({pid}): errno {e}")))?;
-    Ok(readable(&fd, timeout))
+    match sys::pidfd_open(pid, 0) {
+        Ok(fd) => Ok(readable(&fd, timeout)),
+        Err(sys::Errno::ENOSYS) => {
+            let deadline = Instant::now() + timeout;
+            loop {
+                match sys::waitid(P_PID, pid, WEXITED | WNOHANG | WNOWAIT | WALL) {
+                    Ok(Some(_)) => return Ok(true),
+                    Ok(None) if Instant::now() >= deadline => return Ok(false),
+                    Ok(None) => std::thread::sleep(Duration::from_millis(1)),
+                    Err(e) => {
+                        return Err(Abort::Broken(format!("waitid({pid}): errno {e}")));
+                    }
+                }
+            }
+        }
+        Err(e) => Err(Abort::Broken(format!("pidfd_open({pid}): errno {e}"))),
+    }
+}
+
+/// pidfd_open for a case that needs a pidfd to test anything: ENOSYS is
+/// the facility missing (skip, with the reason), anything else broken.
+pub fn pidfd_needed(pid: i32) -> Result<OwnedFd, Abort> {
+    sys::pidfd_open(pid, 0).map_err(|e| match e {
+        sys::Errno::ENOSYS => {
+            Abort::Skip("pidfd_open is not implemented here (ENOSYS): no pidfd to test".into())
+        }
+        e => Abort::Broken(format!("pidfd_open({pid}): errno {e}")),
+    })
 }
 
 /// Reap `pid` (any kind of child) if it exits within `timeout`:
