@@ -292,6 +292,10 @@ pub fn observe_waitid(
 pub enum ExecObs {
     Failed(sys::Errno),
     Ran { report: Value, status: i32 },
+    /// execve neither returned nor ran the new image within [`STEP`] (it
+    /// blocks: gVisor's execve of a FIFO waits for a writer); the child
+    /// was killed. An observation, judged against the model like any other.
+    Blocked,
 }
 
 impl ExecObs {
@@ -300,9 +304,15 @@ impl ExecObs {
         match self {
             ExecObs::Failed(e) => ename(*e),
             ExecObs::Ran { .. } => "ok".into(),
+            ExecObs::Blocked => "blocked".into(),
         }
     }
 }
+
+/// A `setup` error that starts with this is a facility the environment
+/// lacks (a mount refused in a sandbox): the case is skipped with the rest
+/// of the message, not broken.
+pub const SKIP_PREFIX: &str = "skip: ";
 
 /// Fork; in the child run `setup` (its JSON goes back as "pre"), point
 /// stdout at a pipe, and call `exec`, which returns the errno on failure.
@@ -332,12 +342,20 @@ pub fn exec_in_child(
             let pre: Value = serde_json::from_str(&read_line(&pre_r, STEP)?).unwrap_or(Value::Null);
             if let Some(e) = pre.get("setup_error") {
                 let _ = reap_within(pid, STEP);
+                if let Some(why) = e.as_str().and_then(|e| e.strip_prefix(SKIP_PREFIX)) {
+                    return Err(Abort::Skip(why.to_string()));
+                }
                 return Err(Abort::Broken(format!("setup in the child: {e}")));
             }
             // Exec success closes err_w (CLOEXEC): EOF with no bytes.
             let mut buf = [0u8; 4];
             if !readable(&err_r, STEP) {
-                return Err(Abort::Broken("exec child neither failed nor ran".into()));
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                let _ = reap_within(pid, STEP);
+                return Ok((pre, ExecObs::Blocked));
             }
             let n = nix::unistd::read(&err_r, &mut buf).unwrap_or(0);
             if n == 4 {
