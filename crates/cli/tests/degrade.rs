@@ -128,7 +128,10 @@ fn the_kernel_version_says_where_it_came_from() {
     let out = run(&args, Some("proc-sys-kernel,uname"));
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--kernel") && err.lines().count() == 1, "{err}");
+    assert!(
+        err.contains("--kernel") && err.lines().count() == 1,
+        "{err}"
+    );
     // ...which models against the declared version.
     let mut with = args.to_vec();
     with.extend(["--kernel", "6.1"]);
@@ -137,7 +140,10 @@ fn the_kernel_version_says_where_it_came_from() {
     assert_eq!(r["kernel"], "6.1.0");
     assert!(r["kernel_note"].as_str().unwrap().contains("declared"));
     let ctx = &r["contexts"][0]["detected"];
-    assert_eq!(ctx["kernel"], serde_json::json!({"major": 6, "minor": 1, "patch": 0}));
+    assert_eq!(
+        ctx["kernel"],
+        serde_json::json!({"major": 6, "minor": 1, "patch": 0})
+    );
     // A bad --kernel is bad input.
     let out = run(&["check", "--quick", "--kernel", "six"], None);
     assert_eq!(out.status.code(), Some(2));

@@ -291,7 +291,10 @@ pub fn observe_waitid(
 #[derive(Debug)]
 pub enum ExecObs {
     Failed(sys::Errno),
-    Ran { report: Value, status: i32 },
+    Ran {
+        report: Value,
+        status: i32,
+    },
     /// execve neither returned nor ran the new image within [`STEP`] (it
     /// blocks: gVisor's execve of a FIFO waits for a writer); the child
     /// was killed. An observation, judged against the model like any other.
