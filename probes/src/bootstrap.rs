@@ -158,6 +158,21 @@ fn worker_main(
     if let Some(why) = no_subreaper {
         ctx.add_missing("subreaper", why);
     }
+    // Facilities only a system call tells (the files are read in observe).
+    if observe::simulated_missing("pidfd-open") {
+        ctx.add_missing(
+            "pidfd-open",
+            format!(
+                "pidfd_open(2) not used (simulated by {})",
+                observe::SIMULATE_ENV
+            ),
+        );
+    } else if let Err(sys::Errno::ENOSYS) = sys::pidfd_open(std::process::id() as i32, 0) {
+        ctx.add_missing(
+            "pidfd-open",
+            "pidfd_open(2) is ENOSYS: scenarios that need a pidfd skip",
+        );
+    }
     emit(&Msg::Context {
         context: ctx.clone(),
     });

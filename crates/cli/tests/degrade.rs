@@ -104,6 +104,39 @@ fn without_a_subreaper_only_the_cases_that_need_one_skip() {
 }
 
 #[test]
+fn without_pidfd_open_the_scenarios_wait_another_way() {
+    let args = [
+        "check",
+        "--quick",
+        "--filter",
+        "lifecycle*",
+        "--format",
+        "json",
+        "--all-cases",
+    ];
+    let out = run(&args, Some("pidfd-open"));
+    let r = json(&out);
+    assert_eq!(r["summary"]["broken"], 0, "{}", r["summary"]);
+    assert_eq!(r["summary"]["fail"], 0, "{}", r["summary"]);
+    let v = verdicts(&r);
+    let pidfd_skips = v
+        .iter()
+        .filter(|(_, (verdict, why))| verdict == "skip" && why.contains("pidfd_open"))
+        .count();
+    assert!(pidfd_skips > 0);
+    // The exec, exit and wait scenarios still pass (the harness waits
+    // with waitid instead of a pidfd).
+    for (id, (verdict, why)) in &v {
+        if id.starts_with("lifecycle/wait/") {
+            assert!(
+                verdict == "pass" || why == "needs root",
+                "{id}: {verdict} {why}"
+            );
+        }
+    }
+}
+
+#[test]
 fn the_kernel_version_says_where_it_came_from() {
     let args = [
         "check",

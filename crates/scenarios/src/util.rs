@@ -215,7 +215,7 @@ pub fn until_zombie(pid: i32) -> Result<(), Abort> {
 /// a pidfd becomes readable when the process exits. Where pidfd_open is
 /// missing (ENOSYS in some sandboxes), poll waitid(WNOHANG | WNOWAIT).
 pub fn exited_within(pid: i32, timeout: Duration) -> Result<bool, Abort> {
-    match sys::pidfd_open(pid, 0) {
+    match pidfd_open(pid) {
         Ok(fd) => Ok(readable(&fd, timeout)),
         Err(sys::Errno::ENOSYS) => {
             let deadline = Instant::now() + timeout;
@@ -234,10 +234,19 @@ pub fn exited_within(pid: i32, timeout: Duration) -> Result<bool, Abort> {
     }
 }
 
+/// pidfd_open(pid, 0), or ENOSYS when `FORKLORE_SIMULATE_MISSING` lists
+/// `pidfd-open` (tests of the degraded path).
+fn pidfd_open(pid: i32) -> Result<OwnedFd, sys::Errno> {
+    if forklore_observe::simulated_missing("pidfd-open") {
+        return Err(sys::Errno::ENOSYS);
+    }
+    sys::pidfd_open(pid, 0)
+}
+
 /// pidfd_open for a case that needs a pidfd to test anything: ENOSYS is
 /// the facility missing (skip, with the reason), anything else broken.
 pub fn pidfd_needed(pid: i32) -> Result<OwnedFd, Abort> {
-    sys::pidfd_open(pid, 0).map_err(|e| match e {
+    pidfd_open(pid).map_err(|e| match e {
         sys::Errno::ENOSYS => {
             Abort::Skip("pidfd_open is not implemented here (ENOSYS): no pidfd to test".into())
         }
