@@ -177,6 +177,18 @@ fn the_kernel_version_says_where_it_came_from() {
         ctx["kernel"],
         serde_json::json!({"major": 6, "minor": 1, "patch": 0})
     );
+    // explain, too: refused without --kernel, modelled with it.
+    let out = run(
+        &["explain", "--flags", "THREAD"],
+        Some("proc-sys-kernel,uname"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(
+        &["explain", "--flags", "THREAD", "--kernel", "6.1", "--json"],
+        Some("proc-sys-kernel,uname"),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json(&out)["kernel"], "6.1.0");
     // A bad --kernel is bad input.
     let out = run(&["check", "--quick", "--kernel", "six"], None);
     assert_eq!(out.status.code(), Some(2));
