@@ -63,11 +63,22 @@ pub(crate) fn probe_main() -> i32 {
             return 3;
         }
     }
-    if let Err(e) = sys::set_child_subreaper() {
-        emit(&Msg::Skip {
-            reason: format!("PR_SET_CHILD_SUBREAPER failed: errno {e}"),
-        });
-        return 0;
+    // Without a subreaper the probe still runs: orphans would escape to
+    // init, so the reaper leads a process group of its own instead and
+    // kills that group at the end; only the cases whose child outlives its
+    // caller are skipped (see engine::run_inner).
+    let no_subreaper = if observe::simulated_missing("subreaper") {
+        Some(format!(
+            "no child subreaper: PR_SET_CHILD_SUBREAPER not used (simulated by {})",
+            observe::SIMULATE_ENV
+        ))
+    } else {
+        sys::set_child_subreaper()
+            .err()
+            .map(|e| format!("no child subreaper: PR_SET_CHILD_SUBREAPER failed with {e}"))
+    };
+    if no_subreaper.is_some() {
+        let _ = nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0));
     }
     let prepared = match Prepared::before_fork(&header.context, &cases) {
         Ok(p) => p,
@@ -98,10 +109,19 @@ pub(crate) fn probe_main() -> i32 {
         Ok(Forked::Child) => {
             // The worker never returns into the caller's main: it must not
             // run destructors of the reaper's resources (temp dirs).
-            let code = worker_main(reaper_pid, &header.context, &prepared, &cases, &mailbox);
+            let code = worker_main(
+                reaper_pid,
+                &header.context,
+                &prepared,
+                &cases,
+                &mailbox,
+                no_subreaper.as_deref(),
+            );
             sys::exit_now(code)
         }
-        Ok(Forked::Parent { child }) => reaper::reaper_main(child, &mailbox, prepared, term),
+        Ok(Forked::Parent { child }) => {
+            reaper::reaper_main(child, &mailbox, prepared, term, no_subreaper.is_none())
+        }
     }
 }
 
@@ -112,6 +132,7 @@ fn worker_main(
     prepared: &Prepared,
     cases: &[ProbeCase],
     mailbox: &Mailbox,
+    no_subreaper: Option<&str>,
 ) -> i32 {
     let pidns_init = *spec == ContextSpec::PidNsInit;
     if rearm(reaper, pidns_init).is_err() {
@@ -134,6 +155,24 @@ fn worker_main(
     // Measured in `arrange`, as the context's credentials: constant for
     // the whole batch, so it travels with the context, not with a case.
     ctx.cgroup_write = res.cgroup_write();
+    if let Some(why) = no_subreaper {
+        ctx.add_missing("subreaper", why);
+    }
+    // Facilities only a system call tells (the files are read in observe).
+    if observe::simulated_missing("pidfd-open") {
+        ctx.add_missing(
+            "pidfd-open",
+            format!(
+                "pidfd_open(2) not used (simulated by {})",
+                observe::SIMULATE_ENV
+            ),
+        );
+    } else if let Err(sys::Errno::ENOSYS) = sys::pidfd_open(std::process::id() as i32, 0) {
+        ctx.add_missing(
+            "pidfd-open",
+            "pidfd_open(2) is ENOSYS: scenarios that need a pidfd skip",
+        );
+    }
     emit(&Msg::Context {
         context: ctx.clone(),
     });

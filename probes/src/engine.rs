@@ -120,6 +120,18 @@ impl<'a> Engine<'a> {
             && call.exit_signal() == libc::SIGKILL as u64
             && !self.ctx.is_pidns_init
         {
+            if let Some(why) = self.ctx.missing("subreaper") {
+                // The child outlives its throwaway caller: only a
+                // subreaper collects it (and reports how it ended).
+                return Observation {
+                    skipped: Some(format!(
+                        "{why}; exit_signal SIGKILL runs in a throwaway caller whose orphan \
+                         only a subreaper collects"
+                    )),
+                    outcome: CaseOutcome::Skipped,
+                    ..obs
+                };
+            }
             if !self.helper_ok {
                 return Observation {
                     skipped: Some(
@@ -258,7 +270,7 @@ impl<'a> Engine<'a> {
             }
             obs.reaped_by = Some(ReapedBy::None);
             obs.wait_errno = w.err().map(|e| Errno(e.raw()));
-        } else if parent {
+        } else if parent && !self.own_child(tid) {
             self.arena.release();
             let (rec, seen) = self.mailbox.wait_for(tid, self.mail_seen, WAIT_LIMIT);
             self.mail_seen = seen;
@@ -271,38 +283,10 @@ impl<'a> Engine<'a> {
                 }
             }
         } else {
+            // Also a CLONE_PARENT child the environment made the caller's
+            // own (gVisor does): observed as such, and judged.
             self.arena.release();
-            match sys::waitid(forklore_sys::wait::P_PID, tid, WEXITED | WNOWAIT | WALL) {
-                Ok(Some(_)) => {
-                    if full {
-                        if let Ok(z) = observe::proc_info(tid) {
-                            obs.zombie_state = Some(z.state.clone());
-                            obs.zombie = Some(z);
-                        }
-                    }
-                    match reap_in_order(tid) {
-                        Ok((who, r)) => {
-                            obs.reaped_by = Some(who);
-                            obs.wait_status = Some(r.status);
-                            obs.rusage = full.then_some(r.rusage);
-                        }
-                        Err(e) => {
-                            obs.reaped_by = Some(ReapedBy::None);
-                            obs.wait_errno = Some(Errno(e.raw()));
-                        }
-                    }
-                }
-                // Gone without a zombie: auto-reaped (SIGCHLD ignored).
-                Err(sys::Errno::ECHILD) => {
-                    obs.reaped_by = Some(ReapedBy::None);
-                    obs.wait_errno = Some(Errno(libc::ECHILD));
-                }
-                Ok(None) | Err(_) => {
-                    gone = false;
-                    obs.outcome = CaseOutcome::Broken;
-                    obs.broken = Some("waitid on the child failed".into());
-                }
-            }
+            gone = self.reap_own(tid, full, &mut obs);
         }
         if let Some(z) = &obs.zombie {
             obs.exit_signal = z.exit_signal.or(obs.exit_signal);
@@ -333,6 +317,57 @@ impl<'a> Engine<'a> {
             let _ = self.arena.renew();
         }
         obs
+    }
+
+    /// `tid` is a child of this process (waitid finds it): a CLONE_PARENT
+    /// child should not be (Linux makes it the caller's parent's).
+    fn own_child(&self, tid: i32) -> bool {
+        !matches!(
+            sys::waitid(
+                forklore_sys::wait::P_PID,
+                tid,
+                WEXITED | WNOHANG | WNOWAIT | WALL
+            ),
+            Err(sys::Errno::ECHILD)
+        )
+    }
+
+    /// Wait for our child `tid` to exit, read its zombie when `full`, and
+    /// reap it. `false`: it is still there (the case is broken).
+    fn reap_own(&mut self, tid: i32, full: bool, obs: &mut Observation) -> bool {
+        let mut gone = true;
+        match sys::waitid(forklore_sys::wait::P_PID, tid, WEXITED | WNOWAIT | WALL) {
+            Ok(Some(_)) => {
+                if full {
+                    if let Ok(z) = observe::proc_info(tid) {
+                        obs.zombie_state = Some(z.state.clone());
+                        obs.zombie = Some(z);
+                    }
+                }
+                match reap_in_order(tid) {
+                    Ok((who, r)) => {
+                        obs.reaped_by = Some(who);
+                        obs.wait_status = Some(r.status);
+                        obs.rusage = full.then_some(r.rusage);
+                    }
+                    Err(e) => {
+                        obs.reaped_by = Some(ReapedBy::None);
+                        obs.wait_errno = Some(Errno(e.raw()));
+                    }
+                }
+            }
+            // Gone without a zombie: auto-reaped (SIGCHLD ignored).
+            Err(sys::Errno::ECHILD) => {
+                obs.reaped_by = Some(ReapedBy::None);
+                obs.wait_errno = Some(Errno(libc::ECHILD));
+            }
+            Ok(None) | Err(_) => {
+                gone = false;
+                obs.outcome = CaseOutcome::Broken;
+                obs.broken = Some("waitid on the child failed".into());
+            }
+        }
+        gone
     }
 
     /// Run a case whose child's exit kills its caller: fork a throwaway

@@ -4,7 +4,9 @@
 //! worker through the shared [`Mailbox`]; it resumes a worker stopped by a
 //! child's exit signal (SIGSTOP cannot be ignored); and when the worker
 //! ends, however it ends, it kills and reaps every remaining descendant,
-//! removes what it created, and reports how the worker ended.
+//! removes what it created, and reports how the worker ended. Where
+//! PR_SET_CHILD_SUBREAPER fails (some sandboxes), it leads a process group
+//! that every probe process inherits and kills that group instead.
 
 use crate::context::Prepared;
 use crate::protocol::{emit, Msg};
@@ -32,11 +34,38 @@ fn describe(status: i32) -> (String, Option<i32>) {
     }
 }
 
-/// SIGKILL every descendant (orphans are reparented to us, the subreaper)
-/// and reap them all. Returns how many live processes had to be killed.
-fn kill_descendants() -> u32 {
+/// Without a subreaper, orphans went to init: SIGKILL every other live
+/// member of our process group (every probe process is in it; init reaps
+/// the orphans). Returns how many were alive.
+fn kill_group() -> u32 {
     let me = std::process::id() as i32;
     let mut killed = 0;
+    for round in 0..1000 {
+        let alive: Vec<i32> = observe::group_members(me)
+            .into_iter()
+            .filter(|&(pid, state)| pid != me && state != 'Z' && state != 'X')
+            .map(|(pid, _)| pid)
+            .collect();
+        if alive.is_empty() {
+            break;
+        }
+        if round == 0 {
+            killed = alive.len() as u32;
+        }
+        for pid in alive {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    killed
+}
+
+/// SIGKILL every descendant (orphans are reparented to us when we are the
+/// subreaper; without one, [`kill_group`] finds them) and reap all our
+/// children. Returns how many live processes had to be killed.
+fn kill_descendants(subreaper: bool) -> u32 {
+    let me = std::process::id() as i32;
+    let mut killed = if subreaper { 0 } else { kill_group() };
     for _ in 0..10_000 {
         let kids = observe::children_of(me);
         for (pid, state) in &kids {
@@ -60,6 +89,7 @@ pub(crate) fn reaper_main(
     mailbox: &Mailbox,
     prepared: Prepared,
     term: &AtomicBool,
+    subreaper: bool,
 ) -> i32 {
     let mut end = ("vanished".to_string(), None);
     loop {
@@ -98,7 +128,7 @@ pub(crate) fn reaper_main(
             Ok(Some(info)) => reap_and_post(info.pid, mailbox),
         }
     }
-    let killed = kill_descendants();
+    let killed = kill_descendants(subreaper);
     for p in prepared.cleanup() {
         let _ = writeln!(std::io::stderr(), "forklore-probe reaper: {p}");
     }

@@ -72,6 +72,11 @@ pub struct CheckArgs {
     /// With --expect: a vanished baseline entry (xpass) also exits 1.
     #[arg(long)]
     pub strict_expect: bool,
+    /// Model against kernel version X.Y[.Z] instead of the one detected
+    /// (needed where the release cannot be told, e.g. without /proc/sys
+    /// and with an unparsable uname(2) release).
+    #[arg(long)]
+    pub kernel: Option<String>,
 }
 
 /// Read a baseline file (`--expect`): any problem is one line, exit 2,
@@ -79,6 +84,34 @@ pub struct CheckArgs {
 pub(crate) fn read_baseline(path: &std::path::Path) -> Result<Baseline, InputError> {
     let text = files::read_input("--expect", path)?;
     Baseline::parse(&text).map_err(|e| InputError(format!("--expect {}: {e}", path.display())))
+}
+
+/// `--kernel X.Y[.Z]`, parsed as `explain --kernel` is.
+pub(crate) fn declared_kernel(
+    arg: Option<&str>,
+) -> Result<Option<forklore_model::KernelVersion>, InputError> {
+    arg.map(|k| {
+        k.parse::<forklore_model::KernelVersion>()
+            .map_err(|e| InputError(format!("--kernel: {e}")))
+    })
+    .transpose()
+}
+
+/// The host's context with the declared kernel in it. Without a declared
+/// kernel, an unknown running version is refused (exit 2): predicting
+/// against a made-up 0.0.0 would judge every version-bounded case wrongly.
+pub(crate) fn host_context(
+    declared: Option<forklore_model::KernelVersion>,
+) -> Result<forklore_model::Context, InputError> {
+    let host = forklore_observe::detect_host_context();
+    match declared {
+        Some(k) => Ok(check::with_declared_kernel(host, k)),
+        None if forklore_observe::kernel_version().is_none() => Err(InputError(format!(
+            "the running kernel's version is {}; say which to model against with --kernel X.Y[.Z]",
+            host.kernel_note.as_deref().unwrap_or("unknown")
+        ))),
+        None => Ok(host),
+    }
 }
 
 pub(crate) fn patterns(list: &[String]) -> Result<Vec<glob::Pattern>, InputError> {
@@ -109,6 +142,8 @@ pub fn parse_contexts(arg: Option<&str>) -> Result<Vec<String>, InputError> {
 
 pub fn run(args: &CheckArgs) -> Result<i32, exit::Error> {
     let filters = patterns(&args.filter)?;
+    let kernel = declared_kernel(args.kernel.as_deref())?;
+    let host = host_context(kernel)?;
     let contexts = parse_contexts(args.contexts.as_deref())?;
     if let Some(out) = &args.output {
         files::check_output("--output", out)?;
@@ -155,8 +190,9 @@ pub fn run(args: &CheckArgs) -> Result<i32, exit::Error> {
         batch_size: usize::try_from(args.batch_size).unwrap_or(usize::MAX),
         batch_timeout: Duration::from_secs(args.batch_timeout),
         progress,
-        host: forklore_observe::detect_host_context(),
+        host,
         keep_passing_details: args.all_cases,
+        kernel,
     };
     let is_root = runner_is_root();
     let mut report = check::run_check(&opts, is_root);

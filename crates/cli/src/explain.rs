@@ -18,8 +18,13 @@ pub struct ExplainArgs {
 
 pub fn run(args: &ExplainArgs) -> Result<i32, exit::Error> {
     let req = args.request.options().build()?;
-    let host = forklore_observe::detect_host_context();
-    let ctx = args.context.options().build(&host)?;
+    let opts = args.context.options();
+    // An unknown running version is refused unless --kernel names one.
+    let host = match &opts.kernel {
+        Some(_) => forklore_observe::detect_host_context(),
+        None => crate::check::host_context(None)?,
+    };
+    let ctx = opts.build(&host)?;
     let p = forklore_model::predict(&req, &ctx);
     if args.json {
         outln!("{}", forklore_suite::explain::explain_json(&req, &ctx, &p))?;

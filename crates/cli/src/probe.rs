@@ -26,12 +26,31 @@ pub struct ProbeArgs {
     /// (see `forklore list --filter 'lifecycle/*'`); contexts root and user.
     #[arg(long)]
     pub scenario: Option<String>,
-    /// Print one JSON object instead of text.
+    /// Print one JSON object instead of text (in every verdict, and for
+    /// bad input too, with verdict "error").
     #[arg(long)]
     pub json: bool,
+    /// Model against kernel version X.Y[.Z] instead of the one detected.
+    #[arg(long)]
+    pub kernel: Option<String>,
 }
 
 pub fn run(args: &ProbeArgs) -> Result<i32, exit::Error> {
+    let r = run_inner(args);
+    if let (true, Err(exit::Error::Usage(m))) = (args.json, &r) {
+        // A script still gets a document; the line on stderr and exit 2
+        // stay as for every bad input.
+        let name = args.context.as_deref().unwrap_or("");
+        outln!(
+            "{}",
+            serde_json::json!({"context": name, "verdict": "error", "reason": m})
+        )?;
+    }
+    r
+}
+
+fn run_inner(args: &ProbeArgs) -> Result<i32, exit::Error> {
+    let kernel = crate::check::declared_kernel(args.kernel.as_deref())?;
     let request = args.request.options();
     match &args.scenario {
         Some(id) => {
@@ -41,14 +60,24 @@ pub fn run(args: &ProbeArgs) -> Result<i32, exit::Error> {
                 )
                 .into());
             }
-            probe_scenario(id, args.context.as_deref(), args.json)
+            crate::check::host_context(kernel)?;
+            probe_scenario(id, args.context.as_deref(), args.json, kernel)
         }
-        None => probe_one(&request.build()?, args.context.as_deref(), args.json),
+        None => {
+            let req = request.build()?;
+            crate::check::host_context(kernel)?;
+            probe_one(&req, args.context.as_deref(), args.json, kernel)
+        }
     }
 }
 
 /// `forklore probe`: one case, observed in full, with the model's prediction.
-fn probe_one(req: &Request, context: Option<&str>, json: bool) -> Result<i32, exit::Error> {
+fn probe_one(
+    req: &Request,
+    context: Option<&str>,
+    json: bool,
+    kernel: Option<forklore_model::KernelVersion>,
+) -> Result<i32, exit::Error> {
     let is_root = runner_is_root();
     let name = context
         .map(str::to_string)
@@ -74,14 +103,24 @@ fn probe_one(req: &Request, context: Option<&str>, json: bool) -> Result<i32, ex
         Duration::from_secs(60),
     );
     let ctx = match batch.context {
-        Ok(c) => c,
+        Ok(c) => match kernel {
+            Some(k) => check::with_declared_kernel(c, k),
+            None => c,
+        },
         Err(reason) => {
             print_skip(json, &name, &reason)?;
             return Ok(exit::SKIP);
         }
     };
     let Some((_, obs)) = batch.results.first() else {
-        errln!("forklore: the probe returned no result")?;
+        let reason = "the probe returned no result";
+        if json {
+            outln!(
+                "{}",
+                serde_json::json!({"context": name, "verdict": "broken", "reason": reason})
+            )?;
+        }
+        errln!("forklore: {reason}")?;
         return Ok(exit::BROKEN);
     };
     let pred = forklore_model::predict(req, &ctx);
@@ -150,7 +189,12 @@ fn print_skip(json: bool, name: &str, reason: &str) -> Result<(), WriteError> {
 
 /// `forklore probe --scenario ID`: one lifecycle scenario in the root or
 /// user context, with the model's expectation next to the observation.
-fn probe_scenario(id: &str, context: Option<&str>, json: bool) -> Result<i32, exit::Error> {
+fn probe_scenario(
+    id: &str,
+    context: Option<&str>,
+    json: bool,
+    kernel: Option<forklore_model::KernelVersion>,
+) -> Result<i32, exit::Error> {
     use forklore_scenarios as sc;
     let info = sc::catalogue()
         .into_iter()
@@ -171,13 +215,23 @@ fn probe_scenario(id: &str, context: Option<&str>, json: bool) -> Result<i32, ex
             return Ok(exit::SKIP);
         }
     };
-    let cmd = sc::ScenarioCommand::current_exe()
+    let mut cmd = sc::ScenarioCommand::current_exe()
         .map_err(|e| InputError(format!("cannot find own executable: {e}")))?;
+    if let Some(k) = kernel {
+        cmd.args.extend(["--kernel".to_string(), k.to_string()]);
+    }
     let Some(r) = sc::run(&cmd, &[info.id], Duration::from_secs(60), uid)
         .into_iter()
         .next()
     else {
-        errln!("forklore: the scenario returned no result")?;
+        let reason = "the scenario returned no result";
+        if json {
+            outln!(
+                "{}",
+                serde_json::json!({"id": id, "context": name, "verdict": "broken", "reason": reason})
+            )?;
+        }
+        errln!("forklore: {reason}")?;
         return Ok(exit::BROKEN);
     };
     if json {

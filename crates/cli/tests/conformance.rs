@@ -53,6 +53,7 @@ fn main() -> ExitCode {
             progress: None,
             host: host.clone(),
             keep_passing_details: false,
+            kernel: None,
         };
         let r = check::run_check(&opts, host.ruid_is_global_root);
         let s = &r.summary;

@@ -96,10 +96,31 @@ impl CgroupWrite {
     }
 }
 
+/// A facility the suite's own machinery relies on that this environment
+/// does not provide (e.g. `subreaper`: PR_SET_CHILD_SUBREAPER fails in some
+/// sandboxes). Only the cases that truly need it are skipped, with
+/// `reason`; the model's predictions never read it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MissingFacility {
+    /// Short name: `subreaper`, `proc-sys-kernel`, `pidfd-open`, ...
+    pub facility: String,
+    /// What was tried and how it failed.
+    pub reason: String,
+}
+
 /// The caller's situation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Context {
     pub kernel: KernelVersion,
+    /// Why `kernel` is not simply the running kernel's release (read from
+    /// uname(2) only, declared with `--kernel`, ...); `None` when it was
+    /// read from /proc/sys/kernel/osrelease.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_note: Option<String>,
+    /// Facilities the probe or the scenarios need that this environment
+    /// lacks (empty on an ordinary Linux host).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<MissingFacility>,
     /// Effective capabilities in the caller's own user namespace.
     pub caps: Caps,
     /// Depth of the caller's user namespace (0 = initial). `capable()` in the
@@ -156,6 +177,8 @@ impl Context {
     pub fn root(kernel: KernelVersion, caps: Caps) -> Self {
         Context {
             kernel,
+            kernel_note: None,
+            missing: Vec::new(),
             caps,
             userns_level: 0,
             ruid_is_global_root: true,
@@ -195,6 +218,24 @@ impl Context {
     /// `ns_capable(current_user_ns(), cap)`.
     pub fn cap_in_own_userns(&self, cap: u32) -> bool {
         self.caps.has(cap)
+    }
+
+    /// The reason `facility` is missing, if it is.
+    pub fn missing(&self, facility: &str) -> Option<&str> {
+        self.missing
+            .iter()
+            .find(|m| m.facility == facility)
+            .map(|m| m.reason.as_str())
+    }
+
+    /// Record a missing facility (once).
+    pub fn add_missing(&mut self, facility: &str, reason: impl Into<String>) {
+        if self.missing(facility).is_none() {
+            self.missing.push(MissingFacility {
+                facility: facility.into(),
+                reason: reason.into(),
+            });
+        }
     }
 
     /// `capable(cap)`: in the initial user namespace.

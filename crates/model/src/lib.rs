@@ -16,7 +16,7 @@ pub mod rules;
 pub mod verdict;
 pub mod version;
 
-pub use context::{cap, Caps, CgroupAccess, CgroupWrite, Context, Nproc};
+pub use context::{cap, Caps, CgroupAccess, CgroupWrite, Context, MissingFacility, Nproc};
 pub use errno::Errno;
 pub use prediction::{
     Outcome, Parent, PidfdKind, Prediction, ReapedBy, RuleInfo, Semantics, VersionRange,

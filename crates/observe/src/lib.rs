@@ -110,17 +110,134 @@ pub fn open_fds() -> Vec<i32> {
     v
 }
 
-/// The running kernel (`/proc/sys/kernel/osrelease`, with Debian's real
-/// point release taken from `/proc/sys/kernel/version`).
+/// Names of facilities `FORKLORE_SIMULATE_MISSING` (a comma-separated
+/// list, for tests only) makes the detection report missing, e.g.
+/// `subreaper,proc-sys-kernel` (`uname` as well makes the kernel version
+/// unknown).
+pub const SIMULATE_ENV: &str = "FORKLORE_SIMULATE_MISSING";
+
+/// `facility` is listed in [`SIMULATE_ENV`].
+pub fn simulated_missing(facility: &str) -> bool {
+    std::env::var(SIMULATE_ENV)
+        .map(|v| v.split(',').any(|f| f.trim() == facility))
+        .unwrap_or(false)
+}
+
+/// The running kernel's release as far as it can be told, and how
+/// far it can be trusted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelInfo {
+    /// `None`: no release string could be parsed.
+    pub version: Option<KernelVersion>,
+    /// Why the version is not simply `/proc/sys/kernel/osrelease`'s (read
+    /// from uname(2) only, or unknown); `None` when it is.
+    pub note: Option<String>,
+}
+
+fn read_proc_sys_kernel(name: &str) -> Result<String, String> {
+    let path = format!("/proc/sys/kernel/{name}");
+    if simulated_missing("proc-sys-kernel") {
+        return Err(format!("{path}: absent (simulated by {SIMULATE_ENV})"));
+    }
+    std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))
+}
+
+/// The running kernel: `/proc/sys/kernel/osrelease` (with Debian's real
+/// point release from `/proc/sys/kernel/version` and Ubuntu's from
+/// `/proc/version_signature`); when /proc/sys is not there, uname(2), said
+/// so in the note (a sandbox reports whatever release it likes, and
+/// nothing can cross-check it). Never a silent 0.0.0.
+pub fn kernel_info() -> KernelInfo {
+    let (rel, ver, source_note) = match read_proc_sys_kernel("osrelease") {
+        Ok(rel) => (
+            rel,
+            read_proc_sys_kernel("version").unwrap_or_default(),
+            None,
+        ),
+        Err(why) => {
+            let u = if simulated_missing("uname") {
+                Err(nix::errno::Errno::ENOSYS)
+            } else {
+                nix::sys::utsname::uname()
+            };
+            let (rel, ver) = match &u {
+                Ok(u) => (
+                    u.release().to_string_lossy().into_owned(),
+                    u.version().to_string_lossy().into_owned(),
+                ),
+                Err(e) => {
+                    return KernelInfo {
+                        version: None,
+                        note: Some(format!("unknown: {why}, and uname(2) failed: {e}")),
+                    }
+                }
+            };
+            let note = format!(
+                "from uname(2) only ({why}): nothing can cross-check it, and a sandbox may \
+                 report any release; declare one with --kernel"
+            );
+            (rel, ver, Some(note))
+        }
+    };
+    match KernelVersion::from_uname(&rel, &ver) {
+        Ok(v) => {
+            // Ubuntu: the upstream release is in /proc/version_signature.
+            let v = match std::fs::read_to_string("/proc/version_signature") {
+                Ok(sig) => KernelVersion::with_ubuntu_signature(v, &sig),
+                Err(_) => v,
+            };
+            KernelInfo {
+                version: Some(v),
+                note: source_note,
+            }
+        }
+        Err(_) => KernelInfo {
+            version: None,
+            note: Some(format!(
+                "unknown: the release {:?} is not X.Y[.Z]{}",
+                rel.trim(),
+                if source_note.is_some() {
+                    " (from uname(2))"
+                } else {
+                    ""
+                }
+            )),
+        },
+    }
+}
+
+/// The running kernel's version, when it can be told (see [`kernel_info`]).
 pub fn kernel_version() -> Option<KernelVersion> {
-    let rel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
-    let ver = std::fs::read_to_string("/proc/sys/kernel/version").unwrap_or_default();
-    let v = KernelVersion::from_uname(&rel, &ver).ok()?;
-    // Ubuntu: the upstream release is in /proc/version_signature.
-    Some(match std::fs::read_to_string("/proc/version_signature") {
-        Ok(sig) => KernelVersion::with_ubuntu_signature(v, &sig),
-        Err(_) => v,
-    })
+    kernel_info().version
+}
+
+/// Facilities of the environment that reading files can tell are missing
+/// (the probe adds what only a system call can tell: the child subreaper,
+/// pidfd_open). Each is `(name, reason)`.
+pub fn missing_facilities() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Err(why) = read_proc_sys_kernel("pid_max") {
+        out.push((
+            "proc-sys-kernel".to_string(),
+            format!("{why}: pid_max taken as 32768"),
+        ));
+    }
+    let sim = |f: &str| simulated_missing(f).then(|| format!("simulated by {SIMULATE_ENV}"));
+    if let Some(why) = sim("proc-stat").or_else(|| {
+        self_stat_field(38)
+            .is_none()
+            .then(|| "/proc/self/stat has no field 38 (exit_signal)".to_string())
+    }) {
+        out.push(("proc-stat".to_string(), why));
+    }
+    if let Some(why) = sim("proc-ns").or_else(|| {
+        ns_id("pid")
+            .is_none()
+            .then(|| "/proc/self/ns/pid cannot be read: namespace identities are unknown".into())
+    }) {
+        out.push(("proc-ns".to_string(), why));
+    }
+    out
 }
 
 /// The value of a `Name:` line of /proc/<pid>/status, trimmed (`pid` may
@@ -224,9 +341,11 @@ pub fn sched_policy() -> u32 {
         .unwrap_or(0)
 }
 
-/// `pid_max` as this process's pid namespace sees it.
+/// `pid_max` as this process's pid namespace sees it (32768, the
+/// kernel's default, when /proc/sys cannot tell: [`missing_facilities`]
+/// says so).
 pub fn pid_max() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/pid_max")
+    read_proc_sys_kernel("pid_max")
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(32768)
@@ -446,7 +565,10 @@ pub fn nproc_limit() -> Option<u64> {
 
 /// The model's `Context` for this process as it is now.
 pub fn detect_context(h: &ContextHints) -> Context {
-    let kernel = kernel_version().unwrap_or(KernelVersion::new(0, 0, 0));
+    let info = kernel_info();
+    // Unknown stays visibly unknown: the note says so, and the runner
+    // refuses to predict without a declared --kernel.
+    let kernel = info.version.unwrap_or(KernelVersion::new(0, 0, 0));
     let caps = effective_caps();
     let initial = in_initial_userns();
     let userns_level = h.userns_level.unwrap_or(if initial { 0 } else { 1 });
@@ -485,8 +607,10 @@ pub fn detect_context(h: &ContextHints) -> Context {
     let set_tid_capable = (0..=pidns_level)
         .map(|i| set_tid_cap && i < owned)
         .collect();
-    Context {
+    let mut ctx = Context {
         kernel,
+        kernel_note: info.note,
+        missing: Vec::new(),
         caps,
         userns_level,
         ruid_is_global_root,
@@ -513,7 +637,25 @@ pub fn detect_context(h: &ContextHints) -> Context {
         },
         pid_max: pid_max(),
         set_tid_capable,
+    };
+    for (f, why) in missing_facilities() {
+        ctx.add_missing(&f, why);
     }
+    ctx
+}
+
+/// Processes in process group `pgid`, with their state letter (from
+/// /proc/*/stat): how the probe and the scenarios find what they created
+/// when they cannot be a child subreaper.
+pub fn group_members(pgid: i32) -> Vec<(i32, char)> {
+    let Ok(all) = procfs::process::all_processes() else {
+        return Vec::new();
+    };
+    all.filter_map(|p| p.ok())
+        .filter_map(|p| p.stat().ok())
+        .filter(|s| s.pgrp == pgid)
+        .map(|s| (s.pid, s.state))
+        .collect()
 }
 
 /// The context of the calling process, for `forklore explain` defaults.

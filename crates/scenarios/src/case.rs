@@ -15,6 +15,9 @@ pub const STEP: Duration = Duration::from_secs(5);
 pub struct Case {
     pub id: &'static str,
     pub needs_root: bool,
+    /// Facilities of the environment the case cannot run without (names
+    /// as in [`forklore_model::MissingFacility`], e.g. `subreaper`).
+    pub needs: &'static [&'static str],
     pub description: &'static str,
     pub run: fn(&Ctx) -> Result<Check, Abort>,
 }
@@ -115,12 +118,19 @@ pub struct Ctx {
     pub target: Result<PathBuf, String>,
 }
 
+/// The kernel version declared with `--kernel` (the scenario process's
+/// `--kernel` argument), which replaces the detected one.
+pub static DECLARED_KERNEL: std::sync::OnceLock<KernelVersion> = std::sync::OnceLock::new();
+
 impl Ctx {
     pub fn detect() -> Ctx {
         Ctx {
             // observe applies the Debian/Ubuntu handling (uname -v,
             // /proc/version_signature) the suite uses for its own cases.
-            kernel: forklore_observe::kernel_version().unwrap_or(KernelVersion::new(0, 0, 0)),
+            // The runner refuses an unknown version unless one is declared.
+            kernel: DECLARED_KERNEL.get().copied().unwrap_or_else(|| {
+                forklore_observe::kernel_version().unwrap_or(KernelVersion::new(0, 0, 0))
+            }),
             target: crate::target::from_env(),
         }
     }

@@ -1,5 +1,6 @@
 //! The scenario process: it drops privileges if asked, becomes a child
-//! subreaper, forks one case process per scenario, collects the case's
+//! subreaper (where it cannot, the cases that need one are skipped and the
+//! process group finds what the others left), forks one case process per scenario, collects the case's
 //! result over a pipe (killing it at [`CASE_DEADLINE`]), then kills and
 //! reaps every descendant left, and prints one JSON [`ScenarioResult`] line
 //! per scenario.
@@ -22,7 +23,7 @@ pub const CASE_DEADLINE: Duration = Duration::from_secs(20);
 
 /// Entry point of the scenario process. `args` may be the whole argv
 /// (everything up to and including `"__scenario"` is skipped) or just what
-/// follows it: `[--as-uid N] <id>...`. Prints one JSON [`ScenarioResult`]
+/// follows it: `[--as-uid N] [--kernel X.Y[.Z]] <id>...`. Prints one JSON [`ScenarioResult`]
 /// line per id on stdout. Returns 0, or 2 on bad arguments.
 pub fn scenario_main(args: &[String]) -> i32 {
     let rest = match args.iter().position(|a| a == "__scenario") {
@@ -38,6 +39,16 @@ pub fn scenario_main(args: &[String]) -> i32 {
                 Some(u) => as_uid = Some(u),
                 None => {
                     let _ = writeln!(std::io::stderr(), "__scenario: --as-uid needs a number");
+                    return 2;
+                }
+            }
+        } else if a == "--kernel" {
+            match it.next().and_then(|v| v.parse().ok()) {
+                Some(k) => {
+                    let _ = crate::case::DECLARED_KERNEL.set(k);
+                }
+                None => {
+                    let _ = writeln!(std::io::stderr(), "__scenario: --kernel needs X.Y[.Z]");
                     return 2;
                 }
             }
@@ -61,8 +72,37 @@ pub fn scenario_main(args: &[String]) -> i32 {
     0
 }
 
-/// Kill and reap every descendant (they are reparented to this subreaper).
+/// Without a subreaper, orphans of a case went to init: SIGKILL every
+/// other live member of this process's group (the runner starts the
+/// scenario process as a group leader, and every case process and its
+/// descendants inherit the group).
+fn kill_group() {
+    let me = std::process::id() as i32;
+    if nix::unistd::getpgrp().as_raw() != me {
+        return;
+    }
+    for _ in 0..1000 {
+        let alive: Vec<i32> = forklore_observe::group_members(me)
+            .into_iter()
+            .filter(|&(pid, state)| pid != me && state != 'Z' && state != 'X')
+            .map(|(pid, _)| pid)
+            .collect();
+        if alive.is_empty() {
+            return;
+        }
+        for pid in alive {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Kill and reap every descendant (they are reparented to this subreaper;
+/// without one, the process group finds them).
 pub fn kill_and_reap_all(timeout: Duration) {
+    if !IS_SUBREAPER.load(std::sync::atomic::Ordering::Relaxed) {
+        kill_group();
+    }
     let deadline = Instant::now() + timeout;
     loop {
         for c in forklore_observe::self_children() {
@@ -187,12 +227,31 @@ fn drop_privileges(uid: u32) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether this process became a child subreaper.
+static IS_SUBREAPER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Become a child subreaper; the reason when that is not possible (or
+/// simulated missing).
+fn become_subreaper() -> Result<(), String> {
+    if forklore_observe::simulated_missing("subreaper") {
+        return Err(format!(
+            "no child subreaper: PR_SET_CHILD_SUBREAPER not used (simulated by {})",
+            forklore_observe::SIMULATE_ENV
+        ));
+    }
+    nix::sys::prctl::set_child_subreaper(true)
+        .map_err(|e| format!("no child subreaper: PR_SET_CHILD_SUBREAPER failed with {e:?}"))?;
+    IS_SUBREAPER.store(true, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
+
 /// The body of the scenario process.
 pub fn run_in_scenario_process(ids: &[String], as_uid: Option<u32>) -> Vec<ScenarioResult> {
     let mut out = Vec::new();
     let priv_err = as_uid.map(drop_privileges).and_then(Result::err);
     // Orphans of a case come back to us, so nothing escapes the cleanup.
-    let subreaper = nix::sys::prctl::set_child_subreaper(true);
+    // Without one, only the cases that need it are skipped.
+    let subreaper = become_subreaper();
     for id in ids {
         let start = Instant::now();
         let Some(case) = CASES.iter().find(|c| c.id == id.as_str()) else {
@@ -212,8 +271,8 @@ pub fn run_in_scenario_process(ids: &[String], as_uid: Option<u32>) -> Vec<Scena
             Err(Abort::Broken(format!(
                 "cannot drop to the unprivileged uid: {e}"
             )))
-        } else if let Err(e) = subreaper {
-            Err(Abort::Broken(format!("PR_SET_CHILD_SUBREAPER: {e}")))
+        } else if let (Err(why), true) = (&subreaper, case.needs.contains(&"subreaper")) {
+            Err(Abort::Skip(why.clone()))
         } else if case.needs_root && util::euid() != 0 {
             Err(Abort::Skip("needs root".into()))
         } else {

@@ -3,7 +3,8 @@
 //! and the /proc facts cases compare (read through forklore-observe).
 
 use crate::case::{ename, Abort, STEP};
-use forklore_model::lifecycle::wopt::WALL;
+use forklore_model::lifecycle::wopt::{WALL, WEXITED, WNOHANG, WNOWAIT};
+use forklore_model::lifecycle::P_PID;
 use forklore_model::lifecycle::{self as lm, WaitResult, WaitidInfo};
 use forklore_model::Errno;
 use forklore_sys::{self as sys, Forked};
@@ -211,11 +212,46 @@ pub fn until_zombie(pid: i32) -> Result<(), Abort> {
 }
 
 /// Wait (without reaping) until child `pid` has exited, at most `timeout`:
-/// a pidfd becomes readable when the process exits.
+/// a pidfd becomes readable when the process exits. Where pidfd_open is
+/// missing (ENOSYS in some sandboxes), poll waitid(WNOHANG | WNOWAIT).
 pub fn exited_within(pid: i32, timeout: Duration) -> Result<bool, Abort> {
-    let fd = sys::pidfd_open(pid, 0)
-        .map_err(|e| Abort::Broken(format!("pidfd_open({pid}): errno {e}")))?;
-    Ok(readable(&fd, timeout))
+    match pidfd_open(pid) {
+        Ok(fd) => Ok(readable(&fd, timeout)),
+        Err(sys::Errno::ENOSYS) => {
+            let deadline = Instant::now() + timeout;
+            loop {
+                match sys::waitid(P_PID, pid, WEXITED | WNOHANG | WNOWAIT | WALL) {
+                    Ok(Some(_)) => return Ok(true),
+                    Ok(None) if Instant::now() >= deadline => return Ok(false),
+                    Ok(None) => std::thread::sleep(Duration::from_millis(1)),
+                    Err(e) => {
+                        return Err(Abort::Broken(format!("waitid({pid}): errno {e}")));
+                    }
+                }
+            }
+        }
+        Err(e) => Err(Abort::Broken(format!("pidfd_open({pid}): errno {e}"))),
+    }
+}
+
+/// pidfd_open(pid, 0), or ENOSYS when `FORKLORE_SIMULATE_MISSING` lists
+/// `pidfd-open` (tests of the degraded path).
+fn pidfd_open(pid: i32) -> Result<OwnedFd, sys::Errno> {
+    if forklore_observe::simulated_missing("pidfd-open") {
+        return Err(sys::Errno::ENOSYS);
+    }
+    sys::pidfd_open(pid, 0)
+}
+
+/// pidfd_open for a case that needs a pidfd to test anything: ENOSYS is
+/// the facility missing (skip, with the reason), anything else broken.
+pub fn pidfd_needed(pid: i32) -> Result<OwnedFd, Abort> {
+    pidfd_open(pid).map_err(|e| match e {
+        sys::Errno::ENOSYS => {
+            Abort::Skip("pidfd_open is not implemented here (ENOSYS): no pidfd to test".into())
+        }
+        e => Abort::Broken(format!("pidfd_open({pid}): errno {e}")),
+    })
 }
 
 /// Reap `pid` (any kind of child) if it exits within `timeout`:
@@ -264,7 +300,14 @@ pub fn observe_waitid(
 #[derive(Debug)]
 pub enum ExecObs {
     Failed(sys::Errno),
-    Ran { report: Value, status: i32 },
+    Ran {
+        report: Value,
+        status: i32,
+    },
+    /// execve neither returned nor ran the new image within [`STEP`] (it
+    /// blocks: gVisor's execve of a FIFO waits for a writer); the child
+    /// was killed. An observation, judged against the model like any other.
+    Blocked,
 }
 
 impl ExecObs {
@@ -273,9 +316,15 @@ impl ExecObs {
         match self {
             ExecObs::Failed(e) => ename(*e),
             ExecObs::Ran { .. } => "ok".into(),
+            ExecObs::Blocked => "blocked".into(),
         }
     }
 }
+
+/// A `setup` error that starts with this is a facility the environment
+/// lacks (a mount refused in a sandbox): the case is skipped with the rest
+/// of the message, not broken.
+pub const SKIP_PREFIX: &str = "skip: ";
 
 /// Fork; in the child run `setup` (its JSON goes back as "pre"), point
 /// stdout at a pipe, and call `exec`, which returns the errno on failure.
@@ -305,12 +354,20 @@ pub fn exec_in_child(
             let pre: Value = serde_json::from_str(&read_line(&pre_r, STEP)?).unwrap_or(Value::Null);
             if let Some(e) = pre.get("setup_error") {
                 let _ = reap_within(pid, STEP);
+                if let Some(why) = e.as_str().and_then(|e| e.strip_prefix(SKIP_PREFIX)) {
+                    return Err(Abort::Skip(why.to_string()));
+                }
                 return Err(Abort::Broken(format!("setup in the child: {e}")));
             }
             // Exec success closes err_w (CLOEXEC): EOF with no bytes.
             let mut buf = [0u8; 4];
             if !readable(&err_r, STEP) {
-                return Err(Abort::Broken("exec child neither failed nor ran".into()));
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                let _ = reap_within(pid, STEP);
+                return Ok((pre, ExecObs::Blocked));
             }
             let n = nix::unistd::read(&err_r, &mut buf).unwrap_or(0);
             if n == 4 {

@@ -31,6 +31,23 @@ pub struct CheckOptions {
     pub host: Context,
     /// Keep the expected/observed objects of passing matrix cases too.
     pub keep_passing_details: bool,
+    /// `--kernel`: model against this version instead of the one each
+    /// probe detects (the detected context keeps a note saying so).
+    pub kernel: Option<forklore_model::KernelVersion>,
+}
+
+/// The detected context with a declared kernel version put in, and the
+/// note saying what the environment itself claimed.
+pub fn with_declared_kernel(mut ctx: Context, declared: forklore_model::KernelVersion) -> Context {
+    let claimed = match &ctx.kernel_note {
+        Some(n) => format!("{}, {n}", ctx.kernel),
+        None => ctx.kernel.to_string(),
+    };
+    ctx.kernel = declared;
+    ctx.kernel_note = Some(format!(
+        "declared with --kernel {declared}; the environment says {claimed}"
+    ));
+    ctx
 }
 
 /// Contexts of the default run: the full catalogue as root and as a user,
@@ -120,6 +137,7 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         "jobs": opts.jobs,
     });
     let mut report = Report::new(opts.host.kernel.to_string(), host_json, opts.quick);
+    report.kernel_note = opts.host.kernel_note.clone();
     let full = catalogue::catalogue(opts.quick, opts.host.task_size_max);
     let cover = catalogue::context_cover();
 
@@ -296,7 +314,10 @@ fn run_work(
     let probe_cases: Vec<ProbeCase> = work.cases.iter().map(|c| c.probe.clone()).collect();
     let batch = run_batch(&opts.probe, &work.spec, &probe_cases, opts.batch_timeout);
     let ctx = match &batch.context {
-        Ok(ctx) => ctx.clone(),
+        Ok(ctx) => match opts.kernel {
+            Some(k) => with_declared_kernel(ctx.clone(), k),
+            None => ctx.clone(),
+        },
         Err(reason) => {
             let results = work
                 .cases
@@ -406,7 +427,12 @@ fn run_scenarios(opts: &CheckOptions, runner_is_root: bool, report: &mut Report)
             }
         };
         let cmd = match sc::ScenarioCommand::current_exe() {
-            Ok(c) => c,
+            Ok(mut c) => {
+                if let Some(k) = opts.kernel {
+                    c.args.extend(["--kernel".to_string(), k.to_string()]);
+                }
+                c
+            }
             Err(e) => {
                 skip(&format!("cannot find own executable: {e}"), report);
                 continue;

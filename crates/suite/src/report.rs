@@ -90,6 +90,10 @@ pub struct ContextReport {
 pub struct Report {
     pub schema: &'static str,
     pub kernel: String,
+    /// Why `kernel` is not simply the running kernel's release (read from
+    /// uname(2) only, declared with --kernel); absent when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_note: Option<String>,
     pub host: Value,
     pub quick: bool,
     pub duration_s: f64,
@@ -115,6 +119,7 @@ impl Report {
         Report {
             schema: SCHEMA,
             kernel,
+            kernel_note: None,
             host,
             quick,
             duration_s: 0.0,
@@ -192,6 +197,9 @@ impl Report {
             self.duration_s,
             if self.quick { " (quick)" } else { "" }
         );
+        if let Some(n) = &self.kernel_note {
+            let _ = writeln!(o, "  kernel {}: {n}", self.kernel);
+        }
         let _ = write!(
             o,
             "  pass {}  fail {}  skip {}  env {}  broken {}",
@@ -211,6 +219,17 @@ impl Report {
                 None => {
                     let _ = writeln!(o, "  {:<22} {} {} cases", c.name, c.status, c.cases);
                 }
+            }
+            // Facilities this environment lacks: the cases that needed
+            // them are skipped with the same reason.
+            for m in c.detected["missing"].as_array().into_iter().flatten() {
+                let _ = writeln!(
+                    o,
+                    "  {:<22}   without {}: {}",
+                    "",
+                    m["facility"].as_str().unwrap_or("?"),
+                    m["reason"].as_str().unwrap_or("?")
+                );
             }
         }
         let _ = writeln!(o);

@@ -3,7 +3,7 @@
 //! removed afterwards.
 
 use crate::case::{outcome, Abort, Check, Ctx, Facts};
-use crate::util::{self, cpath, exec_in_child, ExecObs};
+use crate::util::{self, cpath, exec_in_child, ExecObs, SKIP_PREFIX};
 use forklore_model::lifecycle::Expect;
 use forklore_model::lifecycle::{self as lm, ExecFacts, FileKind, Format, Lookup};
 use forklore_sys::{self as sys, ExecArgs};
@@ -210,7 +210,7 @@ pub fn eacces_noexec(ctx: &Ctx) -> Result<Check, Abort> {
     let obs = try_exec_with(&b, move || {
         // Only this child's private mount namespace sees the mount.
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
-            .map_err(|e| format!("unshare: {e}"))?;
+            .map_err(|e| format!("{SKIP_PREFIX}unshare(CLONE_NEWNS): {e}"))?;
         mount(
             None::<&str>,
             "/",
@@ -218,7 +218,7 @@ pub fn eacces_noexec(ctx: &Ctx) -> Result<Check, Abort> {
             MsFlags::MS_REC | MsFlags::MS_PRIVATE,
             None::<&str>,
         )
-        .map_err(|e| format!("make-rprivate: {e}"))?;
+        .map_err(|e| format!("{SKIP_PREFIX}cannot make / private in a new mount namespace: {e}"))?;
         mount(
             Some("tmpfs"),
             &mnt2,
@@ -226,7 +226,7 @@ pub fn eacces_noexec(ctx: &Ctx) -> Result<Check, Abort> {
             MsFlags::MS_NOEXEC,
             Some("size=64m"),
         )
-        .map_err(|e| format!("mount noexec tmpfs: {e}"))?;
+        .map_err(|e| format!("{SKIP_PREFIX}cannot mount a noexec tmpfs: {e}"))?;
         std::fs::copy(&target, &p2).map_err(|e| e.to_string())?;
         std::fs::set_permissions(&p2, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| e.to_string())?;

@@ -46,7 +46,12 @@ pub fn killed(_: &Ctx) -> Result<Check, Abort> {
 
 pub fn core_bit(_: &Ctx) -> Result<Check, Abort> {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern")?;
+    // Where cores go decides whether the case can find one.
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").map_err(|e| {
+        Abort::Skip(format!(
+            "cannot read /proc/sys/kernel/core_pattern ({e}): where a core would go is unknown"
+        ))
+    })?;
     let pattern = pattern.trim().to_string();
     if pattern.starts_with('|') || pattern.starts_with('/') || pattern.contains('/') {
         return Err(Abort::Skip(format!(

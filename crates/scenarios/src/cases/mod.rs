@@ -17,9 +17,13 @@ mod wait;
 
 macro_rules! case {
     ($id:literal, $root:expr, $f:path, $d:literal) => {
+        case!($id, $root, $f, $d, needs = [])
+    };
+    ($id:literal, $root:expr, $f:path, $d:literal, needs = [$($n:literal),*]) => {
         Case {
             id: $id,
             needs_root: $root,
+            needs: &[$($n),*],
             description: $d,
             run: $f,
         }
@@ -122,13 +126,14 @@ pub static CASES: &[Case] = &[
     case!("lifecycle/reparent/sibling-thread-first", false, reparent::sibling_thread,
         "a child of an exiting thread goes to a live thread of the same group; exit_signal kept"),
     case!("lifecycle/reparent/to-subreaper", false, reparent::to_subreaper,
-        "an orphan goes to the nearest subreaper, which gets SIGCHLD and reaps it; exit_signal becomes SIGCHLD"),
+        "an orphan goes to the nearest subreaper, which gets SIGCHLD and reaps it; exit_signal becomes SIGCHLD",
+        needs = ["subreaper"]),
     case!("lifecycle/reparent/to-pidns-init", true, reparent::to_pidns_init,
         "with no subreaper inside the pid namespace an orphan goes to its init"),
     case!("lifecycle/reparent/pdeathsig-thread-exit", false, reparent::pdeathsig_thread,
         "PR_SET_PDEATHSIG fires when the creating thread exits while the process lives"),
     case!("lifecycle/reparent/fork-resets-prctl", false, reparent::fork_resets,
-        "a fork child has pdeath_signal 0 and is not a subreaper"),
+        "a fork child has pdeath_signal 0 and is not a subreaper", needs = ["subreaper"]),
     case!("lifecycle/reparent/pidns-init-death", true, reparent::pidns_init_death,
         "killing a pid-namespace init kills its members; a new fork into it is ENOMEM"),
     // proc

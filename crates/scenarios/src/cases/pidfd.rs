@@ -63,8 +63,7 @@ pub fn poll_and_waitid(ctx: &Ctx) -> Result<Check, Abort> {
     let (pid, fd3, release) = held_child(7)?;
     f.add("clone3_returns_pidfd", lm::clone3_pidfd(k), fd3.is_some());
     let Some(fd3) = fd3 else { return f.done() };
-    let fdo =
-        sys::pidfd_open(pid, 0).map_err(|e| Abort::Broken(format!("pidfd_open: {}", ename(e))))?;
+    let fdo = util::pidfd_needed(pid)?;
     let live = lm::pidfd_readable(false, true, false);
     f.add("live/clone3_pidfd_readable", live, poll_in(&fd3));
     f.add("live/pidfd_open_readable", live, poll_in(&fdo));
@@ -117,7 +116,7 @@ pub fn send_signal(ctx: &Ctx) -> Result<Check, Abort> {
     let (pid, fd, _hold) = held_child(0)?;
     let fd = match fd {
         Some(fd) => fd,
-        None => sys::pidfd_open(pid, 0).map_err(|e| Abort::Broken(ename(e)))?,
+        None => util::pidfd_needed(pid)?,
     };
     f.add(
         "live/send_sigterm",

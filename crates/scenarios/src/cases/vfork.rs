@@ -277,6 +277,8 @@ fn simple(ctx: &Ctx, flags: u64, release: Release) -> Result<Check, Abort> {
                 .split_whitespace()
                 .next()
                 .and_then(|s| s.parse().ok())
+                // Without .../children (gVisor): the PPid of every process.
+                .or_else(|| forklore_observe::children_of(p).first().map(|c| c.0))
                 .unwrap_or(0);
             if v <= 0 {
                 return Err(Abort::Broken("cannot find the vfork child".into()));
