@@ -75,7 +75,7 @@ status=0
 
 # 2. The quick suite and the bench inside gVisor.
 EXPECT=()
-# --- baseline (wired by the lead once `check --expect` is merged) --------
+# --- baseline: ci/gvisor-baseline.json (known divergences become xfail) ---
 # With a forklore that knows --expect and a checked-in baseline for this
 # runsc version, known divergences become xfail and only a new one fails.
 if "$BIN" check --help 2>/dev/null | grep -q -- --expect && [ -f "$REPO/ci/gvisor-baseline.json" ]; then
