@@ -275,6 +275,14 @@ pub fn run_in_scenario_process(ids: &[String], as_uid: Option<u32>) -> Vec<Scena
             Err(Abort::Skip(why.clone()))
         } else if case.needs_root && util::euid() != 0 {
             Err(Abort::Skip("needs root".into()))
+        } else if case.needs_root
+            && !forklore_observe::effective_caps().has(forklore_model::cap::CAP_SYS_ADMIN)
+        {
+            // Every root-only scenario makes a mount or pid namespace: root
+            // without CAP_SYS_ADMIN (a container's default) cannot.
+            Err(Abort::Skip(
+                "needs CAP_SYS_ADMIN (root here lacks it, as in a container)".into(),
+            ))
         } else {
             run_case_process(case)
         };

@@ -161,6 +161,24 @@ pub fn compare(
     }
     let rule = pred.rule.map(|r| r.id).unwrap_or("-");
     match &pred.outcome {
+        // A0: a seccomp filter is installed, and a filter may answer clone3
+        // itself. It did only if the call failed the way filters fail
+        // (ENOSYS, as Docker's profile does, or EPERM). Any other answer
+        // came from the kernel (podman's default profile allows clone3), so
+        // it is judged against the model as if no filter were there.
+        Outcome::Environment { .. }
+            if pred.rule.is_some_and(|r| r.id == "A0")
+                && environment_explains(req, ctx, obs).is_none() =>
+        {
+            let unfiltered = Context {
+                seccomp_filter: false,
+                ..ctx.clone()
+            };
+            let p = forklore_model::predict(req, &unfiltered);
+            let (v, why) = compare(req, &unfiltered, &p, obs);
+            let why = why.map(|w| format!("{w} (the seccomp filter let {} through)", req.syscall));
+            (v, why)
+        }
         Outcome::Environment { reason } => {
             let seen = match (obs.outcome, obs.errno) {
                 (CaseOutcome::Error, Some(e)) => e.to_string(),
@@ -366,6 +384,35 @@ mod tests {
 
     fn ctx() -> Context {
         Context::root(KernelVersion::new(6, 18, 0), Caps::all())
+    }
+
+    /// Under a seccomp filter, clone3 failing with ENOSYS is the filter's
+    /// doing (env); any other answer is the kernel's and is judged.
+    #[test]
+    fn a_filter_that_lets_clone3_through_is_judged() {
+        let c = Context {
+            seccomp_filter: true,
+            ..ctx()
+        };
+        let req = Request::clone3(CLONE_THREAD, 0);
+        let p = predict(&req, &c);
+        assert_eq!(p.rule.map(|r| r.id), Some("A0"));
+        let err = |e: Errno| Observation {
+            outcome: CaseOutcome::Error,
+            ret: Some(-1),
+            errno: Some(e),
+            ..Default::default()
+        };
+        // The filter's answer.
+        assert_eq!(compare(&req, &c, &p, &err(Errno::ENOSYS)).0, Verdict::Env);
+        // The kernel's answer: THREAD without SIGHAND is EINVAL (E3).
+        assert_eq!(compare(&req, &c, &p, &err(Errno::EINVAL)).0, Verdict::Pass);
+        // A wrong kernel answer fails, naming the filter.
+        let (v, why) = compare(&req, &c, &p, &err(Errno::E2BIG));
+        assert_eq!(v, Verdict::Fail);
+        assert!(why
+            .unwrap()
+            .contains("the seccomp filter let clone3 through"));
     }
 
     /// What a correct fork child looks like to the probe.
