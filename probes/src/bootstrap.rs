@@ -77,6 +77,8 @@ pub(crate) fn probe_main() -> i32 {
             .err()
             .map(|e| format!("no child subreaper: PR_SET_CHILD_SUBREAPER failed with {e}"))
     };
+    // Read before any context remounts /proc.
+    let outer_hidden = observe::outer_pid_levels_known().err();
     if no_subreaper.is_some() {
         let _ = nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0));
     }
@@ -116,6 +118,7 @@ pub(crate) fn probe_main() -> i32 {
                 &cases,
                 &mailbox,
                 no_subreaper.as_deref(),
+                outer_hidden.as_deref(),
             );
             sys::exit_now(code)
         }
@@ -133,6 +136,7 @@ fn worker_main(
     cases: &[ProbeCase],
     mailbox: &Mailbox,
     no_subreaper: Option<&str>,
+    outer_hidden: Option<&str>,
 ) -> i32 {
     let pidns_init = *spec == ContextSpec::PidNsInit;
     if rearm(reaper, pidns_init).is_err() {
@@ -157,6 +161,9 @@ fn worker_main(
     ctx.cgroup_write = res.cgroup_write();
     if let Some(why) = no_subreaper {
         ctx.add_missing("subreaper", why);
+    }
+    if let Some(why) = outer_hidden {
+        ctx.add_missing("pidns-outer", why);
     }
     // Facilities only a system call tells (the files are read in observe).
     if observe::simulated_missing("pidfd-open") {

@@ -100,6 +100,14 @@ impl<'a> Engine<'a> {
     fn run_inner(&mut self, case: &ProbeCase) -> Observation {
         let req = &case.request;
         let full = case.observe == ObserveLevel::Full;
+        // set_tid names a pid per pid-namespace level, judged against the
+        // caller's depth and each level's pid_max (alloc_pid): unknowable
+        // from inside a nested pid namespace.
+        if let Some(why) = self.ctx.missing("pidns-outer") {
+            if req.clone3.as_ref().is_some_and(|a| a.set_tid.is_some()) {
+                return Observation::skipped(format!("{why}; set_tid is judged against them"));
+            }
+        }
         let call = match lower(req, &self.ctx, full, &mut self.pids, &self.res) {
             Ok(c) => c,
             Err(reason) => return Observation::skipped(reason),

@@ -136,6 +136,40 @@ fn without_pidfd_open_the_scenarios_wait_another_way() {
     }
 }
 
+/// In a nested pid namespace (a container) the levels above the caller
+/// are hidden: exactly the set_tid cases skip, naming why; all else runs.
+#[test]
+fn in_a_nested_pid_namespace_only_set_tid_cases_skip() {
+    let args = [
+        "check",
+        "--filter",
+        "set-tid/*",
+        "--filter",
+        "clone3-args/*",
+        "--format",
+        "json",
+        "--all-cases",
+    ];
+    let normal = verdicts(&json(&run(&args, None)));
+    let r = json(&run(&args, Some("pidns-outer")));
+    assert_eq!(r["summary"]["fail"], 0, "{}", r["summary"]);
+    assert_eq!(r["summary"]["broken"], 0, "{}", r["summary"]);
+    let sim = verdicts(&r);
+    assert_eq!(normal.len(), sim.len());
+    let (mut skipped, mut kept) = (0, 0);
+    for (id, (v, why)) in &sim {
+        if id.starts_with("set-tid/") {
+            assert_eq!(v, "skip", "{id}");
+            assert!(why.contains("pid namespaces above"), "{id}: {why}");
+            skipped += 1;
+        } else {
+            assert_eq!(v, &normal[id].0, "{id}: {why}");
+            kept += 1;
+        }
+    }
+    assert!(skipped > 0 && kept > 0, "{skipped} skipped, {kept} kept");
+}
+
 #[test]
 fn the_kernel_version_says_where_it_came_from() {
     let args = [

@@ -526,6 +526,36 @@ pub fn ns_id(name: &str) -> Option<String> {
         .map(|p| p.to_string_lossy().into_owned())
 }
 
+/// `PROC_PID_INIT_INO` (include/linux/proc_ns.h): the initial pid
+/// namespace's fixed inode number, as `/proc/*/ns/pid` names it.
+const INIT_PIDNS_LINK: &str = "pid:[4026531836]";
+
+/// Whether the pid namespaces above the caller's can be known: set_tid
+/// names a pid per level and alloc_pid (kernel/pid.c) judges each against
+/// that level's `pid_max` and the caller's depth. From inside a nested pid
+/// namespace neither can be read: NSpid in /proc/self/status starts at
+/// the namespace /proc was mounted from (a container's own /proc hides the
+/// levels above), and /proc/sys/kernel/pid_max is the reader's own
+/// namespace's since 6.14 (7863dcc72d0f). Known when the caller is in the
+/// initial pid namespace; `Err` says what was seen.
+pub fn outer_pid_levels_known() -> Result<(), String> {
+    if simulated_missing("pidns-outer") {
+        return Err(format!(
+            "the pid namespaces above the caller's are hidden (simulated by {SIMULATE_ENV})"
+        ));
+    }
+    let own = ns_id("pid");
+    if own.as_deref() == Some(INIT_PIDNS_LINK) {
+        return Ok(());
+    }
+    Err(format!(
+        "the caller is in a nested pid namespace ({}, NSpid shows {} level(s)): the depth and \
+         pid_max of the levels above it cannot be read from inside",
+        own.unwrap_or_else(|| "/proc/self/ns/pid unreadable".into()),
+        self_nspid().len()
+    ))
+}
+
 /// Facts the probe knows from arranging the context, which /proc cannot
 /// tell from inside (e.g. how deep a nested user namespace is).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
