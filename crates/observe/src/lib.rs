@@ -549,8 +549,9 @@ pub fn outer_pid_levels_known() -> Result<(), String> {
         return Ok(());
     }
     Err(format!(
-        "the caller is in a nested pid namespace ({}, NSpid shows {} level(s)): the depth and \
-         pid_max of the levels above it cannot be read from inside",
+        "the caller's pid namespace ({}) is not Linux's initial one ({INIT_PIDNS_LINK}; NSpid \
+         shows {} level(s)): the depth and pid_max of any levels above it cannot be read from \
+         inside",
         own.unwrap_or_else(|| "/proc/self/ns/pid unreadable".into()),
         self_nspid().len()
     ))
