@@ -220,10 +220,29 @@ pub fn tracee_wait_eligible(k: KernelVersion, exit_signal: i32, options: u32) ->
     by("P-WAIT-TRACEE-OLD", v)
 }
 
-/// The exit status a non-child tracee's tracer and then its real parent
-/// collect.
-pub fn tracee_exit_seen_by_both() -> Expect<bool> {
-    by("P-WAIT-TRACER-FIRST", true)
+/// Who collects the exit (wait status `status`) of a tracee whose real
+/// parent is not its tracer, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceeZombie {
+    /// The real parent's `wait4(pid, __WALL | WNOHANG)` before the tracer
+    /// waited: 0, nothing ready ("a zombie ptracee is only visible to its
+    /// ptracer").
+    pub parent_first: i32,
+    /// What the tracer's wait reports.
+    pub tracer: Option<i32>,
+    /// What the real parent's wait reports afterwards.
+    pub parent_after: i32,
+}
+
+pub fn tracee_zombie(status: i32) -> Expect<TraceeZombie> {
+    by(
+        "P-WAIT-TRACER-FIRST",
+        TraceeZombie {
+            parent_first: 0,
+            tracer: Some(status),
+            parent_after: status,
+        },
+    )
 }
 
 /// What the caller of PTRACE_ATTACH / PTRACE_SEIZE knows about the target.

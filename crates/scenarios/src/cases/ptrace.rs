@@ -637,33 +637,28 @@ pub fn tracee_wait(ctx: &Ctx) -> Result<Check, Abort> {
         if !util::spin_until(STEP, || util::proc_state(n) == Some('Z')) {
             return Err(Abort::Broken(format!("{name}: N did not become a zombie")));
         }
-        let both = pm::tracee_exit_seen_by_both();
+        let killed = forklore_model::lifecycle::signaled_status(9, false);
+        let z = pm::tracee_zombie(killed.value);
+        let part = |v| Expect {
+            value: v,
+            rule: z.rule,
+        };
         // The zombie is the tracer's first: the real parent finds nothing ready.
         f.add(
             &format!("{name}/parent_before_tracer"),
-            Expect {
-                value: 0,
-                rule: both.rule,
-            },
-            t.command(b'p')?,
+            part(Some(z.value.parent_first)),
+            Some(t.command(b'p')?),
         );
         let plain_ok = pm::tracee_wait_eligible(ctx.kernel, op.exit_signal(), 0).value;
-        let killed = forklore_model::lifecycle::signaled_status(9, false);
         f.add(
             &format!("{name}/tracer_sees_exit"),
-            Expect {
-                value: Some(killed.value),
-                rule: both.rule,
-            },
+            part(z.value.tracer),
             tracer_wait(n, if plain_ok { 0 } else { WALL })?,
         );
         f.add(
             &format!("{name}/parent_reaps_after"),
-            Expect {
-                value: killed.value,
-                rule: both.rule,
-            },
-            t.command(b'w')?,
+            part(Some(z.value.parent_after)),
+            Some(t.command(b'w')?),
         );
         drop(t);
     }
