@@ -312,6 +312,14 @@ fn semantic_diffs(req: &Request, ctx: &Context, sem: &Semantics, obs: &Observati
     if let Some(es) = obs.exit_signal {
         check("exit_signal", sem.exit_signal.to_string(), es.to_string());
     }
+    // Only in a traced caller (the `traced` context): who traces the child.
+    if let (Some(want), Some(seen)) = (sem.tracer, obs.tracer) {
+        check(
+            "tracer (P-CLONE-PTRACE)",
+            format!("{want:?}"),
+            format!("{seen:?}"),
+        );
+    }
     if let Some(r) = observed_reaped(obs) {
         check(
             "reaped by",

@@ -5,8 +5,8 @@
 //! called only from single-threaded processes.
 
 use crate::abi::{
-    nr, PR_GET_DUMPABLE, PTRACE_ATTACH, PTRACE_CONT, PTRACE_DETACH, PTRACE_GETEVENTMSG,
-    PTRACE_SEIZE, PTRACE_SETOPTIONS, PTRACE_TRACEME,
+    nr, PR_GET_DUMPABLE, PR_SET_PTRACER, PTRACE_ATTACH, PTRACE_CONT, PTRACE_DETACH,
+    PTRACE_GETEVENTMSG, PTRACE_SEIZE, PTRACE_SETOPTIONS, PTRACE_TRACEME,
 };
 use crate::errno::Errno;
 use crate::raw;
@@ -73,6 +73,15 @@ pub fn ptrace_geteventmsg(pid: i32) -> Result<u64, Errno> {
         )
     };
     raw::result(r).map(|_| msg)
+}
+
+/// `prctl(PR_SET_PTRACER, pid)`: under YAMA ptrace_scope 1, let `pid`
+/// attach to this process although it is not a descendant (EINVAL without
+/// YAMA).
+pub fn set_ptracer(pid: i32) -> Result<(), Errno> {
+    // SAFETY: PR_SET_PTRACER takes an integer argument.
+    let r = unsafe { raw::syscall5(nr::PRCTL, PR_SET_PTRACER, pid as i64 as u64, 0, 0, 0) };
+    raw::result(r).map(|_| ())
 }
 
 /// `prctl(PR_GET_DUMPABLE)`: whether this process's mm is dumpable (an

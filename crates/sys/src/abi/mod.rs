@@ -216,6 +216,7 @@ pub const PTRACE_EVENT_VFORK: u32 = pt::PTRACE_EVENT_VFORK;
 pub const PTRACE_EVENT_CLONE: u32 = pt::PTRACE_EVENT_CLONE;
 pub const PTRACE_EVENT_STOP: u32 = pt::PTRACE_EVENT_STOP;
 pub const PR_GET_DUMPABLE: u64 = p::PR_GET_DUMPABLE as u64;
+pub const PR_SET_PTRACER: u64 = p::PR_SET_PTRACER as u64;
 
 // ---------------------------------------------------------------- seccomp
 // include/uapi/linux/seccomp.h, include/uapi/linux/filter.h
