@@ -510,6 +510,33 @@ mod tests {
     }
 
     #[test]
+    fn the_tracer_is_judged_only_for_a_traced_caller() {
+        use forklore_model::ptrace::Tracer;
+        let req = Request::clone(CLONE_PTRACE | SIGCHLD);
+        // Untraced caller: no prediction, an observation is not judged.
+        let p = predict(&req, &ctx());
+        let seen = Observation {
+            tracer: Some(Tracer::None),
+            ..fork_obs()
+        };
+        assert_eq!(compare(&req, &ctx(), &p, &seen).0, Verdict::Pass);
+        // Traced caller: CLONE_PTRACE puts the child under the same tracer.
+        let traced = Context {
+            caller_traced: true,
+            ..ctx()
+        };
+        let p = predict(&req, &traced);
+        let (v, why) = compare(&req, &traced, &p, &seen);
+        assert_eq!(v, Verdict::Fail);
+        assert!(why.unwrap().contains("P-CLONE-PTRACE"));
+        let right = Observation {
+            tracer: Some(Tracer::CallersTracer),
+            ..fork_obs()
+        };
+        assert_eq!(compare(&req, &traced, &p, &right).0, Verdict::Pass);
+    }
+
+    #[test]
     fn success_facts_are_judged() {
         let req = Request::fork();
         let p = predict(&req, &ctx());
