@@ -4,7 +4,7 @@
 //! kernel thread) and kills of kthreadd, which the kernel drops: SIGKILL is
 //! sent only when /proc/2/status shows it ignored.
 
-use crate::case::{Abort, Check, Ctx, Facts};
+use crate::case::{outcome, Abort, Check, Ctx, Facts};
 use crate::util;
 use forklore_model::kthread::{self as km, MmView, PF_KTHREAD};
 use forklore_model::lifecycle::Expect;
@@ -65,8 +65,16 @@ fn other_kthreads() -> Vec<(i32, i64)> {
     out
 }
 
-fn errno_of(r: Result<(), nix::errno::Errno>) -> Option<Errno> {
-    r.err().map(|e| Errno(e as i32))
+/// An outcome as a name (`"EPERM"`, `"ok"`).
+fn errno_of(r: Result<(), nix::errno::Errno>) -> String {
+    outcome(r.err().map(|e| Errno(e as i32)))
+}
+
+fn named(e: Expect<Option<Errno>>) -> Expect<String> {
+    Expect {
+        value: outcome(e.value),
+        rule: e.rule,
+    }
 }
 
 pub fn kthreadd(_: &Ctx) -> Result<Check, Abort> {
@@ -142,17 +150,25 @@ pub fn untouchable(_: &Ctx) -> Result<Check, Abort> {
         cap_sys_ptrace: caps.has(cap::CAP_SYS_PTRACE),
         ..Default::default()
     };
-    let seize = |pid: i32| pt::ptrace_seize(pid, 0).err().map(|e| Errno(e.raw()));
-    f.add("kthreadd/ptrace_seize", pm::attach_result(&kt), seize(2));
+    let seize = |pid: i32| outcome(pt::ptrace_seize(pid, 0).err().map(|e| Errno(e.raw())));
+    f.add(
+        "kthreadd/ptrace_seize",
+        named(pm::attach_result(&kt)),
+        seize(2),
+    );
     if let Some(&(other, _)) = other_kthreads().first() {
-        f.add("other/ptrace_seize", pm::attach_result(&kt), seize(other));
+        f.add(
+            "other/ptrace_seize",
+            named(pm::attach_result(&kt)),
+            seize(other),
+        );
     }
     // kill: root's ids match kthreadd's; otherwise CAP_KILL decides.
     let permitted = util::euid() == 0 || util::uid() == 0 || caps.has(cap::CAP_KILL);
     let kthreadd = nix::unistd::Pid::from_raw(2);
     f.add(
         "kthreadd/kill_0",
-        km::kill_kthreadd(permitted),
+        named(km::kill_kthreadd(permitted)),
         errno_of(nix::sys::signal::kill(kthreadd, None)),
     );
     let start = util::stat_number(2, 22);
@@ -164,7 +180,7 @@ pub fn untouchable(_: &Ctx) -> Result<Check, Abort> {
     if expect.value.is_some() || sigkill_ignored {
         f.add(
             "kthreadd/kill_sigkill",
-            expect,
+            named(expect),
             errno_of(nix::sys::signal::kill(
                 kthreadd,
                 nix::sys::signal::Signal::SIGKILL,

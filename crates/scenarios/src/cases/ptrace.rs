@@ -5,7 +5,7 @@
 //! pid and reaps what is its own. The tracer passes every other stop of T
 //! through (a SIGCHLD from N stops a traced T too).
 
-use crate::case::{ename, Abort, Check, Ctx, Facts, STEP};
+use crate::case::{ename, outcome, Abort, Check, Ctx, Facts, STEP};
 use crate::util::{self, fork_child, pipe, read_byte, readable, write_all};
 use forklore_model::lifecycle::wopt::{WALL, WCLONE, WEXITED, WNOHANG, WNOWAIT, WSTOPPED};
 use forklore_model::lifecycle::{Expect, P_PID, SIGCHLD};
@@ -255,6 +255,20 @@ impl Env {
 
 fn observed_attach(r: Result<(), sys::Errno>) -> Option<Errno> {
     r.err().map(|e| Errno(e.raw()))
+}
+
+/// The attach's outcome as a name (`"EPERM"`, `"ok"`).
+fn observed_name(r: Result<(), sys::Errno>) -> String {
+    outcome(observed_attach(r))
+}
+
+/// [`pm::attach_result`] as a name.
+fn attach_named(f: &AttachFacts) -> Expect<String> {
+    let e = pm::attach_result(f);
+    Expect {
+        value: outcome(e.value),
+        rule: e.rule,
+    }
 }
 
 /// Fork T and attach it. `Err(Check)`: the attach itself disagreed with
@@ -677,13 +691,13 @@ pub fn attach_refused(_: &Ctx) -> Result<Check, Abort> {
     };
     f.add(
         "self/seize",
-        pm::attach_result(&me),
-        observed_attach(pt::ptrace_seize(env.me, 0)),
+        attach_named(&me),
+        observed_name(pt::ptrace_seize(env.me, 0)),
     );
     f.add(
         "self/attach",
-        pm::attach_result(&me),
-        observed_attach(pt::ptrace_attach(env.me)),
+        attach_named(&me),
+        observed_name(pt::ptrace_attach(env.me)),
     );
 
     // A child of ours that we already traced.
@@ -695,8 +709,8 @@ pub fn attach_refused(_: &Ctx) -> Result<Check, Abort> {
     let first = observed_attach(pt::ptrace_seize(c, pt::PTRACE_O_EXITKILL));
     f.add(
         "own-child/seize",
-        pm::attach_result(&env.own_child()),
-        first,
+        attach_named(&env.own_child()),
+        outcome(first),
     );
     let again = AttachFacts {
         already_traced: first.is_none(),
@@ -704,8 +718,8 @@ pub fn attach_refused(_: &Ctx) -> Result<Check, Abort> {
     };
     f.add(
         "traced-child/seize-again",
-        pm::attach_result(&again),
-        observed_attach(pt::ptrace_seize(c, 0)),
+        attach_named(&again),
+        observed_name(pt::ptrace_seize(c, 0)),
     );
     let _ = kill(Pid::from_raw(c), Signal::SIGKILL);
     let _ = util::reap_within(c, STEP);
@@ -733,8 +747,8 @@ pub fn attach_refused(_: &Ctx) -> Result<Check, Abort> {
     };
     f.add(
         "nondumpable-child/seize",
-        pm::attach_result(&nd),
-        observed_attach(pt::ptrace_seize(c, pt::PTRACE_O_EXITKILL)),
+        attach_named(&nd),
+        observed_name(pt::ptrace_seize(c, pt::PTRACE_O_EXITKILL)),
     );
     let _ = kill(Pid::from_raw(c), Signal::SIGKILL);
     let _ = util::reap_within(c, STEP);
@@ -761,9 +775,9 @@ pub fn attach_refused(_: &Ctx) -> Result<Check, Abort> {
             descendant: false,
             ..Default::default()
         };
-        let e = pm::attach_result(&init);
-        if e.value.is_some() {
-            f.add("init/seize", e, observed_attach(pt::ptrace_seize(1, 0)));
+        let e = attach_named(&init);
+        if e.value != "ok" {
+            f.add("init/seize", e, observed_name(pt::ptrace_seize(1, 0)));
         }
     }
     f.done()
