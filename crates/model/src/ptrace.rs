@@ -100,6 +100,10 @@ pub static PTRACE_RULES: &[RuleInfo] = &[
     rule!("P-ATTACH-TRACED", "kernel/ptrace.c: ptrace_attach", Some(Errno::EPERM),
         "a task that already has a tracer cannot be attached again (task->ptrace set)",
         "kernel/ptrace.c ptrace_attach: if (task->ptrace) return -EPERM (after __ptrace_may_access)"),
+    rule!("P-SEIZE", "kernel/ptrace.c: ptrace_attach (PTRACE_SEIZE)", None,
+        "PTRACE_SEIZE (attach without stopping, PTRACE_EVENT_STOP) exists from 3.4; earlier kernels answer EIO",
+        "ptrace(2) PTRACE_SEIZE (since Linux 3.4)",
+        &[from(kv(3, 4, 0))], None),
     rule!("P-ATTACH-OK", "kernel/ptrace.c: ptrace_attach", None,
         "no check failed: the target is traced by the caller", "kernel/ptrace.c ptrace_attach"),
 ];
@@ -243,6 +247,11 @@ pub fn tracee_zombie(status: i32) -> Expect<TraceeZombie> {
             parent_after: status,
         },
     )
+}
+
+/// Does this kernel have PTRACE_SEIZE?
+pub fn seize_available(k: KernelVersion) -> Expect<bool> {
+    by("P-SEIZE", applies("P-SEIZE", k))
 }
 
 /// What the caller of PTRACE_ATTACH / PTRACE_SEIZE knows about the target.
