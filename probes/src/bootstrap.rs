@@ -204,6 +204,14 @@ fn worker_main(
             obs: Box::new(obs),
         });
     }
+    // The tracer first: killing it detaches the worker (exit_ptrace).
+    if let Some(t) = arranged.tracer {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(t),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = sys::wait4(t, forklore_sys::wait::WALL);
+    }
     if let Some(h) = arranged.holder {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(h),

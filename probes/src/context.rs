@@ -120,6 +120,8 @@ pub(crate) struct Arranged {
     pub holder: Option<i32>,
     /// Where the caller sits in the pid namespaces.
     pub pids: PidLevels,
+    /// The tracer process of the `traced` context.
+    pub tracer: Option<i32>,
 }
 
 fn errno_str(e: nix::Error) -> String {
@@ -227,6 +229,7 @@ pub(crate) fn arrange(
     let mut a = Arranged {
         hints: ContextHints::default(),
         holder: None,
+        tracer: None,
         pids: PidLevels {
             procfs_level: 0,
             active_level: nspid_abs.len().saturating_sub(1) as u32,
@@ -320,6 +323,7 @@ pub(crate) fn arrange(
             sys::seccomp_deny_syscall(forklore_sys::abi::nr::CLONE3, sys::Errno::ENOSYS)
                 .map_err(|e| format!("cannot install the seccomp filter: errno {e}"))?;
         }
+        ContextSpec::Traced => a.tracer = Some(start_tracer()?),
     }
     res.measure_cgroups();
     if *spec == ContextSpec::Chroot {
@@ -338,6 +342,83 @@ pub(crate) fn arrange(
         a.hints.chrooted = Some(true);
     }
     Ok(a)
+}
+
+/// Fork the `traced` context's tracer: a single-threaded child that
+/// PTRACE_SEIZEs the worker (its parent) with no options and passes every
+/// stop of every tracee through until none is left. Under YAMA
+/// ptrace_scope 1 a child may not attach its parent unless the parent
+/// names it with PR_SET_PTRACER, which the worker does first (without
+/// YAMA that prctl is EINVAL and not needed). Returns the tracer's pid
+/// once the worker is traced.
+fn start_tracer() -> Result<i32, String> {
+    let worker = std::process::id() as i32;
+    let (go_r, go_w) = unistd::pipe().map_err(|e| format!("pipe: {}", errno_str(e)))?;
+    let (st_r, st_w) = unistd::pipe().map_err(|e| format!("pipe: {}", errno_str(e)))?;
+    match sys::fork_single_threaded(libc::SIGCHLD as u64) {
+        Err(e) => Err(format!("cannot fork the tracer: errno {e}")),
+        Ok(Forked::Child) => {
+            drop((go_w, st_r));
+            let _ = sys::set_pdeathsig(libc::SIGKILL);
+            let mut b = [0u8; 1];
+            let _ = unistd::read(&go_r, &mut b);
+            let r = sys::ptrace::ptrace_seize(worker, 0);
+            let code = r.err().map_or(0, |e| e.raw());
+            let _ = unistd::write(&st_w, &code.to_le_bytes());
+            drop(st_w);
+            if r.is_err() {
+                sys::exit_now(0);
+            }
+            pass_through_stops()
+        }
+        Ok(Forked::Parent { child }) => {
+            drop((go_r, st_w));
+            let _ = sys::ptrace::set_ptracer(child);
+            let _ = unistd::write(&go_w, b"g");
+            let mut b = [0u8; 4];
+            let n = unistd::read(&st_r, &mut b).unwrap_or(0);
+            let code = i32::from_le_bytes(b);
+            if n != 4 || code != 0 {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(child),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                let _ = sys::wait4(child, forklore_sys::wait::WALL);
+                return Err(if n == 4 {
+                    format!(
+                        "cannot arrange a tracer: PTRACE_SEIZE of the worker failed with errno {code} (YAMA ptrace_scope {:?})",
+                        std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
+                            .ok()
+                            .map(|s| s.trim().to_string())
+                    )
+                } else {
+                    "the tracer died before attaching".into()
+                });
+            }
+            Ok(child)
+        }
+    }
+}
+
+/// The tracer's loop: continue every stop of every tracee (the worker and
+/// its CLONE_PTRACE children), delivering the signal of a signal-delivery
+/// stop; exits when no tracee is left.
+fn pass_through_stops() -> ! {
+    use forklore_sys::wait::WALL;
+    loop {
+        match sys::wait4(-1, WALL) {
+            Ok(Some(r)) if r.status & 0xff == 0x7f => {
+                let sig = (r.status >> 8) & 0xff;
+                // An event or group stop (status >> 16 set): resume without
+                // a signal; a signal-delivery stop: deliver it.
+                let deliver = if r.status >> 16 != 0 { 0 } else { sig };
+                let _ = sys::ptrace::ptrace_cont(r.pid, deliver);
+            }
+            Ok(_) => {}
+            Err(sys::Errno::EINTR) => {}
+            Err(_) => sys::exit_now(0),
+        }
+    }
 }
 
 /// Signals a case can send the worker: every child's exit signal (any of

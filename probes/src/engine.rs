@@ -12,6 +12,7 @@ use crate::protocol::{
 };
 use crate::resources::Resources;
 use crate::wait::{read_record, reap_in_order};
+use forklore_model::ptrace::Tracer;
 use forklore_model::{Context, Errno, PidfdKind, Ptr, ReapedBy, Syscall};
 use forklore_observe as observe;
 use forklore_sys::clone::{Arena, JoinWord, NOT_READ, WORD_SENTINEL};
@@ -42,6 +43,8 @@ pub(crate) struct Engine<'a> {
     base: Baseline,
     /// Cases may fork a throwaway caller (not in RLIMIT_NPROC contexts).
     helper_ok: bool,
+    /// The worker's own TracerPid (0: not traced).
+    tracer_pid: i32,
 }
 
 /// A word the kernel may have written: `None` while it holds the sentinel.
@@ -74,6 +77,7 @@ impl<'a> Engine<'a> {
             caller_ppid: std::os::unix::process::parent_id() as i32,
             base,
             helper_ok,
+            tracer_pid: observe::self_tracer_pid(),
         })
     }
 
@@ -235,6 +239,15 @@ impl<'a> Engine<'a> {
                     info = observe::proc_info(tid);
                 }
                 if let Ok(p) = info {
+                    if self.tracer_pid != 0 {
+                        obs.tracer = Some(if p.tracer_pid == 0 {
+                            Tracer::None
+                        } else if p.tracer_pid == self.tracer_pid {
+                            Tracer::CallersTracer
+                        } else {
+                            Tracer::Other
+                        });
+                    }
                     obs.proc_state = Some(p.state.clone());
                     obs.exit_signal = p.exit_signal;
                     obs.proc = Some(p);

@@ -148,12 +148,15 @@ pub enum ContextSpec {
     /// Under a seccomp filter that answers clone3 with ENOSYS, as Docker's
     /// default profile does: the environment, not the kernel, decides.
     SeccompClone3Enosys,
+    /// PTRACE_SEIZEd (no options) by a tracer process of the probe's own
+    /// that passes every stop through: CLONE_PTRACE children are traced.
+    Traced,
 }
 
 impl ContextSpec {
     /// One context of each kind, in declaration order (the error for an
     /// unknown name lists them so).
-    pub const KINDS: [ContextSpec; 10] = [
+    pub const KINDS: [ContextSpec; 11] = [
         ContextSpec::AsIs,
         ContextSpec::Unprivileged,
         ContextSpec::DropCap(forklore_model::cap::CAP_SYS_ADMIN),
@@ -164,10 +167,11 @@ impl ContextSpec {
         ContextSpec::Chroot,
         ContextSpec::UserNsLimitZero,
         ContextSpec::SeccompClone3Enosys,
+        ContextSpec::Traced,
     ];
 
     /// The contexts of a default `forklore check` run, in report order.
-    pub const DEFAULT_RUN: [ContextSpec; 10] = [
+    pub const DEFAULT_RUN: [ContextSpec; 11] = [
         ContextSpec::AsIs,
         ContextSpec::Unprivileged,
         ContextSpec::DropCap(forklore_model::cap::CAP_SYS_ADMIN),
@@ -178,6 +182,7 @@ impl ContextSpec {
         ContextSpec::UserNsLimitZero,
         ContextSpec::Chroot,
         ContextSpec::SeccompClone3Enosys,
+        ContextSpec::Traced,
     ];
 
     /// The context's name: the one place the names are spelled.
@@ -193,6 +198,7 @@ impl ContextSpec {
             ContextSpec::Chroot => "chroot".into(),
             ContextSpec::UserNsLimitZero => "userns-limit-0".into(),
             ContextSpec::SeccompClone3Enosys => "seccomp-clone3-enosys".into(),
+            ContextSpec::Traced => "traced".into(),
         }
     }
 }
@@ -370,6 +376,10 @@ pub struct Observation {
     pub broken: Option<String>,
     /// Why the case was not run.
     pub skipped: Option<String>,
+    /// Who traced the child while it waited for the go-ahead (Full, and
+    /// only when the caller itself is traced: the `traced` context).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracer: Option<forklore_model::ptrace::Tracer>,
 }
 
 impl Observation {

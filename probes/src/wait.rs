@@ -151,6 +151,8 @@ pub(crate) fn read_record(r: &ReapRecord, obs: &mut Observation) {
                 .map(|x| x.load(Ordering::Relaxed))
                 .collect(),
             exit_signal: (es != i32::MIN).then_some(es),
+            // Not carried: a zombie reaches its real parent untraced.
+            tracer_pid: 0,
         };
         obs.zombie_state = Some(z.state.clone());
         obs.zombie = Some(z);

@@ -868,6 +868,45 @@ fn seccomp_context_answers_clone3_with_enosys_and_leaves_clone_alone() -> Ran {
     Ok(Completion::Completed)
 }
 
+fn traced_context_traces_clone_ptrace_children() -> Ran {
+    use forklore_model::ptrace::Tracer;
+    let r = batch(
+        ContextSpec::Traced,
+        &[
+            (
+                "ptrace",
+                Request::clone(CLONE_PTRACE | SIGCHLD),
+                ObserveLevel::Full,
+            ),
+            ("plain", Request::clone(SIGCHLD), ObserveLevel::Full),
+            (
+                "ptrace+untraced",
+                Request::clone3(CLONE_PTRACE | CLONE_UNTRACED, SIGCHLD),
+                ObserveLevel::Full,
+            ),
+        ],
+    );
+    let ctx = r
+        .context
+        .as_ref()
+        .expect("a child of ours may trace us (same uid, dumpable) unless YAMA says no");
+    assert!(ctx.caller_traced, "the worker reports itself traced");
+    let seen: Vec<Option<Tracer>> = r.results.iter().map(|(_, o)| o.tracer).collect();
+    for (_, o) in &r.results {
+        ok(o);
+        assert_eq!(o.reaped_by, Some(ReapedBy::Plain), "{o:#?}");
+    }
+    assert_eq!(
+        seen,
+        vec![
+            Some(Tracer::CallersTracer),
+            Some(Tracer::None),
+            Some(Tracer::CallersTracer)
+        ]
+    );
+    Ok(Completion::Completed)
+}
+
 fn main() {
     // Re-executed as the probe: become it before any thread starts.
     if std::env::args().nth(1).as_deref() == Some("__probe") {
@@ -935,6 +974,10 @@ fn main() {
         Trial::ignorable_test(
             "sigkill_exit_signal_runs_in_a_throwaway_caller",
             sigkill_exit_signal_runs_in_a_throwaway_caller,
+        ),
+        Trial::ignorable_test(
+            "traced_context_traces_clone_ptrace_children",
+            traced_context_traces_clone_ptrace_children,
         ),
         Trial::ignorable_test(
             "seccomp_context_answers_clone3_with_enosys_and_leaves_clone_alone",

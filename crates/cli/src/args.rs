@@ -157,6 +157,9 @@ pub struct ContextArgs {
     /// A seccomp filter is installed.
     #[arg(long)]
     pub seccomp: bool,
+    /// The caller is ptraced (by a tracer that set no PTRACE_O_* option).
+    #[arg(long)]
+    pub traced: bool,
 }
 
 impl ContextArgs {
@@ -174,6 +177,7 @@ impl ContextArgs {
             nproc: a.nproc,
             userns_limit_reached: a.userns_limit_reached,
             seccomp: a.seccomp,
+            traced: a.traced,
         }
     }
 }

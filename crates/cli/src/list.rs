@@ -29,6 +29,8 @@ pub fn run(args: &ListArgs) -> Result<i32, exit::Error> {
         for name in check::default_contexts() {
             let what = if check::is_full_context(&name) {
                 "the whole catalogue"
+            } else if name == "traced" {
+                "the context cover set and the CLONE_PTRACE cases, under a tracer"
             } else {
                 "the context cover set"
             };
@@ -41,6 +43,7 @@ pub fn run(args: &ListArgs) -> Result<i32, exit::Error> {
         forklore_suite::catalogue::catalogue(args.quick, host.task_size_max)
             .into_iter()
             .chain(forklore_suite::catalogue::context_cover())
+            .chain(forklore_suite::catalogue::ptrace_cover())
             .map(|c| (c.group.to_string(), c.probe.id))
             .collect();
     all.extend(

@@ -162,6 +162,10 @@ pub struct Context {
     pub leader_exit_signal: i64,
     /// 7.1+: the caller was created with CLONE_AUTOREAP.
     pub caller_autoreap: bool,
+    /// The caller is ptraced (its TracerPid is not 0) by a tracer that set
+    /// no PTRACE_O_TRACE* option (the `traced` context arranges one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub caller_traced: bool,
     /// x86_64 TASK_SIZE_MAX (0x7ffffffff000 with 4-level paging).
     pub task_size_max: u64,
     /// `pid_max` of the target pid namespace.
@@ -197,6 +201,7 @@ impl Context {
             seccomp_filter: false,
             leader_exit_signal: 17,
             caller_autoreap: false,
+            caller_traced: false,
             task_size_max: 0x7fff_ffff_f000,
             pid_max: 32768,
             set_tid_capable: vec![

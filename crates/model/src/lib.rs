@@ -9,8 +9,10 @@
 pub mod context;
 pub mod errno;
 pub mod flags;
+pub mod kthread;
 pub mod lifecycle;
 pub mod prediction;
+pub mod ptrace;
 pub mod request;
 pub mod rules;
 pub mod verdict;

@@ -276,9 +276,14 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
         &[from(kv(4, 1, 0))], None),
 ];
 
-/// Look a lifecycle rule up by id.
+/// Look a lifecycle rule up by id (this table, then the tables of the
+/// modules that add post-creation rules: ptrace, kthread).
 pub fn rule(id: &str) -> Option<&'static RuleInfo> {
-    LIFECYCLE_RULES.iter().find(|r| r.id == id)
+    LIFECYCLE_RULES
+        .iter()
+        .find(|r| r.id == id)
+        .or_else(|| crate::ptrace::rule(id))
+        .or_else(|| crate::kthread::rule(id))
 }
 
 /// Does the rule apply to this kernel?

@@ -100,6 +100,10 @@ pub struct Semantics {
     /// tid instead of allocating one).
     #[serde(default)]
     pub pid_from_set_tid: bool,
+    /// Who traces the child, predicted only when the caller is traced
+    /// (`Context::caller_traced`): rule P-CLONE-PTRACE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracer: Option<crate::ptrace::Tracer>,
 }
 
 /// The verdict part of a prediction.

@@ -237,6 +237,10 @@ pub fn semantics(ctx: &Context, k: &Kargs) -> Semantics {
         child_tid_written: k.has(CLONE_CHILD_SETTID) && k.child_tid.accessible(),
         caller_suspended: k.has(CLONE_VFORK),
         pid_from_set_tid: k.set_tid_ptr.is_some() && k.set_tid_size > 0,
+        // The caller's tracer set no PTRACE_O_TRACE* option: no event.
+        tracer: ctx
+            .caller_traced
+            .then(|| crate::ptrace::child_tracer(true, k.flags, None).value),
     }
 }
 

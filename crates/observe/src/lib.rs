@@ -31,6 +31,20 @@ pub struct ProcInfo {
     pub nspid: Vec<i32>,
     /// stat field 38.
     pub exit_signal: Option<i32>,
+    /// `TracerPid:` (0: not traced; left out of JSON then).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tracer_pid: i32,
+}
+
+fn is_zero(v: &i32) -> bool {
+    *v == 0
+}
+
+/// This process's `TracerPid:` (0: not traced).
+pub fn self_tracer_pid() -> i32 {
+    status_field("self", "TracerPid")
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Read /proc/<pid>/{status,stat}. Works for thread ids too.
@@ -57,6 +71,7 @@ pub fn proc_info_in(root: &Path, pid: i32) -> Result<ProcInfo, String> {
         threads: st.threads,
         nspid: st.nspid.unwrap_or_default(),
         exit_signal: stat.exit_signal,
+        tracer_pid: st.tracerpid,
     })
 }
 
@@ -661,6 +676,7 @@ pub fn detect_context(h: &ContextHints) -> Context {
         seccomp_filter: seccomp_mode() == 2,
         leader_exit_signal: leader_exit_signal(),
         caller_autoreap: false,
+        caller_traced: self_tracer_pid() != 0,
         task_size_max: if la57() {
             TASK_SIZE_MAX_5LEVEL
         } else {

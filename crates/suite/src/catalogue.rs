@@ -726,6 +726,45 @@ pub fn context_cover() -> Vec<Case> {
     out
 }
 
+/// What the `traced` context adds to the cover set: CLONE_PTRACE with and
+/// without CLONE_UNTRACED (and neither) on a process, a thread, a
+/// CLONE_PARENT and a CLONE_VM child, through clone and clone3, observed
+/// in full so that the child's TracerPid is read (rule P-CLONE-PTRACE).
+pub fn ptrace_cover() -> Vec<Case> {
+    let mut out = Vec::new();
+    for f in [
+        0,
+        CLONE_THREAD | CLONE_SIGHAND | CLONE_VM,
+        CLONE_PARENT,
+        CLONE_VM,
+    ] {
+        for p in [
+            0,
+            CLONE_PTRACE,
+            CLONE_PTRACE | CLONE_UNTRACED,
+            CLONE_UNTRACED,
+        ] {
+            let fl = f | p;
+            for (name, r) in [
+                (format!("clone/flags={fl:#x}"), Request::clone(fl | SIGCHLD)),
+                (
+                    format!("clone3/flags={fl:#x}"),
+                    Request::clone3(fl, clone3_default_exit_signal(fl)),
+                ),
+            ] {
+                out.push(Case::new(
+                    format!("ctx/ptrace/{name}"),
+                    "contexts",
+                    vec!["context", "ptrace"],
+                    r,
+                    ObserveLevel::Full,
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// The default catalogue (every case) or the quick subset.
 pub fn catalogue(quick: bool, task_size_max: u64) -> Vec<Case> {
     let mut out = Vec::new();

@@ -140,11 +140,22 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
     report.kernel_note = opts.host.kernel_note.clone();
     let full = catalogue::catalogue(opts.quick, opts.host.task_size_max);
     let cover = catalogue::context_cover();
+    let traced_cover: Vec<Case> = cover
+        .iter()
+        .cloned()
+        .chain(catalogue::ptrace_cover())
+        .collect();
 
     let mut queue = VecDeque::new();
     let mut total = 0usize;
     for name in &opts.contexts {
-        let source = if is_full_context(name) { &full } else { &cover };
+        let source = if is_full_context(name) {
+            &full
+        } else if name == "traced" {
+            &traced_cover
+        } else {
+            &cover
+        };
         let cases: Vec<Case> = source
             .iter()
             .filter(|c| matches(&opts.filters, c, &format!("{}/{name}", c.id())))

@@ -71,6 +71,9 @@ pub fn context_summary(ctx: &Context) -> String {
     if ctx.seccomp_filter {
         extra.push("seccomp filter".to_string());
     }
+    if ctx.caller_traced {
+        extra.push("ptraced".to_string());
+    }
     if !extra.is_empty() {
         let _ = write!(s, " ({})", extra.join(", "));
     }
@@ -149,6 +152,17 @@ pub fn explain_text(req: &Request, ctx: &Context, p: &Prediction) -> String {
         }
         if s.caller_suspended {
             facts.push("caller suspended until the child execs or exits".into());
+        }
+        if let Some(t) = s.tracer {
+            let who = match t {
+                forklore_model::ptrace::Tracer::CallersTracer => "traced by the caller's tracer",
+                _ => "not traced",
+            };
+            let r = forklore_model::ptrace::rule("P-CLONE-PTRACE");
+            facts.push(format!(
+                "{who} (P-CLONE-PTRACE, {})",
+                r.map(|r| r.function).unwrap_or("")
+            ));
         }
         let _ = writeln!(out, "child:     {}", facts.join("; "));
     }

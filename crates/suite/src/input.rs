@@ -454,6 +454,8 @@ pub struct ContextOptions {
     pub userns_limit_reached: bool,
     /// A seccomp filter is installed.
     pub seccomp: bool,
+    /// The caller is ptraced (no PTRACE_O_* options).
+    pub traced: bool,
 }
 
 impl Default for ContextOptions {
@@ -469,6 +471,7 @@ impl Default for ContextOptions {
             nproc: None,
             userns_limit_reached: false,
             seccomp: false,
+            traced: false,
         }
     }
 }
@@ -567,6 +570,7 @@ impl ContextOptions {
         }
         ctx.userns_limit_reached = self.userns_limit_reached;
         ctx.seccomp_filter = self.seccomp;
+        ctx.caller_traced = self.traced;
         let can = ctx.caps.has(cap::CAP_SYS_ADMIN) || ctx.caps.has(cap::CAP_CHECKPOINT_RESTORE);
         let n = ctx.set_tid_capable.len();
         ctx.set_tid_capable = vec![can; n];

@@ -312,6 +312,14 @@ fn semantic_diffs(req: &Request, ctx: &Context, sem: &Semantics, obs: &Observati
     if let Some(es) = obs.exit_signal {
         check("exit_signal", sem.exit_signal.to_string(), es.to_string());
     }
+    // Only in a traced caller (the `traced` context): who traces the child.
+    if let (Some(want), Some(seen)) = (sem.tracer, obs.tracer) {
+        check(
+            "tracer (P-CLONE-PTRACE)",
+            format!("{want:?}"),
+            format!("{seen:?}"),
+        );
+    }
     if let Some(r) = observed_reaped(obs) {
         check(
             "reaped by",
@@ -499,6 +507,33 @@ mod tests {
         let (v, why) = compare(&req, &ctx(), &p, &obs);
         assert_eq!(v, Verdict::Fail);
         assert!(why.unwrap().contains("expected EINVAL (E3)"));
+    }
+
+    #[test]
+    fn the_tracer_is_judged_only_for_a_traced_caller() {
+        use forklore_model::ptrace::Tracer;
+        let req = Request::clone(CLONE_PTRACE | SIGCHLD);
+        // Untraced caller: no prediction, an observation is not judged.
+        let p = predict(&req, &ctx());
+        let seen = Observation {
+            tracer: Some(Tracer::None),
+            ..fork_obs()
+        };
+        assert_eq!(compare(&req, &ctx(), &p, &seen).0, Verdict::Pass);
+        // Traced caller: CLONE_PTRACE puts the child under the same tracer.
+        let traced = Context {
+            caller_traced: true,
+            ..ctx()
+        };
+        let p = predict(&req, &traced);
+        let (v, why) = compare(&req, &traced, &p, &seen);
+        assert_eq!(v, Verdict::Fail);
+        assert!(why.unwrap().contains("P-CLONE-PTRACE"));
+        let right = Observation {
+            tracer: Some(Tracer::CallersTracer),
+            ..fork_obs()
+        };
+        assert_eq!(compare(&req, &traced, &p, &right).0, Verdict::Pass);
     }
 
     #[test]

@@ -734,6 +734,7 @@ fn context_options_build() {
             }),
             userns_limit_reached: r.chance(20),
             seccomp: r.chance(20),
+            traced: r.chance(20),
         };
         let host = &hosts[r.below(hosts.len())];
         if f.check("ContextOptions::build", &o, || o.build(host))

@@ -15,6 +15,7 @@
 //! | [`fd`]      | inherited descriptors: `dup2`, close, cloexec, probing |
 //! | [`exec`]    | `execve` with arbitrary pointers, [`ExecArgs`] |
 //! | [`process`] | fork when single-threaded, exit, thread count, pidfd_open, futex, prctl, seccomp |
+//! | [`ptrace`]  | attach, seize, options, resume, detach, the event message |
 //! | [`mem`], [`mailbox`] | mappings and shared pages of atomics |
 //! | [`bench`]   | forklore bench's helper process and perf counters |
 //!
@@ -31,6 +32,7 @@ pub mod fd;
 pub mod mailbox;
 pub mod mem;
 pub mod process;
+pub mod ptrace;
 pub mod raw;
 pub mod script;
 pub mod signal;

@@ -7,8 +7,10 @@ use crate::result::ScenarioInfo;
 mod exec_effects;
 mod exec_errors;
 mod exit;
+mod kthread;
 mod pidfd;
 mod procfs;
+mod ptrace;
 mod reparent;
 mod share;
 mod stop;
@@ -140,6 +142,22 @@ pub static CASES: &[Case] = &[
     case!("lifecycle/proc/zombie-state", false, procfs::zombie_state,
         "Z in /proc/<pid>/stat and status until reaped, then the directory is gone"),
     case!("lifecycle/proc/nspid", true, procfs::nspid, "NSpid lists one pid per pid-namespace level"),
+    // ptrace across clone (issue 16)
+    case!("lifecycle/ptrace/clone-events", false, ptrace::clone_events,
+        "PTRACE_O_TRACEFORK/VFORK/CLONE: fork, vfork, clone and clone3 children give the PTRACE_EVENT kernel_clone picks (by CLONE_VFORK, then exit signal), message = new pid; the child is traced by the caller's tracer and first stops in PTRACE_EVENT_STOP (SEIZE) or with SIGSTOP (ATTACH)"),
+    case!("lifecycle/ptrace/clone-ptrace-untraced", false, ptrace::clone_ptrace_untraced,
+        "CLONE_PTRACE: a traced caller's child is traced by the same tracer without any option; CLONE_UNTRACED stops the auto-attach but not an explicit CLONE_PTRACE; an untraced caller's CLONE_PTRACE child is not traced"),
+    case!("lifecycle/ptrace/tracee-wait", false, ptrace::tracee_wait,
+        "a tracer waits for its non-child tracee without __WALL, with or without __WCLONE (4.7+), sees its exit first; only then its real parent reaps it"),
+    case!("lifecycle/ptrace/attach-refused", false, ptrace::attach_refused,
+        "PTRACE_SEIZE/ATTACH is EPERM for oneself, for a task already traced, for a non-dumpable child without CAP_SYS_PTRACE and for init without CAP_SYS_PTRACE"),
+    // kernel threads (issue 16), read-only
+    case!("lifecycle/kthread/kthreadd", false, kthread::kthreadd,
+        "kthreadd is pid 2 with ppid 0, PF_KTHREAD, no mm (empty cmdline and maps, no VmSize), every signal ignored"),
+    case!("lifecycle/kthread/children", false, kthread::children,
+        "every other PF_KTHREAD task has ppid 2 and no mm"),
+    case!("lifecycle/kthread/untouchable", false, kthread::untouchable,
+        "PTRACE_SEIZE of a kernel thread is EPERM; kill(2, 0 / SIGKILL) is EPERM without privilege, accepted and dropped as root; kthreadd lives on"),
 ];
 
 /// Every scenario, in catalogue order.

@@ -151,6 +151,7 @@ pub mod nr {
     pub const SECCOMP: u64 = g::__NR_seccomp as u64;
     pub const PIDFD_SEND_SIGNAL: u64 = g::__NR_pidfd_send_signal as u64;
     pub const PIDFD_OPEN: u64 = g::__NR_pidfd_open as u64;
+    pub const PTRACE: u64 = g::__NR_ptrace as u64;
 }
 
 // ---------------------------------------------------------------- wait
@@ -195,6 +196,27 @@ pub const PR_SET_PDEATHSIG: u64 = p::PR_SET_PDEATHSIG as u64;
 pub const PR_SET_DUMPABLE: u64 = p::PR_SET_DUMPABLE as u64;
 pub const PR_SET_CHILD_SUBREAPER: u64 = p::PR_SET_CHILD_SUBREAPER as u64;
 pub const PR_SET_NO_NEW_PRIVS: u64 = p::PR_SET_NO_NEW_PRIVS as u64;
+
+// ---------------------------------------------------------------- ptrace
+// include/uapi/linux/ptrace.h
+
+pub const PTRACE_TRACEME: u64 = pt::PTRACE_TRACEME as u64;
+pub const PTRACE_CONT: u64 = pt::PTRACE_CONT as u64;
+pub const PTRACE_ATTACH: u64 = pt::PTRACE_ATTACH as u64;
+pub const PTRACE_DETACH: u64 = pt::PTRACE_DETACH as u64;
+pub const PTRACE_SETOPTIONS: u64 = pt::PTRACE_SETOPTIONS as u64;
+pub const PTRACE_GETEVENTMSG: u64 = pt::PTRACE_GETEVENTMSG as u64;
+pub const PTRACE_SEIZE: u64 = pt::PTRACE_SEIZE as u64;
+pub const PTRACE_O_TRACEFORK: u32 = pt::PTRACE_O_TRACEFORK;
+pub const PTRACE_O_TRACEVFORK: u32 = pt::PTRACE_O_TRACEVFORK;
+pub const PTRACE_O_TRACECLONE: u32 = pt::PTRACE_O_TRACECLONE;
+pub const PTRACE_O_EXITKILL: u32 = pt::PTRACE_O_EXITKILL;
+pub const PTRACE_EVENT_FORK: u32 = pt::PTRACE_EVENT_FORK;
+pub const PTRACE_EVENT_VFORK: u32 = pt::PTRACE_EVENT_VFORK;
+pub const PTRACE_EVENT_CLONE: u32 = pt::PTRACE_EVENT_CLONE;
+pub const PTRACE_EVENT_STOP: u32 = pt::PTRACE_EVENT_STOP;
+pub const PR_GET_DUMPABLE: u64 = p::PR_GET_DUMPABLE as u64;
+pub const PR_SET_PTRACER: u64 = p::PR_SET_PTRACER as u64;
 
 // ---------------------------------------------------------------- seccomp
 // include/uapi/linux/seccomp.h, include/uapi/linux/filter.h
