@@ -12,4 +12,5 @@ pub mod divergence;
 pub mod explain;
 pub mod input;
 pub mod report;
+pub mod scenario_case;
 pub mod verdict;
