@@ -19,6 +19,7 @@ mod diff;
 mod exit;
 mod explain;
 mod files;
+mod fingerprint;
 mod list;
 mod probe;
 
@@ -51,6 +52,10 @@ enum Command {
     Baseline(baseline::BaselineArgs),
     /// Divergences and verdicts that differ between two check JSON reports.
     Diff(diff::DiffArgs),
+    /// The kernel versions consistent with what this kernel does (only
+    /// the cases that discriminate versions), and whether the claimed one
+    /// is among them.
+    Fingerprint(fingerprint::FingerprintArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +88,7 @@ fn run(argv: Vec<OsString>) -> i32 {
             Command::Bench(a) => bench::run(a),
             Command::Baseline(a) => baseline::run(a),
             Command::Diff(a) => diff::run(a),
+            Command::Fingerprint(a) => fingerprint::run(a),
         },
         Err(e) => clap_error(e, &argv),
     };

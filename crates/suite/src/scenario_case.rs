@@ -127,7 +127,7 @@ pub fn scenario_case(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::divergence::{self, Failure};
     use crate::report::Report;
