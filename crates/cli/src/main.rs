@@ -22,6 +22,7 @@ mod files;
 mod fingerprint;
 mod list;
 mod probe;
+mod report;
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +57,9 @@ enum Command {
     /// the cases that discriminate versions), and whether the claimed one
     /// is among them.
     Fingerprint(fingerprint::FingerprintArgs),
+    /// Merge check JSON reports from several kernels into one view
+    /// (text, JSON, or a self-contained HTML page with --html).
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +93,7 @@ fn run(argv: Vec<OsString>) -> i32 {
             Command::Baseline(a) => baseline::run(a),
             Command::Diff(a) => diff::run(a),
             Command::Fingerprint(a) => fingerprint::run(a),
+            Command::Report(a) => report::run(a),
         },
         Err(e) => clap_error(e, &argv),
     };

@@ -14,5 +14,6 @@ pub mod fingerprint;
 pub mod input;
 pub mod kcidb;
 pub mod report;
+pub mod report_merge;
 pub mod scenario_case;
 pub mod verdict;
