@@ -122,6 +122,38 @@ fn rule_notes(rule: Option<&str>) -> Vec<RuleNote> {
         .collect()
 }
 
+/// The rules as the report's own first case states them (the deciding
+/// row's versions at that kernel: a check that changed form has several
+/// rows with one id); the model's tables when the case does not say.
+fn rules_of_case(expected: Option<&Value>, rule: Option<&str>) -> Vec<RuleNote> {
+    let note = |r: &Value| {
+        let s = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
+        let versions: Vec<&str> = r
+            .get("versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        Some(RuleNote {
+            id: s("id").or_else(|| s("rule"))?,
+            reason: s("reason"),
+            function: s("function"),
+            versions: if versions.is_empty() {
+                return None;
+            } else {
+                versions.join(", ")
+            },
+        })
+    };
+    let from_case: Option<Vec<RuleNote>> =
+        expected.and_then(|e| match e.get("rules").and_then(Value::as_array) {
+            Some(rs) if !rs.is_empty() => rs.iter().map(note).collect(),
+            _ => note(e).map(|n| vec![n]),
+        });
+    from_case.unwrap_or_else(|| rule_notes(rule))
+}
+
 /// Merge parsed check reports, each with the file name it came from.
 /// The error is one line naming the file.
 pub fn merge(reports: &[(String, Value)]) -> Result<Merged, String> {
@@ -187,12 +219,23 @@ pub fn merge(reports: &[(String, Value)]) -> Result<Merged, String> {
     }
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
     for (i, c) in columns.iter().enumerate() {
+        let expected_of = |id: &str| {
+            reports[i]
+                .1
+                .get("cases")
+                .and_then(Value::as_array)
+                .and_then(|cs| {
+                    cs.iter()
+                        .find(|x| x.get("id").and_then(Value::as_str) == Some(id))
+                        .and_then(|x| x.get("expected"))
+                })
+        };
         for d in &c.divergences {
             let row = rows.entry(d.key.clone()).or_insert_with(|| Row {
                 key: d.key.clone(),
                 counts: vec![0; n],
                 reason: d.reason.clone(),
-                rules: rule_notes(d.rule.as_deref()),
+                rules: rules_of_case(expected_of(&d.first), d.rule.as_deref()),
                 first: d.first.clone(),
                 repro: d.repro.clone(),
             });
@@ -575,6 +618,28 @@ mod tests {
         let v: Value = serde_json::from_str(&m.to_json()).unwrap();
         assert_eq!(v["schema"], SCHEMA);
         assert_eq!(v["divergences"][0]["counts"], json!([3, 0, 1]));
+    }
+
+    #[test]
+    fn the_deciding_rows_versions_come_from_the_case() {
+        // C2 has two rows (the check changed form): the case names the
+        // ranges of the row that decided at its kernel.
+        let mut r = Report::new("6.1.0".into(), json!({}), true);
+        let mut c = case(
+            "clone3/x",
+            "clone3-ns",
+            "root",
+            Some("C2"),
+            Some("EINVAL"),
+            None,
+            "x",
+        );
+        c.expected["versions"] = json!(["5.16–6.1.19"]);
+        r.push(c);
+        let v: Value = serde_json::from_str(&r.to_json(false)).unwrap();
+        let m = merge(&[("a".into(), v)]).unwrap();
+        assert_eq!(m.divergences[0].rules[0].versions, "5.16–6.1.19");
+        assert_ne!(fmt_ranges(&rule_ranges("C2")), "5.16–6.1.19");
     }
 
     #[test]
