@@ -36,6 +36,9 @@ pub const OLDEST: KernelVersion = KernelVersion::new(2, 6, 0);
 /// are run: more only repeat the question.
 pub const PER_BEHAVIOUR: usize = 2;
 
+/// Contradicting cases listed in the text (the JSON has them all).
+pub const CONTRADICTIONS_LISTED: usize = 12;
+
 /// A patch number that stands for "every X.Y.z" in a range end (the
 /// model's tables use 255 and u32::MAX).
 fn ends_series(v: KernelVersion) -> bool {
@@ -732,32 +735,51 @@ impl Fingerprint {
             );
         }
         let _ = writeln!(o, "{}", self.verdict);
-        let contra: Vec<&RuleFinding> = self
-            .rules
-            .iter()
-            .filter(|r| !r.contradicting.is_empty())
-            .collect();
+        // Each contradicting case once, with the rules it bears on; the
+        // first few (the JSON has them all).
+        let mut contra: Vec<(&str, Vec<&str>)> = Vec::new();
+        for r in &self.rules {
+            for id in &r.contradicting {
+                match contra.iter_mut().find(|(c, _)| *c == id.as_str()) {
+                    Some((_, rules)) => rules.push(&r.id),
+                    None => contra.push((id, vec![&r.id])),
+                }
+            }
+        }
+        // One case of each set of rules first: variety before repetition.
+        let mut firsts = Vec::new();
+        let mut rest = Vec::new();
+        for c in contra {
+            if firsts.iter().any(|(_, r): &(&str, Vec<&str>)| *r == c.1) {
+                rest.push(c);
+            } else {
+                firsts.push(c);
+            }
+        }
+        firsts.extend(rest);
+        let contra = firsts;
         if !contra.is_empty() {
-            let _ = writeln!(o, "\nwhat contradicts the claimed {}:", self.claimed);
-            for r in contra {
-                // A few per rule; the JSON has them all.
-                for id in r.contradicting.iter().take(3) {
-                    let seen = self
-                        .cases
-                        .iter()
-                        .find(|c| c.id == *id)
-                        .map(|c| c.observed.as_str())
-                        .unwrap_or("");
-                    let _ = writeln!(o, "  {} ({}): observed {seen}", id, r.id);
-                }
-                if r.contradicting.len() > 3 {
-                    let _ = writeln!(
-                        o,
-                        "  ... {} more cases of {} (see --json)",
-                        r.contradicting.len() - 3,
-                        r.id
-                    );
-                }
+            let _ = writeln!(
+                o,
+                "\nwhat contradicts the claimed {} ({} cases):",
+                self.claimed,
+                contra.len()
+            );
+            for (id, rules) in contra.iter().take(CONTRADICTIONS_LISTED) {
+                let seen = self
+                    .cases
+                    .iter()
+                    .find(|c| c.id == *id)
+                    .map(|c| c.observed.as_str())
+                    .unwrap_or("");
+                let _ = writeln!(o, "  {id} ({}): observed {seen}", rules.join(", "));
+            }
+            if contra.len() > CONTRADICTIONS_LISTED {
+                let _ = writeln!(
+                    o,
+                    "  ... {} more (see --json)",
+                    contra.len() - CONTRADICTIONS_LISTED
+                );
             }
         }
         for n in &self.notes {

@@ -5,7 +5,8 @@
 //! kernel function, reason and versions, and a command that reproduces it.
 //!
 //! `expected` is `{"outcome": "facts", "facts": {...}, "rule": "L-A,L-B",
-//! "reason", "function", "source", "versions", "uncertain", "rules": [...]}`
+//! "reason", "errno", "function", "source", "versions", "uncertain",
+//! "rules": [...]}`
 //! (the top-level rule fields are the first rule's, as in the explain
 //! object; `rules` lists each). `observed` is the facts object as the
 //! scenario saw them.
@@ -77,6 +78,7 @@ pub fn expected_json(facts: Value, rule: Option<&str>, kernel: Option<KernelVers
         "facts": facts,
         "rule": (!ids.is_empty()).then(|| ids.join(",")),
         "reason": reason,
+        "errno": first.and_then(|r| r.errno).and_then(|e| e.name()),
         "function": first.map(|r| r.function),
         "source": first.map(|r| r.source),
         "versions": first.map(|r| r.versions.iter().map(|v| v.to_string()).collect::<Vec<_>>()),
@@ -162,6 +164,11 @@ pub(crate) mod tests {
         assert_eq!(e["versions"], json!(["2.6+"]));
         assert_eq!(e["rules"][0]["id"], "L-EXEC-DE-THREAD");
         assert_eq!(e["kernel"], "6.18.0");
+        assert!(e["errno"].is_null(), "an effects rule has no errno");
+        assert_eq!(
+            expected_json(json!({}), Some("L-EXEC-ETXTBSY"), None)["errno"],
+            "ETXTBSY"
+        );
         assert_eq!(
             c.repro.as_deref(),
             Some("forklore probe --scenario lifecycle/exec/de-thread --context root")
