@@ -239,6 +239,12 @@ pub fn merge(reports: &[(String, Value)]) -> Result<Merged, String> {
                 first: d.first.clone(),
                 repro: d.repro.clone(),
             });
+            if row.rules.is_empty() && row.reason.is_none() && d.expected == "success" {
+                row.reason = Some(
+                    "the model predicts success here (no rule refuses the call); the facts named differ"
+                        .into(),
+                );
+            }
             row.counts[i] += d.count;
         }
     }
