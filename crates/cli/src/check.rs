@@ -23,6 +23,8 @@ pub enum Format {
     Json,
     Junit,
     Ktap,
+    /// KernelCI KCIDB I/O JSON (schema v5.3).
+    Kcidb,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -207,6 +209,15 @@ pub fn run(args: &CheckArgs) -> Result<i32, exit::Error> {
         Format::Json => report.to_json(args.all_cases),
         Format::Junit => report.to_junit(),
         Format::Ktap => report.to_ktap(),
+        Format::Kcidb => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let started = now.saturating_sub(report.duration_s as u64);
+            let v = forklore_suite::kcidb::to_kcidb(&report, started, args.all_cases);
+            serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+        }
     };
     let s = &report.summary;
     match &args.output {

@@ -19,8 +19,10 @@ mod diff;
 mod exit;
 mod explain;
 mod files;
+mod fingerprint;
 mod list;
 mod probe;
+mod report;
 
 #[derive(Parser)]
 #[command(
@@ -51,6 +53,13 @@ enum Command {
     Baseline(baseline::BaselineArgs),
     /// Divergences and verdicts that differ between two check JSON reports.
     Diff(diff::DiffArgs),
+    /// The kernel versions consistent with what this kernel does (only
+    /// the cases that discriminate versions), and whether the claimed one
+    /// is among them.
+    Fingerprint(fingerprint::FingerprintArgs),
+    /// Merge check JSON reports from several kernels into one view
+    /// (text, JSON, or a self-contained HTML page with --html).
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +92,8 @@ fn run(argv: Vec<OsString>) -> i32 {
             Command::Bench(a) => bench::run(a),
             Command::Baseline(a) => baseline::run(a),
             Command::Diff(a) => diff::run(a),
+            Command::Fingerprint(a) => fingerprint::run(a),
+            Command::Report(a) => report::run(a),
         },
         Err(e) => clap_error(e, &argv),
     };

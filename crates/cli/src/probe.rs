@@ -243,6 +243,17 @@ fn probe_scenario(
         outln!("observed:  {}", r.observed)?;
         if let Some(rule) = &r.rule {
             outln!("rules:     {rule}")?;
+            // Each rule as explain shows it: reason, where, versions.
+            for id in rule.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                match forklore_suite::scenario_case::lookup_rule(id, kernel) {
+                    Some(i) => {
+                        let vs: Vec<String> = i.versions.iter().map(|v| v.to_string()).collect();
+                        outln!("  {id}: {}", i.reason)?;
+                        outln!("    where: {}; versions: {}", i.function, vs.join(", "))?;
+                    }
+                    None => outln!("  {id}: not in the model's rule tables")?,
+                }
+            }
         }
         outln!(
             "verdict:   {:?}{}",

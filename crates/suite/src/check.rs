@@ -450,33 +450,22 @@ fn run_scenarios(opts: &CheckOptions, runner_is_root: bool, report: &mut Report)
             }
         };
         let ids: Vec<&str> = selected.iter().map(|s| s.id).collect();
+        // The version the model was asked about: declared, or the host's.
+        let kernel = opts.kernel.unwrap_or(opts.host.kernel);
         for r in sc::run(&cmd, &ids, opts.batch_timeout, uid) {
-            // One Verdict type for scenarios and generated cases.
-            let verdict = r.verdict;
-            let mut expected = r.expected;
-            if let (Some(rule), Some(obj)) = (&r.rule, expected.as_object_mut()) {
-                obj.insert("rule".into(), serde_json::Value::from(rule.as_str()));
-            }
-            report.push(settle(CaseResult {
-                id: format!("{}/{ctx}", r.id),
-                group: scenario_group(&r.group),
-                tags: vec!["lifecycle"],
-                context: ctx.to_string(),
-                verdict,
-                expected,
-                observed: r.observed,
-                reason: r.reason,
-                repro: (verdict != Verdict::Pass)
-                    .then(|| format!("forklore check --filter '{}' --contexts {ctx}", r.id)),
-                generated: false,
-            }));
+            report.push(crate::scenario_case::scenario_case(
+                r,
+                ctx,
+                Some(kernel),
+                opts.kernel.is_some(),
+            ));
         }
     }
 }
 
 /// Report group of a scenario group (`exec` → `lifecycle-exec`).
 pub fn scenario_group(g: &str) -> String {
-    format!("lifecycle-{g}")
+    crate::scenario_case::scenario_group(g)
 }
 
 #[cfg(test)]

@@ -143,7 +143,10 @@ pub fn key(f: &Failure<'_>) -> Key {
     if f.lifecycle() {
         // The facts on which the two objects differ ("rule" is the one key
         // check adds to the expected side).
-        let facts = match (f.expected.as_object(), f.observed.as_object()) {
+        // Reports since issue 12 nest the expected facts under "facts"
+        // next to the rule's explanation; older ones put them at the top.
+        let expected = f.expected.get("facts").unwrap_or(f.expected);
+        let facts = match (expected.as_object(), f.observed.as_object()) {
             (Some(e), Some(o)) => {
                 let keys: BTreeSet<&String> =
                     e.keys().chain(o.keys()).filter(|k| *k != "rule").collect();
@@ -252,7 +255,10 @@ pub fn cluster<'a>(
     let mut out: Vec<Divergence> = by_key
         .into_iter()
         .map(|(text, a)| {
-            let reason = if a.first.lifecycle() {
+            // A scenario's explanation is its rules' reason when the report
+            // has it (older reports: the first case's reason).
+            let rule_reason = a.first.expected.get("reason").and_then(Value::as_str);
+            let reason = if a.first.lifecycle() && rule_reason.is_none() {
                 a.first.reason.map(str::to_string)
             } else {
                 a.first

@@ -110,6 +110,64 @@ pub struct Report {
     pub cases: Vec<CaseResult>,
 }
 
+/// The model's side of a listed failure: for a scenario, both fact
+/// objects; then each deciding rule with where it lives and the kernel
+/// versions it applies to (`rules`, or the explain object's own fields).
+fn explain_lines(o: &mut String, c: &CaseResult) {
+    let e = &c.expected;
+    if let Some(facts) = e.get("facts") {
+        let _ = writeln!(o, "    expected: facts {facts}");
+        let _ = writeln!(o, "    observed: facts {}", c.observed);
+    }
+    let str_of = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let versions_of = |v: &Value| {
+        v.get("versions")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .filter(|s| !s.is_empty())
+    };
+    let one = |o: &mut String, r: &Value, id: &str| {
+        let _ = writeln!(
+            o,
+            "    model rule {id}: {}",
+            str_of(r, "reason").unwrap_or_default()
+        );
+        let mut at = Vec::new();
+        if let Some(f) = str_of(r, "function") {
+            at.push(format!("where: {f}"));
+        }
+        if let Some(v) = versions_of(r) {
+            at.push(format!("versions: {v}"));
+        }
+        if let Some(src) = str_of(r, "source") {
+            at.push(format!("source: {src}"));
+        }
+        if !at.is_empty() {
+            let _ = writeln!(o, "      {}", at.join("; "));
+        }
+        if let Some(u) = str_of(r, "uncertain") {
+            let _ = writeln!(o, "      uncertain: {u}");
+        }
+    };
+    match e.get("rules").and_then(Value::as_array) {
+        Some(rules) if !rules.is_empty() => {
+            for r in rules {
+                one(o, r, &str_of(r, "id").unwrap_or_default());
+            }
+        }
+        _ => {
+            if let Some(rule) = str_of(e, "rule") {
+                one(o, e, &rule);
+            }
+        }
+    }
+}
+
 /// Failures listed one by one in the text report (the rest are counted in
 /// their divergence and listed in JSON).
 pub const FAILURES_LISTED: usize = 200;
@@ -318,14 +376,7 @@ impl Report {
                 if let Some(r) = &c.reason {
                     let _ = writeln!(o, "    {r}");
                 }
-                if let Some(rule) = c.expected.get("rule").and_then(Value::as_str) {
-                    let why = c
-                        .expected
-                        .get("reason")
-                        .and_then(Value::as_str)
-                        .unwrap_or("");
-                    let _ = writeln!(o, "    model rule {rule}: {why}");
-                }
+                explain_lines(&mut o, c);
                 if let Some(r) = &c.repro {
                     let _ = writeln!(o, "    reproduce: {r}");
                 }
