@@ -8,11 +8,13 @@
 
 pub mod context;
 pub mod errno;
+pub mod execveat;
 pub mod flags;
 pub mod lifecycle;
 pub mod prediction;
 pub mod request;
 pub mod rules;
+pub mod session;
 pub mod verdict;
 pub mod version;
 

@@ -10,6 +10,7 @@ mod exit;
 mod pidfd;
 mod procfs;
 mod reparent;
+mod session;
 mod share;
 mod stop;
 mod vfork;
@@ -136,6 +137,24 @@ pub static CASES: &[Case] = &[
         "a fork child has pdeath_signal 0 and is not a subreaper", needs = ["subreaper"]),
     case!("lifecycle/reparent/pidns-init-death", true, reparent::pidns_init_death,
         "killing a pid-namespace init kills its members; a new fork into it is ENOMEM"),
+    // session
+    case!("lifecycle/session/inherit", false, session::inherit,
+        "a fork, vfork, clone and clone3 child and a CLONE_THREAD thread of a new session leader have its pgid and sid"),
+    case!("lifecycle/session/setsid", false, session::setsid,
+        "setsid returns the pid; then sid = pgid = pid and no controlling terminal; a second setsid is EPERM"),
+    case!("lifecycle/session/setsid-group-leader", false, session::setsid_group_leader,
+        "a process-group leader's setsid is EPERM; a member of its group (not the leader) may"),
+    case!("lifecycle/session/getsid-getpgid", false, session::get_ids,
+        "getsid/getpgid of a child in another session give its ids; of a reaped pid ESRCH"),
+    // pgrp
+    case!("lifecycle/pgrp/new-group", false, session::new_group,
+        "setpgid(child, 0) makes the child a group leader, setpgid(child, pgid) moves it back; setpgid(0, 0) in a child"),
+    case!("lifecycle/pgrp/einval-negative", false, session::einval, "a negative pgid is EINVAL, before the pid is looked up"),
+    case!("lifecycle/pgrp/esrch-not-child", false, session::esrch, "setpgid on a grandchild or a reaped pid is ESRCH"),
+    case!("lifecycle/pgrp/eperm", false, session::eperm,
+        "EPERM: a child in another session, a session leader, a group of another session, a missing group"),
+    case!("lifecycle/pgrp/eacces-after-exec", false, session::eacces,
+        "setpgid on a child works before its execve and is EACCES after"),
     // proc
     case!("lifecycle/proc/zombie-state", false, procfs::zombie_state,
         "Z in /proc/<pid>/stat and status until reaped, then the directory is gone"),
