@@ -7,6 +7,7 @@ use crate::result::ScenarioInfo;
 mod exec_effects;
 mod exec_errors;
 mod exit;
+mod orphan;
 mod pidfd;
 mod procfs;
 mod reparent;
@@ -155,6 +156,15 @@ pub static CASES: &[Case] = &[
         "EPERM: a child in another session, a session leader, a group of another session, a missing group"),
     case!("lifecycle/pgrp/eacces-after-exec", false, session::eacces,
         "setpgid on a child works before its execve and is EACCES after"),
+    // orphan
+    case!("lifecycle/orphan/stopped-member-hup-cont", false, orphan::stopped_member,
+        "a group with a stopped member is orphaned by the exit of its last parent outside it in the session: the stopped member gets SIGHUP and SIGCONT"),
+    case!("lifecycle/orphan/running-member-hup-cont", false, orphan::running_member,
+        "the same group's member that was not stopped gets SIGHUP and SIGCONT too (every member)"),
+    case!("lifecycle/orphan/running-group-no-signal", false, orphan::running_group,
+        "the same group with no stopped member gets no signal"),
+    case!("lifecycle/orphan/ctty-leader-exit", false, orphan::ctty_leader_exit,
+        "a session leader acquires a pseudo-terminal (TIOCSCTTY; a non-leader's is EPERM) and exits: the foreground group gets SIGHUP, a background group nothing"),
     // proc
     case!("lifecycle/proc/zombie-state", false, procfs::zombie_state,
         "Z in /proc/<pid>/stat and status until reaped, then the directory is gone"),
