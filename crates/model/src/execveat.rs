@@ -34,9 +34,16 @@ const fn rule(
     }
 }
 
-/// `AT_SYMLINK_NOFOLLOW` and `AT_EMPTY_PATH` (include/uapi/linux/fcntl.h).
+/// `AT_SYMLINK_NOFOLLOW`, `AT_EMPTY_PATH` and `AT_EXECVE_CHECK`
+/// (include/uapi/linux/fcntl.h).
 pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
 pub const AT_EMPTY_PATH: u32 = 0x1000;
+pub const AT_EXECVE_CHECK: u32 = 0x10000;
+
+const SINCE_6_14: &[VersionRange] = &[VersionRange {
+    from: KernelVersion::new(6, 14, 0),
+    to: None,
+}];
 
 /// The execveat rules, in the order the kernel checks them.
 pub static EXECVEAT_RULES: &[RuleInfo] = &[
@@ -46,6 +53,15 @@ pub static EXECVEAT_RULES: &[RuleInfo] = &[
     rule("L-EXECAT-EINVAL-FLAGS", "fs/exec.c: do_open_execat", Some(Errno::EINVAL),
         "a flag other than AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH",
         "fs/exec.c do_open_execat (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)); execveat(2) ERRORS"),
+    RuleInfo {
+        id: "L-EXECAT-EXECVE-CHECK",
+        function: "fs/exec.c: do_open_execat / bprm_execve (AT_EXECVE_CHECK)",
+        errno: None,
+        reason: "AT_EXECVE_CHECK is a valid flag (check only, no exec); before it existed it was EINVAL like any other",
+        source: "\"exec: Add a new AT_EXECVE_CHECK flag to execveat(2)\" (6.14); execveat(2)",
+        versions: SINCE_6_14,
+        uncertain: Some("first release 6.14 not verified against a 6.13 kernel"),
+    },
     rule("L-EXECAT-ELOOP-NOFOLLOW", "fs/exec.c: do_open_execat (AT_SYMLINK_NOFOLLOW clears LOOKUP_FOLLOW)", Some(Errno::ELOOP),
         "AT_SYMLINK_NOFOLLOW and the path's last component is a symbolic link",
         "fs/exec.c do_open_execat; execveat(2) ERRORS"),
@@ -83,12 +99,16 @@ pub struct ExecveatFacts {
 }
 
 /// The errno of the call, or None when the new image runs.
-pub fn execveat_error(f: &ExecveatFacts) -> Expect<Option<Errno>> {
+pub fn execveat_error(k: KernelVersion, f: &ExecveatFacts) -> Expect<Option<Errno>> {
     let by = |rule, value| Expect { value, rule };
     if f.empty_path && f.flags & AT_EMPTY_PATH == 0 {
         return by("L-EXECAT-ENOENT-EMPTY", Some(Errno::ENOENT));
     }
-    if f.flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+    let mut valid = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH;
+    if crate::lifecycle::applies("L-EXECAT-EXECVE-CHECK", k) {
+        valid |= AT_EXECVE_CHECK;
+    }
+    if f.flags & !valid != 0 {
         return by("L-EXECAT-EINVAL-FLAGS", Some(Errno::EINVAL));
     }
     if !f.empty_path && f.final_symlink && f.flags & AT_SYMLINK_NOFOLLOW != 0 {
@@ -108,8 +128,11 @@ pub fn execveat_error(f: &ExecveatFacts) -> Expect<Option<Errno>> {
     }
     if f.empty_path {
         by("L-EXECAT-EMPTY-PATH", None)
-    } else {
+    } else if f.relative_to_dirfd {
         by("L-EXECAT-DIRFD", None)
+    } else {
+        // An absolute path (or AT_FDCWD): execve's own rules.
+        by("L-EXEC-OK", None)
     }
 }
 
@@ -147,7 +170,8 @@ mod tests {
             runnable: true,
             ..Default::default()
         };
-        let e = |f: ExecveatFacts| execveat_error(&f).value;
+        let k = KernelVersion::new(6, 18, 0);
+        let e = |f: ExecveatFacts| execveat_error(k, &f).value;
         assert_eq!(
             e(ExecveatFacts {
                 empty_path: true,
@@ -196,5 +220,14 @@ mod tests {
             None
         );
         assert_eq!(script_path_arg(5).value, "/dev/fd/5");
+        let check = ExecveatFacts {
+            flags: AT_EXECVE_CHECK,
+            ..ok
+        };
+        assert_eq!(
+            execveat_error(KernelVersion::new(6, 13, 0), &check).value,
+            Some(Errno::EINVAL)
+        );
+        assert_eq!(execveat_error(k, &check).value, None);
     }
 }

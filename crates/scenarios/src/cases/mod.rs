@@ -6,6 +6,7 @@ use crate::result::ScenarioInfo;
 
 mod exec_effects;
 mod exec_errors;
+mod execveat;
 mod exit;
 mod orphan;
 mod pidfd;
@@ -115,6 +116,23 @@ pub static CASES: &[Case] = &[
     case!("lifecycle/exec/empty-argv", false, exec_effects::empty_argv, "argv == NULL gives argv[0] = \"\" on 5.18+"),
     case!("lifecycle/exec/non-leader-thread", false, exec_effects::non_leader,
         "exec from a non-leader thread keeps the pid, leaves one thread, and the parent sees no exit"),
+    // execveat
+    case!("lifecycle/execveat/dirfd-relative", false, execveat::dirfd_relative,
+        "a name relative to an O_PATH directory descriptor runs"),
+    case!("lifecycle/execveat/empty-path-opath", false, execveat::empty_path_opath,
+        "AT_EMPTY_PATH on an O_PATH descriptor of the program runs it"),
+    case!("lifecycle/execveat/empty-path-memfd", false, execveat::empty_path_memfd,
+        "AT_EMPTY_PATH on a memfd holding the exec target runs it"),
+    case!("lifecycle/execveat/script-fd", false, execveat::script_fd,
+        "a #! script through a descriptor kept across exec runs, its interpreter gets /dev/fd/N; relative to a kept directory descriptor too"),
+    case!("lifecycle/execveat/script-cloexec-fd", false, execveat::script_cloexec,
+        "a #! script through an O_CLOEXEC descriptor (or relative to an O_CLOEXEC directory descriptor) is ENOENT; an ELF that way runs"),
+    case!("lifecycle/execveat/symlink-nofollow", false, execveat::symlink_nofollow,
+        "AT_SYMLINK_NOFOLLOW on a symlink is ELOOP; without it the link is followed"),
+    case!("lifecycle/execveat/einval-flags", false, execveat::einval_flags,
+        "flags other than AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH (and 6.14+ AT_EXECVE_CHECK) are EINVAL"),
+    case!("lifecycle/execveat/enoent-empty-path", false, execveat::enoent_empty,
+        "an empty path without AT_EMPTY_PATH is ENOENT, even with an invalid flag (the name is copied first)"),
     // vfork
     case!("lifecycle/vfork/suspend-until-exec", false, vfork::until_exec,
         "the caller is D while the child holds it, not released by a failed exec, released by a successful one, and not again by the exec'd child's exit"),

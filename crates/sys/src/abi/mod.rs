@@ -270,6 +270,7 @@ pub const AT_FDCWD: i32 = g::AT_FDCWD;
 pub const AT_EMPTY_PATH: u32 = g::AT_EMPTY_PATH;
 pub const AT_SYMLINK_NOFOLLOW: u32 = g::AT_SYMLINK_NOFOLLOW;
 pub const O_PATH: u32 = g::O_PATH;
+pub const O_DIRECTORY: u32 = g::O_DIRECTORY;
 pub const O_CLOEXEC: u32 = g::O_CLOEXEC;
 pub const O_RDWR: u32 = g::O_RDWR;
 pub const O_NOCTTY: u32 = g::O_NOCTTY;
