@@ -222,6 +222,18 @@ pub fn setpgid_result(
     }
 }
 
+/// The ids of process `pid` (in session `sid`) after a successful
+/// `setpgid(pid, pgid)`: pgid 0 means pid.
+pub fn ids_after_setpgid(pid: i32, pgid: i32, sid: i32) -> Expect<Ids> {
+    by(
+        "L-PGRP-OK",
+        Ids {
+            pgid: if pgid == 0 { pid } else { pgid },
+            sid,
+        },
+    )
+}
+
 /// Signals a member of a process group sees when the group's last link to
 /// its session outside the group exits. `stopped_member`: some member is
 /// stopped at that moment. The signals in the order sent.

@@ -13,7 +13,6 @@
 use super::session::{kill_and_reap, res0};
 use crate::case::{Abort, Check, Ctx, Facts, STEP};
 use crate::util::{self, fork_child, pipe, read_line, write_all};
-use forklore_model::lifecycle::Expect;
 use forklore_model::session as sm;
 use forklore_sys as sys;
 use forklore_sys::abi::{SIGCONT, SIGHUP};
@@ -153,7 +152,6 @@ fn orphan_group(stop: bool, watch: &[&str]) -> Result<Check, Abort> {
         cleanup(go_w);
         return Err(Abort::Broken(format!("B ({b}) did not stop")));
     }
-    let state_before = util::proc_state(b);
     // A exits: the group {B, C} loses its last parent in the session
     // outside the group. exit_notify sends any signals before A is a zombie.
     let _ = write_all(&aexit_w, b"x");
@@ -166,16 +164,6 @@ fn orphan_group(stop: bool, watch: &[&str]) -> Result<Check, Abort> {
     }
     let mut f = Facts::new();
     let e = sm::orphaned_group_signals(stop);
-    f.add(
-        "B_state_before",
-        Expect {
-            value: if stop { "T" } else { "S" },
-            rule: e.rule,
-        },
-        state_before
-            .map(|s| if s == 'T' { "T" } else { "S" })
-            .unwrap_or("gone"),
-    );
     for (name, key) in [("B", "B_stopped_leader"), ("C", "C_running_member")] {
         if watch.contains(&name) {
             f.add(key, e.clone(), caught_of(&reports, name));
