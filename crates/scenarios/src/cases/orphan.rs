@@ -10,7 +10,7 @@
 //! Every process created is killed by pid and reaped at the end (P makes
 //! itself a child subreaper so the orphans come back to it).
 
-use super::session::{kill_and_reap, res0};
+use super::session::{hold, res0};
 use crate::case::{Abort, Check, Ctx, Facts, STEP};
 use crate::util::{self, fork_child, pipe, read_line, write_all};
 use forklore_model::session as sm;
@@ -133,10 +133,12 @@ fn orphan_group(stop: bool, watch: &[&str]) -> Result<Check, Abort> {
     })?;
     let ready = read_reports(&rdy_r, 2);
     let (b, c) = (pid_of(&ready, "B"), pid_of(&ready, "C"));
+    // Both wait for `go` now: alive, so their pidfds name them.
+    let held = [hold(c), hold(b)];
     let cleanup = |go_w: OwnedFd| {
         drop(go_w);
-        for p in [c, b] {
-            kill_and_reap(p);
+        for h in &held {
+            h.kill_and_reap();
         }
         let _ = util::reap_within(a, STEP);
     };
@@ -264,10 +266,11 @@ pub fn ctty_leader_exit(_: &Ctx) -> Result<Check, Abort> {
     })?;
     let ready = read_reports(&rdy_r, 3);
     let (b, d) = (pid_of(&ready, "B"), pid_of(&ready, "D"));
+    let held = [hold(b), hold(d)];
     let cleanup = |go_w: OwnedFd| {
         drop(go_w);
-        for p in [b, d] {
-            kill_and_reap(p);
+        for h in &held {
+            h.kill_and_reap();
         }
         let _ = util::reap_within(a, STEP);
     };

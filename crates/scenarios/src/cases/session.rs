@@ -71,14 +71,39 @@ pub(crate) fn reaped_pid() -> Result<i32, Abort> {
     Ok(pid)
 }
 
-/// SIGKILL `pid` (a process this case created) and reap it if it is ours.
-pub(crate) fn kill_and_reap(pid: i32) {
-    if pid <= 0 {
-        return;
+/// A process this case created, held by a pidfd taken while it is surely
+/// alive, so the final SIGKILL cannot reach a recycled pid.
+pub(crate) struct Held {
+    pid: i32,
+    fd: Option<OwnedFd>,
+}
+
+pub(crate) fn hold(pid: i32) -> Held {
+    Held {
+        pid,
+        fd: (pid > 0).then(|| sys::pidfd_open(pid, 0).ok()).flatten(),
     }
-    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-    let _ = util::exited_within(pid, STEP);
-    let _ = sys::wait4(pid, sys::abi::WALL | sys::abi::WNOHANG);
+}
+
+impl Held {
+    /// SIGKILL it (a stopped process too) and reap it if it is our child.
+    pub(crate) fn kill_and_reap(&self) {
+        match &self.fd {
+            Some(fd) => {
+                let _ = sys::pidfd_send_signal(fd.as_raw_fd(), Signal::SIGKILL as i32);
+                let _ = util::readable(fd, STEP);
+            }
+            // No pidfd (ENOSYS): by pid, only while it is not yet a zombie.
+            None if self.pid > 0 && !matches!(util::proc_state(self.pid), None | Some('Z')) => {
+                let _ = kill(Pid::from_raw(self.pid), Signal::SIGKILL);
+                let _ = util::exited_within(self.pid, STEP);
+            }
+            None => {}
+        }
+        if self.pid > 0 {
+            let _ = sys::wait4(self.pid, sys::abi::WALL | sys::abi::WNOHANG);
+        }
+    }
 }
 
 fn ids_of(b: &[u8]) -> (i32, Ids) {
