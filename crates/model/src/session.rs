@@ -81,8 +81,8 @@ pub static SESSION_RULES: &[RuleInfo] = &[
         "a group that becomes orphaned with no stopped member gets no signal",
         "kernel/exit.c kill_orphaned_pgrp: the signals are sent only if has_stopped_jobs(pgrp)"),
     rule("L-CTTY-SET", "drivers/tty/tty_jobctrl.c: tiocsctty / __proc_set_tty", None,
-        "TIOCSCTTY by a session leader without a controlling terminal (on a terminal of no session) makes it the session's terminal; its foreground group is the leader's group",
-        "drivers/tty/tty_jobctrl.c tiocsctty, __proc_set_tty (tty->pgrp = task_pgrp(current)); tty_ioctl(4)"),
+        "TIOCSCTTY by a session leader without a controlling terminal (on a terminal of no session) makes it the session's terminal, its foreground group the leader's group; processes the leader forks afterwards inherit it",
+        "drivers/tty/tty_jobctrl.c tiocsctty, __proc_set_tty (tty->pgrp = task_pgrp(current)); kernel/fork.c copy_signal (tty_kref_get); tty_ioctl(4)"),
     rule("L-CTTY-EPERM", "drivers/tty/tty_jobctrl.c: tiocsctty", Some(Errno::EPERM),
         "TIOCSCTTY by a process that is not a session leader", "drivers/tty/tty_jobctrl.c tiocsctty (!current->signal->leader); tty_ioctl(4)"),
     rule("L-CTTY-HUP", "drivers/tty/tty_jobctrl.c: disassociate_ctty(1) from do_exit", None,
@@ -266,6 +266,12 @@ pub fn ctty_after_set(leader: i32) -> Expect<Ids> {
             sid: leader,
         },
     )
+}
+
+/// Whether a child the leader forked after acquiring the terminal has a
+/// controlling terminal (stat's tty_nr != 0).
+pub fn child_has_ctty() -> Expect<bool> {
+    by("L-CTTY-SET", true)
 }
 
 /// Signals a process of the session gets when the session leader, whose

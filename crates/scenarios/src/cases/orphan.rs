@@ -13,6 +13,7 @@
 use super::session::{hold, res0};
 use crate::case::{Abort, Check, Ctx, Facts, STEP};
 use crate::util::{self, fork_child, pipe, read_line, write_all};
+use forklore_model::lifecycle::Expect;
 use forklore_model::session as sm;
 use forklore_sys as sys;
 use forklore_sys::abi::{SIGCONT, SIGHUP};
@@ -255,18 +256,36 @@ pub fn ctty_leader_exit(_: &Ctx) -> Result<Check, Abort> {
         };
         let b = member("B", false);
         let d = member("D", true);
+        // E: has the terminal, then leaves it with setsid.
+        let e = fork_child(|| {
+            let _ = sys::close_inherited(t);
+            let before = super::session::tty_nr("self");
+            let me = std::process::id();
+            let sid = super::session::res(sys::setsid());
+            let v = json!({
+                "name": "E", "pid": me, "has_ctty": before != 0, "setsid": sid,
+                "tty_nr_after": super::session::tty_nr("self"),
+            });
+            let _ = write_all(&rdy_w, format!("{v}\n").as_bytes());
+            0
+        });
         let v = json!({
             "name": "A", "pid": me, "setsid": sid.is_ok(), "tiocsctty": set, "tty": after,
-            "members": [b.as_ref().ok(), d.as_ref().ok()],
+            "members": [b.as_ref().ok(), d.as_ref().ok(), e.as_ref().ok()],
         });
         let _ = write_all(&rdy_w, format!("{v}\n").as_bytes());
         let _ = util::read_byte(&aexit_r, STEP * 3);
         drop(tty);
         0
     })?;
-    let ready = read_reports(&rdy_r, 3);
-    let (b, d) = (pid_of(&ready, "B"), pid_of(&ready, "D"));
-    let held = [hold(b), hold(d)];
+    let ready = read_reports(&rdy_r, 4);
+    let (b, d, e) = (
+        pid_of(&ready, "B"),
+        pid_of(&ready, "D"),
+        pid_of(&ready, "E"),
+    );
+    // E may have exited already: then only its zombie is left to reap.
+    let held = [hold(b), hold(d), hold(e)];
     let cleanup = |go_w: OwnedFd| {
         drop(go_w);
         for h in &held {
@@ -282,7 +301,7 @@ pub fn ctty_leader_exit(_: &Ctx) -> Result<Check, Abort> {
             "the pseudo-terminal's slave cannot be opened: {e}"
         )));
     }
-    if b <= 0 || d <= 0 || av["setsid"] != true {
+    if b <= 0 || d <= 0 || e <= 0 || av["setsid"] != true {
         drop(aexit_w);
         cleanup(go_w);
         return Err(Abort::Broken(format!(
@@ -316,6 +335,25 @@ pub fn ctty_leader_exit(_: &Ctx) -> Result<Check, Abort> {
         find(&ready, "B")
             .map(|x| x["tiocsctty"].clone())
             .unwrap_or(Value::Null),
+    );
+    let ev = find(&ready, "E").cloned().unwrap_or(Value::Null);
+    f.add("child_has_ctty", sm::child_has_ctty(), &ev["has_ctty"]);
+    let after = sm::after_setsid(e);
+    f.add(
+        "child_setsid",
+        super::session::want(sm::setsid_result(sm::SetsidFacts {
+            pid: e,
+            ..Default::default()
+        })),
+        &ev["setsid"],
+    );
+    f.add(
+        "child_tty_nr_after_setsid",
+        Expect {
+            value: after.value.1,
+            rule: after.rule,
+        },
+        &ev["tty_nr_after"],
     );
     f.add(
         "foreground_member",

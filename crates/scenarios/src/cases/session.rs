@@ -125,7 +125,7 @@ fn my_ids() -> Ids {
 }
 
 /// stat field 7, the controlling terminal's device number (0: none).
-fn tty_nr(pid: &str) -> i64 {
+pub(crate) fn tty_nr(pid: &str) -> i64 {
     forklore_observe::stat_field(pid, 7)
         .and_then(|v| v.parse().ok())
         .unwrap_or(-1)
