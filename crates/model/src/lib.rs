@@ -8,6 +8,7 @@
 
 pub mod context;
 pub mod errno;
+pub mod execveat;
 pub mod flags;
 pub mod kthread;
 pub mod lifecycle;
@@ -15,6 +16,7 @@ pub mod prediction;
 pub mod ptrace;
 pub mod request;
 pub mod rules;
+pub mod session;
 pub mod verdict;
 pub mod version;
 

@@ -276,11 +276,14 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
         &[from(kv(4, 1, 0))], None),
 ];
 
-/// Look a lifecycle rule up by id (this table, then the tables of the
-/// modules that add post-creation rules: ptrace, kthread).
+/// Look a lifecycle rule up by id: this table, then the tables of the
+/// modules that extend it (sessions and groups, execveat, ptrace, kernel
+/// threads).
 pub fn rule(id: &str) -> Option<&'static RuleInfo> {
     LIFECYCLE_RULES
         .iter()
+        .chain(crate::session::SESSION_RULES)
+        .chain(crate::execveat::EXECVEAT_RULES)
         .find(|r| r.id == id)
         .or_else(|| crate::ptrace::rule(id))
         .or_else(|| crate::kthread::rule(id))

@@ -65,6 +65,36 @@ pub fn execve(path: &CStr, args: &ExecArgs) -> Errno {
     execve_addr(path.as_ptr() as usize, args.argv_addr(), args.envp_addr())
 }
 
+/// `execveat(dirfd, path, args.argv, args.envp, flags)`; returns the errno
+/// on failure (on success it does not return).
+pub fn execveat(dirfd: i32, path: &CStr, args: &ExecArgs, flags: u32) -> Errno {
+    // SAFETY: as execve_addr: the kernel only reads the path and the
+    // NULL-terminated arrays (kept alive by `path` and `args`), reporting
+    // bad addresses as EFAULT; dirfd and flags are integers it validates.
+    let r = unsafe {
+        raw::syscall5(
+            nr::EXECVEAT,
+            dirfd as i64 as u64,
+            path.as_ptr() as u64,
+            args.argv_addr() as u64,
+            args.envp_addr() as u64,
+            flags as u64,
+        )
+    };
+    Errno::from_raw((-r) as i32)
+}
+
+/// `memfd_create(name, flags)`: an anonymous file (e.g. to write a program
+/// into and run it with `execveat(fd, "", AT_EMPTY_PATH)`).
+pub fn memfd_create(name: &CStr, flags: u32) -> Result<std::os::fd::OwnedFd, Errno> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: the kernel only reads the NUL-terminated name.
+    let r = unsafe { raw::syscall2(nr::MEMFD_CREATE, name.as_ptr() as u64, flags as u64) };
+    let fd = raw::result(r)?;
+    // SAFETY: the kernel just returned this new descriptor; we own it.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +102,11 @@ mod tests {
     #[test]
     fn bad_exec_pointer_is_efault() {
         assert_eq!(execve_addr(1, 0, 0), Errno::EFAULT);
+    }
+
+    #[test]
+    fn execveat_bad_flags_is_einval() {
+        let a = ExecArgs::new(&[b"x"], &[]);
+        assert_eq!(execveat(-100, c"/nonexistent", &a, 0x1), Errno::EINVAL);
     }
 }

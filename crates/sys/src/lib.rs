@@ -14,6 +14,7 @@
 //! | [`signal`]  | dispositions, masks, altstack, `tgkill`, `pidfd_send_signal` |
 //! | [`fd`]      | inherited descriptors: `dup2`, close, cloexec, probing |
 //! | [`exec`]    | `execve` with arbitrary pointers, [`ExecArgs`] |
+//! | [`session`] | `setsid`, `setpgid`, `getsid`, `getpgid`, a pseudo-terminal and `TIOCSCTTY` |
 //! | [`process`] | fork when single-threaded, exit, thread count, pidfd_open, futex, prctl, seccomp |
 //! | [`ptrace`]  | attach, seize, options, resume, detach, the event message |
 //! | [`mem`], [`mailbox`] | mappings and shared pages of atomics |
@@ -35,12 +36,13 @@ pub mod process;
 pub mod ptrace;
 pub mod raw;
 pub mod script;
+pub mod session;
 pub mod signal;
 pub mod thread;
 pub mod wait;
 
 pub use errno::Errno;
-pub use exec::{execve, execve_addr, ExecArgs};
+pub use exec::{execve, execve_addr, execveat, memfd_create, ExecArgs};
 pub use fd::{
     close_inherited, close_pidfd, dup2, fcntl_getfl, fd_file, fd_is_open, lowest_free_fd,
     set_cloexec,
@@ -52,6 +54,7 @@ pub use process::{
     set_pdeathsig, thread_count, Forked, PIDFD_NONBLOCK, PIDFD_THREAD,
 };
 pub use script::{clone3_script, clone_script, clone_script_tls, Script, Step, MAX_STEPS};
+pub use session::{getpgid, getsid, open_pty, set_ctty, setpgid, setsid, tty_pgrp, tty_sid, Pty};
 pub use signal::{
     altstack, catch_flag, catch_handler_addr, handler_of, install_flag_handler, pidfd_send_signal,
     set_altstack, set_handler, set_sigmask, set_signal_disposition, sigmask, signal_disposition,

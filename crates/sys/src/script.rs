@@ -26,6 +26,9 @@ pub enum Step {
     Read { fd: i32 },
     /// Write `getppid()` as 4 little-endian bytes.
     WriteGetppid { fd: i32 },
+    /// Write `getpid()`, `getpgid(0)` and `getsid(0)` as 3 x 4
+    /// little-endian bytes (one write).
+    WriteIds { fd: i32 },
     /// `words[word] = value` (shared memory when CLONE_VM).
     Store { word: usize, value: u64 },
     /// Sleep on a futex until the u32 at `addr` no longer holds `tid` (a
@@ -133,6 +136,16 @@ fn run_script(s: &Script, mut pc: usize) -> ! {
                 Step::WriteGetppid { fd } => {
                     let p = (raw::syscall0(nr::GETPPID) as u32).to_le_bytes();
                     raw::syscall3(nr::WRITE, fd as u64, p.as_ptr() as u64, 4)
+                }
+                Step::WriteIds { fd } => {
+                    // No slicing (no panic path): the bytes one by one.
+                    let p = (raw::syscall0(nr::GETPID) as u32).to_le_bytes();
+                    let g = (raw::syscall1(nr::GETPGID, 0) as u32).to_le_bytes();
+                    let s = (raw::syscall1(nr::GETSID, 0) as u32).to_le_bytes();
+                    let b = [
+                        p[0], p[1], p[2], p[3], g[0], g[1], g[2], g[3], s[0], s[1], s[2], s[3],
+                    ];
+                    raw::syscall3(nr::WRITE, fd as u64, b.as_ptr() as u64, 12)
                 }
                 Step::Store { word, value } => {
                     s.words[word % 4].store(value, Ordering::SeqCst);

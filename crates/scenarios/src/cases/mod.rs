@@ -6,12 +6,15 @@ use crate::result::ScenarioInfo;
 
 mod exec_effects;
 mod exec_errors;
+mod execveat;
 mod exit;
 mod kthread;
+mod orphan;
 mod pidfd;
 mod procfs;
 mod ptrace;
 mod reparent;
+mod session;
 mod share;
 mod stop;
 mod vfork;
@@ -115,6 +118,23 @@ pub static CASES: &[Case] = &[
     case!("lifecycle/exec/empty-argv", false, exec_effects::empty_argv, "argv == NULL gives argv[0] = \"\" on 5.18+"),
     case!("lifecycle/exec/non-leader-thread", false, exec_effects::non_leader,
         "exec from a non-leader thread keeps the pid, leaves one thread, and the parent sees no exit"),
+    // execveat
+    case!("lifecycle/execveat/dirfd-relative", false, execveat::dirfd_relative,
+        "a name relative to an O_PATH directory descriptor runs"),
+    case!("lifecycle/execveat/empty-path-opath", false, execveat::empty_path_opath,
+        "AT_EMPTY_PATH on an O_PATH descriptor of the program runs it"),
+    case!("lifecycle/execveat/empty-path-memfd", false, execveat::empty_path_memfd,
+        "AT_EMPTY_PATH on a memfd holding the exec target runs it"),
+    case!("lifecycle/execveat/script-fd", false, execveat::script_fd,
+        "a #! script through a descriptor kept across exec runs, its interpreter gets /dev/fd/N; relative to a kept directory descriptor too"),
+    case!("lifecycle/execveat/script-cloexec-fd", false, execveat::script_cloexec,
+        "a #! script through an O_CLOEXEC descriptor (or relative to an O_CLOEXEC directory descriptor) is ENOENT; an ELF that way runs"),
+    case!("lifecycle/execveat/symlink-nofollow", false, execveat::symlink_nofollow,
+        "AT_SYMLINK_NOFOLLOW on a symlink is ELOOP; without it the link is followed"),
+    case!("lifecycle/execveat/einval-flags", false, execveat::einval_flags,
+        "flags other than AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH (and 6.14+ AT_EXECVE_CHECK) are EINVAL"),
+    case!("lifecycle/execveat/enoent-empty-path", false, execveat::enoent_empty,
+        "an empty path without AT_EMPTY_PATH is ENOENT, even with an invalid flag (the name is copied first)"),
     // vfork
     case!("lifecycle/vfork/suspend-until-exec", false, vfork::until_exec,
         "the caller is D while the child holds it, not released by a failed exec, released by a successful one, and not again by the exec'd child's exit"),
@@ -138,6 +158,33 @@ pub static CASES: &[Case] = &[
         "a fork child has pdeath_signal 0 and is not a subreaper", needs = ["subreaper"]),
     case!("lifecycle/reparent/pidns-init-death", true, reparent::pidns_init_death,
         "killing a pid-namespace init kills its members; a new fork into it is ENOMEM"),
+    // session
+    case!("lifecycle/session/inherit", false, session::inherit,
+        "a fork, vfork, clone and clone3 child and a CLONE_THREAD thread of a new session leader have its pgid and sid"),
+    case!("lifecycle/session/setsid", false, session::setsid,
+        "setsid returns the pid; then sid = pgid = pid and no controlling terminal; a second setsid is EPERM"),
+    case!("lifecycle/session/setsid-group-leader", false, session::setsid_group_leader,
+        "a process-group leader's setsid is EPERM; a member of its group (not the leader) may"),
+    case!("lifecycle/session/getsid-getpgid", false, session::get_ids,
+        "getsid/getpgid of a child in another session give its ids; of a reaped pid ESRCH"),
+    // pgrp
+    case!("lifecycle/pgrp/new-group", false, session::new_group,
+        "setpgid(child, 0) makes the child a group leader, setpgid(child, pgid) moves it back; setpgid(0, 0) in a child"),
+    case!("lifecycle/pgrp/einval-negative", false, session::einval, "a negative pgid is EINVAL, before the pid is looked up"),
+    case!("lifecycle/pgrp/esrch-not-child", false, session::esrch, "setpgid on a grandchild or a reaped pid is ESRCH"),
+    case!("lifecycle/pgrp/eperm", false, session::eperm,
+        "EPERM: a child in another session, a session leader, a group of another session, a missing group"),
+    case!("lifecycle/pgrp/eacces-after-exec", false, session::eacces,
+        "setpgid on a child works before its execve and is EACCES after"),
+    // orphan
+    case!("lifecycle/orphan/stopped-member-hup-cont", false, orphan::stopped_member,
+        "a group with a stopped member is orphaned by the exit of its last parent outside it in the session: the stopped member gets SIGHUP and SIGCONT"),
+    case!("lifecycle/orphan/running-member-hup-cont", false, orphan::running_member,
+        "the same group's member that was not stopped gets SIGHUP and SIGCONT too (every member)"),
+    case!("lifecycle/orphan/running-group-no-signal", false, orphan::running_group,
+        "the same group with no stopped member gets no signal"),
+    case!("lifecycle/orphan/ctty-leader-exit", false, orphan::ctty_leader_exit,
+        "a session leader acquires a pseudo-terminal (TIOCSCTTY; a non-leader's is EPERM) and exits: the foreground group gets SIGHUP, a background group nothing"),
     // proc
     case!("lifecycle/proc/zombie-state", false, procfs::zombie_state,
         "Z in /proc/<pid>/stat and status until reaped, then the directory is gone"),

@@ -13,7 +13,7 @@
 //! as fork, vfork, dup2, arch_prctl) live in the per-arch submodule, which
 //! is re-exported here: a port adds `abi/<arch>.rs` and one `cfg` line.
 
-use linux_raw_sys::{errno as e, general as g, prctl as p, ptrace as pt};
+use linux_raw_sys::{errno as e, general as g, ioctl as io, prctl as p, ptrace as pt};
 
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
@@ -152,6 +152,14 @@ pub mod nr {
     pub const PIDFD_SEND_SIGNAL: u64 = g::__NR_pidfd_send_signal as u64;
     pub const PIDFD_OPEN: u64 = g::__NR_pidfd_open as u64;
     pub const PTRACE: u64 = g::__NR_ptrace as u64;
+    // sessions, process groups, terminals, execveat
+    pub const SETSID: u64 = g::__NR_setsid as u64;
+    pub const SETPGID: u64 = g::__NR_setpgid as u64;
+    pub const GETSID: u64 = g::__NR_getsid as u64;
+    pub const GETPGID: u64 = g::__NR_getpgid as u64;
+    pub const IOCTL: u64 = g::__NR_ioctl as u64;
+    pub const EXECVEAT: u64 = g::__NR_execveat as u64;
+    pub const MEMFD_CREATE: u64 = g::__NR_memfd_create as u64;
 }
 
 // ---------------------------------------------------------------- wait
@@ -263,6 +271,34 @@ pub const MAP_PRIVATE: u64 = g::MAP_PRIVATE as u64;
 pub const MAP_ANONYMOUS: u64 = g::MAP_ANONYMOUS as u64;
 pub const MADV_HUGEPAGE: u64 = g::MADV_HUGEPAGE as u64;
 pub const MADV_NOHUGEPAGE: u64 = g::MADV_NOHUGEPAGE as u64;
+
+// ---------------------------------------------------------------- terminals
+// include/uapi/asm-generic/ioctls.h (the architecture's ioctls.h)
+
+pub const TIOCSCTTY: u64 = io::TIOCSCTTY as u64;
+pub const TIOCNOTTY: u64 = io::TIOCNOTTY as u64;
+pub const TIOCGPGRP: u64 = io::TIOCGPGRP as u64;
+pub const TIOCGSID: u64 = io::TIOCGSID as u64;
+pub const TIOCGPTN: u64 = io::TIOCGPTN as u64;
+pub const TIOCSPTLCK: u64 = io::TIOCSPTLCK as u64;
+pub const SIGHUP: i32 = g::SIGHUP as i32;
+pub const SIGCONT: i32 = g::SIGCONT as i32;
+pub const SIGSTOP: i32 = g::SIGSTOP as i32;
+
+// ---------------------------------------------------------------- execveat
+// include/uapi/linux/fcntl.h, include/uapi/linux/memfd.h
+
+pub const AT_FDCWD: i32 = g::AT_FDCWD;
+pub const AT_EMPTY_PATH: u32 = g::AT_EMPTY_PATH;
+pub const AT_SYMLINK_NOFOLLOW: u32 = g::AT_SYMLINK_NOFOLLOW;
+pub const O_PATH: u32 = g::O_PATH;
+pub const O_DIRECTORY: u32 = g::O_DIRECTORY;
+pub const O_CLOEXEC: u32 = g::O_CLOEXEC;
+pub const O_RDWR: u32 = g::O_RDWR;
+pub const O_NOCTTY: u32 = g::O_NOCTTY;
+pub const MFD_CLOEXEC: u32 = g::MFD_CLOEXEC;
+/// 6.3+; older kernels refuse it with EINVAL.
+pub const MFD_EXEC: u32 = g::MFD_EXEC;
 
 // ---------------------------------------------------------------- errno
 // include/uapi/asm-generic/errno*.h, as raw `i32` (see [`crate::Errno`]).
