@@ -7,6 +7,7 @@ use crate::engine::Engine;
 use crate::protocol::{emit, ContextSpec, Header, Msg, ProbeCase};
 use crate::reaper;
 use crate::resources::Resources;
+use crate::stages::Stages;
 use forklore_observe as observe;
 use forklore_sys::mailbox::Mailbox;
 use forklore_sys::mem::Shared;
@@ -16,6 +17,8 @@ use std::io::Write as _;
 
 /// Read the batch, fork the worker, and become the reaper.
 pub(crate) fn probe_main() -> i32 {
+    let mut stages = Stages::from_env();
+    let m = stages.start();
     let mut input = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut input) {
         let _ = writeln!(std::io::stderr(), "forklore-probe: cannot read stdin: {e}");
@@ -49,6 +52,7 @@ pub(crate) fn probe_main() -> i32 {
     }
     // Every fork copies the page tables of what is still mapped.
     drop(input);
+    stages.stop("probe.read+parse-input", m);
     // The reaper cleans up on SIGTERM; the runner's death sends it.
     let term = match sys::install_flag_handler(libc::SIGTERM) {
         Ok(f) => f,
@@ -116,6 +120,7 @@ pub(crate) fn probe_main() -> i32 {
                 &cases,
                 &mailbox,
                 no_subreaper.as_deref(),
+                stages,
             );
             sys::exit_now(code)
         }
@@ -133,7 +138,9 @@ fn worker_main(
     cases: &[ProbeCase],
     mailbox: &Mailbox,
     no_subreaper: Option<&str>,
+    mut stages: Stages,
 ) -> i32 {
+    let setup = stages.start();
     let pidns_init = *spec == ContextSpec::PidNsInit;
     if rearm(reaper, pidns_init).is_err() {
         return 3;
@@ -189,13 +196,20 @@ fn worker_main(
             return 4;
         }
     };
+    stages.stop("probe.setup-context", setup);
     for (index, case) in cases.iter().enumerate() {
         let obs = engine.run(case);
+        let m = stages.start();
         emit(&Msg::Result {
             index,
             id: case.id.clone(),
             obs: Box::new(obs),
         });
+        stages.stop("probe.emit", m);
+    }
+    if stages.on() {
+        stages.merge(&engine.stages);
+        let _ = writeln!(std::io::stderr(), "{}", stages.line());
     }
     if let Some(h) = arranged.holder {
         let _ = nix::sys::signal::kill(

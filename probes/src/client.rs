@@ -5,6 +5,7 @@
 //! process creation here is `std::process::Command`.
 
 use crate::protocol::{ContextSpec, Header, Msg, Observation, ProbeCase};
+use crate::stages::Stages;
 use forklore_model::Context;
 use forklore_sys::wait::{self, WEXITED, WNOHANG, WNOWAIT};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -55,6 +56,8 @@ pub struct BatchResult {
     pub probe_pids: Vec<u32>,
     /// Diagnostics: probe stderr and crash notes.
     pub notes: Vec<String>,
+    /// Per-stage time of the probes and of this side (`FORKLORE_STAGES`).
+    pub stages: Stages,
 }
 
 #[derive(Default)]
@@ -66,6 +69,7 @@ struct ProbeRun {
     stalled: bool,
     spawn_error: Option<String>,
     stderr: String,
+    stages: Stages,
 }
 
 impl ProbeRun {
@@ -106,14 +110,23 @@ pub fn run_batch(
         results: Vec::with_capacity(cases.len()),
         probe_pids: Vec::new(),
         notes: Vec::new(),
+        stages: Stages::default(),
     };
     let mut next = 0;
     let mut have_context = false;
     loop {
         let run = run_probe(cmd, ctx, &cases[next..], timeout);
         out.probe_pids.extend(run.pid);
-        if !run.stderr.trim().is_empty() {
-            out.notes.push(run.stderr.trim_end().to_string());
+        out.stages.merge(&run.stages);
+        // The probe's stage line is accounting, not a diagnostic.
+        let stderr: String = run
+            .stderr
+            .lines()
+            .filter(|l| !(run.stages.on() && out.stages.add_line(l)))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        if !stderr.trim().is_empty() {
+            out.notes.push(stderr.trim_end().to_string());
         }
         if let Some((_, _, killed)) = &run.end {
             if *killed > 0 {
@@ -199,7 +212,11 @@ fn run_probe(
     cases: &[ProbeCase],
     timeout: Duration,
 ) -> ProbeRun {
-    let mut run = ProbeRun::default();
+    let mut run = ProbeRun {
+        stages: Stages::from_env(),
+        ..ProbeRun::default()
+    };
+    let m = run.stages.start();
     let mut child = match Command::new(&cmd.program)
         .args(&cmd.args)
         .process_group(0)
@@ -220,6 +237,8 @@ fn run_probe(
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(&encode_input(ctx, cases));
     }
+    run.stages.stop("client.spawn+write-input", m);
+    let reading = run.stages.start();
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let mut pending = Vec::new();
@@ -276,7 +295,10 @@ fn run_probe(
             }
         }
     }
+    run.stages.stop("client.poll+read+parse", reading);
+    let m = run.stages.start();
     finish(&mut child, pid, run.stalled);
+    run.stages.stop("client.end-probe", m);
     // Whatever stderr still holds.
     if let Some(mut e) = stderr {
         let _ = e.read_to_end(&mut errbuf);

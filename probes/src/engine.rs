@@ -11,6 +11,7 @@ use crate::protocol::{
     CaseOutcome, Observation, ObserveLevel, ProbeCase, CRASH_PROBE_ID_PREFIX, STALL_PROBE_ID_PREFIX,
 };
 use crate::resources::Resources;
+use crate::stages::Stages;
 use crate::wait::{read_record, reap_in_order};
 use forklore_model::{Context, Errno, PidfdKind, Ptr, ReapedBy, Syscall};
 use forklore_observe as observe;
@@ -42,6 +43,8 @@ pub(crate) struct Engine<'a> {
     base: Baseline,
     /// Cases may fork a throwaway caller (not in RLIMIT_NPROC contexts).
     helper_ok: bool,
+    /// Per-stage time (FORKLORE_STAGES).
+    pub(crate) stages: Stages,
 }
 
 /// A word the kernel may have written: `None` while it holds the sentinel.
@@ -74,6 +77,7 @@ impl<'a> Engine<'a> {
             caller_ppid: std::os::unix::process::parent_id() as i32,
             base,
             helper_ok,
+            stages: Stages::from_env(),
         })
     }
 
@@ -92,8 +96,10 @@ impl<'a> Engine<'a> {
             obs.caller_pid = self.caller_pid;
             obs.caller_ppid = self.caller_ppid;
         }
+        let m = self.stages.start();
         self.base
             .restore(&mut obs, case.observe == ObserveLevel::Full);
+        self.stages.stop("probe.restore", m);
         obs
     }
 
@@ -143,10 +149,28 @@ impl<'a> Engine<'a> {
                     ..obs
                 };
             }
-            return self.run_in_helper(call, full, obs);
+            let m = self.stages.start();
+            let obs = self.run_in_helper(call, full, obs);
+            self.stages.stop("probe.throwaway-caller", m);
+            return obs;
         }
-        match self.call_and_peek(&call, full, &mut obs) {
-            Some(peek) => self.finish(&call, full, peek, obs),
+        let m = self.stages.start();
+        let peek = self.call_and_peek(&call, full, &mut obs);
+        self.stages.stop(
+            if peek.is_some() {
+                "probe.call+observe(child)"
+            } else {
+                "probe.call(error)"
+            },
+            m,
+        );
+        match peek {
+            Some(peek) => {
+                let m = self.stages.start();
+                let obs = self.finish(&call, full, peek, obs);
+                self.stages.stop("probe.release+reap", m);
+                obs
+            }
             None => obs,
         }
     }

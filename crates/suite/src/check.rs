@@ -9,7 +9,7 @@ use crate::catalogue::{self, Case};
 use crate::report::{CaseResult, ContextReport, Report, Verdict};
 use crate::verdict::{compare, repro_command, settle};
 use forklore_model::{predict, Context};
-use forklore_probe::{run_batch, ContextSpec, ProbeCase, ProbeCommand};
+use forklore_probe::{run_batch, ContextSpec, ProbeCase, ProbeCommand, Stages};
 use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::Mutex;
@@ -131,6 +131,8 @@ struct Work {
 /// hangs costs one case, reported as broken.
 pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
     let start = Instant::now();
+    let mut stages = Stages::from_env();
+    let m = stages.start();
     let host_json = serde_json::json!({
         "kernel": opts.host.kernel.to_string(),
         "runner_is_root": runner_is_root,
@@ -140,6 +142,8 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
     report.kernel_note = opts.host.kernel_note.clone();
     let full = catalogue::catalogue(opts.quick, opts.host.task_size_max);
     let cover = catalogue::context_cover();
+    stages.stop("runner.catalogue", m);
+    let m = stages.start();
 
     let mut queue = VecDeque::new();
     let mut total = 0usize;
@@ -188,6 +192,8 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         }
     }
 
+    stages.stop("runner.bind-contexts", m);
+    let parallel = stages.start();
     // One worker per batch at most: more would only idle.
     let workers = opts.jobs.clamp(1, queue.len().max(1));
     let queue = Mutex::new(queue);
@@ -196,11 +202,13 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
     struct Done {
         cases: usize,
         contexts: Vec<(String, Result<Context, String>, usize)>,
+        stages: Stages,
     }
     let done = Mutex::new((
         Done {
             cases: 0,
             contexts: Vec::new(),
+            stages: Stages::default(),
         },
         report,
     ));
@@ -208,7 +216,8 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         // A poisoned lock only means another worker panicked; the
         // data is still consistent (each update is one step).
         while let Some(work) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
-            let (ctx_name, detected, results) = run_work(opts, &work);
+            let (ctx_name, detected, results, mut st) = run_work(opts, &work);
+            let m = st.start();
             let mut guard = done.lock().unwrap_or_else(|e| e.into_inner());
             let (d, report) = &mut *guard;
             d.cases += work.cases.len();
@@ -237,6 +246,8 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
             if let Some(p) = &opts.progress {
                 p(d.cases, total);
             }
+            st.stop("runner.merge-results", m);
+            d.stages.merge(&st);
         }
     };
     std::thread::scope(|s| {
@@ -265,6 +276,8 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
     });
 
     let (done, mut report) = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    stages.stop("runner.batches(all workers)", parallel);
+    stages.merge(&done.stages);
     let seen_contexts = done.contexts;
     for name in &opts.contexts {
         if let Some((n, detected, count)) = seen_contexts.iter().find(|(n, _, _)| n == name) {
@@ -286,9 +299,21 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
             });
         }
     }
+    let m = stages.start();
     run_scenarios(opts, runner_is_root, &mut report);
+    stages.stop("runner.scenarios", m);
+    let m = stages.start();
     report.cases.sort_by(|a, b| a.id.cmp(&b.id));
+    stages.stop("runner.sort", m);
     report.duration_s = start.elapsed().as_secs_f64();
+    if stages.on() {
+        // Accounting asked for in the environment: not part of any report.
+        let _ = write!(
+            std::io::stderr(),
+            "forklore: stages of this run (wall = sum over threads/processes)\n{}",
+            stages.table()
+        );
+    }
     report
 }
 
@@ -310,9 +335,15 @@ fn skip_result(c: &Case, ctx: &str, reason: &str) -> CaseResult {
 fn run_work(
     opts: &CheckOptions,
     work: &Work,
-) -> (String, Result<Context, String>, Vec<CaseResult>) {
+) -> (String, Result<Context, String>, Vec<CaseResult>, Stages) {
+    let mut stages = Stages::from_env();
+    let m = stages.start();
     let probe_cases: Vec<ProbeCase> = work.cases.iter().map(|c| c.probe.clone()).collect();
+    stages.stop("runner.copy-cases", m);
+    let m = stages.start();
     let batch = run_batch(&opts.probe, &work.spec, &probe_cases, opts.batch_timeout);
+    stages.stop("runner.run_batch", m);
+    stages.merge(&batch.stages);
     let ctx = match &batch.context {
         Ok(ctx) => match opts.kernel {
             Some(k) => with_declared_kernel(ctx.clone(), k),
@@ -324,9 +355,10 @@ fn run_work(
                 .iter()
                 .map(|c| skip_result(c, &work.context, reason))
                 .collect();
-            return (work.context.clone(), Err(reason.clone()), results);
+            return (work.context.clone(), Err(reason.clone()), results, stages);
         }
     };
+    let m = stages.start();
     let mut results = Vec::with_capacity(work.cases.len());
     for (case, (id, obs)) in work.cases.iter().zip(batch.results.iter()) {
         debug_assert_eq!(case.id(), id);
@@ -374,7 +406,8 @@ fn run_work(
             generated: case.tags.contains(&"matrix"),
         });
     }
-    (work.context.clone(), Ok(ctx), results)
+    stages.stop("runner.predict+verdict", m);
+    (work.context.clone(), Ok(ctx), results, stages)
 }
 
 /// The lifecycle scenarios (execve, exit, wait4, vfork, reparenting, /proc)
