@@ -194,9 +194,6 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
 
     stages.stop("runner.bind-contexts", m);
     let parallel = stages.start();
-    // One worker per batch at most: more would only idle.
-    let workers = opts.jobs.clamp(1, queue.len().max(1));
-    let queue = Mutex::new(queue);
     // Results go into the report as each batch finishes, so a full run keeps
     // counts, not ~800k case records.
     struct Done {
@@ -212,68 +209,41 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         },
         report,
     ));
-    let worker = || {
-        // A poisoned lock only means another worker panicked; the
-        // data is still consistent (each update is one step).
-        while let Some(work) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
-            let (ctx_name, detected, results, mut st) = run_work(opts, &work);
-            let m = st.start();
-            let mut guard = done.lock().unwrap_or_else(|e| e.into_inner());
-            let (d, report) = &mut *guard;
-            d.cases += work.cases.len();
-            match d.contexts.iter_mut().find(|(n, _, _)| *n == ctx_name) {
-                Some(entry) => {
-                    entry.2 += results.len();
-                    // Each batch measures the cgroup access its own
-                    // cases need: report what any batch measured.
-                    if let (Ok(seen), Ok(now)) = (&mut entry.1, &detected) {
-                        let w = &mut seen.cgroup_write;
-                        w.root = w.root.or(now.cgroup_write.root);
-                        w.created = w.created.or(now.cgroup_write.created);
-                    }
-                }
-                None => d.contexts.push((ctx_name, detected, results.len())),
-            }
-            for r in results {
-                // Passing matrix cases are counted, not kept, unless
-                // the JSON is to list every case.
-                if r.generated && r.verdict == Verdict::Pass && !opts.keep_passing_details {
-                    report.count(&r.group, &r.context, r.verdict);
-                } else {
-                    report.push(r);
+    let worker = |work: Work| {
+        let (ctx_name, detected, results, mut st) = run_work(opts, &work);
+        let m = st.start();
+        let mut guard = done.lock().unwrap_or_else(|e| e.into_inner());
+        let (d, report) = &mut *guard;
+        d.cases += work.cases.len();
+        match d.contexts.iter_mut().find(|(n, _, _)| *n == ctx_name) {
+            Some(entry) => {
+                entry.2 += results.len();
+                // Each batch measures the cgroup access its own
+                // cases need: report what any batch measured.
+                if let (Ok(seen), Ok(now)) = (&mut entry.1, &detected) {
+                    let w = &mut seen.cgroup_write;
+                    w.root = w.root.or(now.cgroup_write.root);
+                    w.created = w.created.or(now.cgroup_write.created);
                 }
             }
-            if let Some(p) = &opts.progress {
-                p(d.cases, total);
-            }
-            st.stop("runner.merge-results", m);
-            d.stages.merge(&st);
+            None => d.contexts.push((ctx_name, detected, results.len())),
         }
+        for r in results {
+            // Passing matrix cases are counted, not kept, unless
+            // the JSON is to list every case.
+            if r.generated && r.verdict == Verdict::Pass && !opts.keep_passing_details {
+                report.count(&r.group, &r.context, r.verdict);
+            } else {
+                report.push(r);
+            }
+        }
+        if let Some(p) = &opts.progress {
+            p(d.cases, total);
+        }
+        st.stop("runner.merge-results", m);
+        d.stages.merge(&st);
     };
-    std::thread::scope(|s| {
-        // jobs - 1 extra threads; this thread is the last worker. A thread
-        // the system refuses (a pids cgroup, RLIMIT_NPROC) means fewer
-        // parallel batches, never a panic or a lost case.
-        let mut refused = None;
-        for _ in 1..workers {
-            if let Err(e) = std::thread::Builder::new().spawn_scoped(s, worker) {
-                refused = Some(e);
-                break;
-            }
-        }
-        if let Some(e) = refused {
-            let why = e
-                .raw_os_error()
-                .and_then(|n| forklore_observe::limits::shortage(n, "start a worker thread"))
-                .unwrap_or_else(|| format!("could not start a worker thread: {e}"));
-            // Not eprintln!: a closed stderr must not panic the run.
-            let _ = writeln!(
-                std::io::stderr(),
-                "forklore: running with fewer jobs: {why}"
-            );
-        }
-        worker();
-    });
+    drain_parallel(queue, opts.jobs, worker);
 
     let (done, mut report) = done.into_inner().unwrap_or_else(|e| e.into_inner());
     stages.stop("runner.batches(all workers)", parallel);
@@ -315,6 +285,51 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         );
     }
     report
+}
+
+/// Run `f` on every item of `queue`, `jobs` at a time (this thread is one
+/// of them): each worker takes the next item as soon as it is free. The
+/// queue is locked only to take an item, never while `f` runs.
+fn drain_parallel<T: Send>(queue: VecDeque<T>, jobs: usize, f: impl Fn(T) + Sync) {
+    // One worker per item at most: more would only idle.
+    let workers = jobs.clamp(1, queue.len().max(1));
+    let queue = Mutex::new(queue);
+    let worker = || loop {
+        // A poisoned lock only means another worker panicked; the queue
+        // is still consistent. The guard must end in this statement: in
+        // `while let Some(w) = queue.lock()...pop_front()` it would live
+        // through the whole body and run the items one at a time whatever
+        // `jobs` says.
+        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+        match next {
+            Some(item) => f(item),
+            None => break,
+        }
+    };
+    std::thread::scope(|s| {
+        // jobs - 1 extra threads; this thread is the last worker. A thread
+        // the system refuses (a pids cgroup, RLIMIT_NPROC) means fewer
+        // parallel batches, never a panic or a lost case.
+        let mut refused = None;
+        for _ in 1..workers {
+            if let Err(e) = std::thread::Builder::new().spawn_scoped(s, worker) {
+                refused = Some(e);
+                break;
+            }
+        }
+        if let Some(e) = refused {
+            let why = e
+                .raw_os_error()
+                .and_then(|n| forklore_observe::limits::shortage(n, "start a worker thread"))
+                .unwrap_or_else(|| format!("could not start a worker thread: {e}"));
+            // Not eprintln!: a closed stderr must not panic the run.
+            let _ = writeln!(
+                std::io::stderr(),
+                "forklore: running with fewer jobs: {why}"
+            );
+        }
+        worker();
+    });
 }
 
 fn skip_result(c: &Case, ctx: &str, reason: &str) -> CaseResult {
@@ -516,6 +531,36 @@ mod tests {
         for n in &names {
             assert!(context_spec(n, true).is_ok(), "{n}");
         }
+    }
+
+    #[test]
+    fn jobs_run_items_at_the_same_time() {
+        // Each item waits (up to 10 s) for the other to start: with the
+        // queue locked while an item runs, neither sees the other.
+        use std::sync::{Condvar, Mutex};
+        for jobs in [2, 3] {
+            let started = Mutex::new(0usize);
+            let cv = Condvar::new();
+            let overlapped = Mutex::new(0usize);
+            drain_parallel(VecDeque::from([1, 2]), jobs, |_| {
+                let mut n = started.lock().unwrap();
+                *n += 1;
+                cv.notify_all();
+                let (n, _) = cv
+                    .wait_timeout_while(n, Duration::from_secs(10), |n| *n < 2)
+                    .unwrap();
+                if *n == 2 {
+                    *overlapped.lock().unwrap() += 1;
+                }
+            });
+            assert_eq!(*overlapped.lock().unwrap(), 2, "jobs {jobs}");
+        }
+        // One job: every item still runs, in order.
+        let seen = Mutex::new(Vec::new());
+        drain_parallel(VecDeque::from([1, 2, 3]), 1, |i| {
+            seen.lock().unwrap().push(i)
+        });
+        assert_eq!(*seen.lock().unwrap(), [1, 2, 3]);
     }
 
     #[test]
