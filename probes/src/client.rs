@@ -191,7 +191,7 @@ fn encode_input(ctx: &ContextSpec, cases: &[ProbeCase]) -> Vec<u8> {
 }
 
 fn handle_line(line: &str, run: &mut ProbeRun) {
-    match serde_json::from_str::<Msg>(line) {
+    match crate::protocol::decode(line) {
         Ok(Msg::Context { context }) => run.context = Some(Ok(context)),
         Ok(Msg::Skip { reason }) => run.context = Some(Err(reason)),
         Ok(Msg::Result { id, obs, .. }) => run.results.push((id, *obs)),

@@ -127,6 +127,15 @@ struct Work {
     cases: Vec<Case>,
 }
 
+/// What a worker thread takes from the queue.
+enum Job {
+    /// A batch of catalogue cases for one probe process.
+    Batch(Work),
+    /// The lifecycle scenarios of context `root` or `user` (one scenario
+    /// process).
+    Scenarios(&'static str),
+}
+
 /// Run the suite. Never panics on kernel behaviour; a probe that crashes or
 /// hangs costs one case, reported as broken.
 pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
@@ -184,14 +193,21 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         let mut it = cases.into_iter().peekable();
         while it.peek().is_some() {
             let part: Vec<Case> = it.by_ref().take(chunk).collect();
-            queue.push_back(Work {
+            queue.push_back(Job::Batch(Work {
                 context: name.clone(),
                 spec,
                 cases: part,
-            });
+            }));
         }
     }
 
+    // The scenario processes go first: they run next to the batches
+    // instead of after them.
+    for ctx in ["user", "root"] {
+        if opts.contexts.iter().any(|c| c == ctx) {
+            queue.push_front(Job::Scenarios(ctx));
+        }
+    }
     stages.stop("runner.bind-contexts", m);
     let parallel = stages.start();
     // Results go into the report as each batch finishes, so a full run keeps
@@ -209,7 +225,23 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         },
         report,
     ));
-    let worker = |work: Work| {
+    let worker = |job: Job| {
+        let work = match job {
+            Job::Batch(w) => w,
+            Job::Scenarios(ctx) => {
+                let mut st = Stages::from_env();
+                let m = st.start();
+                let results = scenario_results(opts, runner_is_root, ctx);
+                st.stop("runner.scenarios", m);
+                let mut guard = done.lock().unwrap_or_else(|e| e.into_inner());
+                let (d, report) = &mut *guard;
+                for r in results {
+                    report.push(r);
+                }
+                d.stages.merge(&st);
+                return;
+            }
+        };
         let (ctx_name, detected, results, mut st) = run_work(opts, &work);
         let m = st.start();
         let mut guard = done.lock().unwrap_or_else(|e| e.into_inner());
@@ -269,9 +301,6 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
             });
         }
     }
-    let m = stages.start();
-    run_scenarios(opts, runner_is_root, &mut report);
-    stages.stop("runner.scenarios", m);
     let m = stages.start();
     report.cases.sort_by(|a, b| a.id.cmp(&b.id));
     stages.stop("runner.sort", m);
@@ -426,75 +455,73 @@ fn run_work(
 }
 
 /// The lifecycle scenarios (execve, exit, wait4, vfork, reparenting, /proc)
-/// run in the two full contexts: as root (when the runner is root) and as
+/// of one of the two full contexts: as root (when the runner is root) and as
 /// an unprivileged user (as root: each scenario process drops to an unused
-/// uid first).
-fn run_scenarios(opts: &CheckOptions, runner_is_root: bool, report: &mut Report) {
+/// uid first). One scenario process per context, run by a worker next to
+/// the probe batches.
+fn scenario_results(
+    opts: &CheckOptions,
+    runner_is_root: bool,
+    ctx: &'static str,
+) -> Vec<CaseResult> {
     use forklore_scenarios as sc;
     let all = sc::catalogue();
-    for ctx in ["root", "user"] {
-        if !opts.contexts.iter().any(|c| c == ctx) {
-            continue;
-        }
-        let selected: Vec<&sc::ScenarioInfo> = all
+    let selected: Vec<&sc::ScenarioInfo> = all
+        .iter()
+        .filter(|s| {
+            let group = scenario_group(s.group);
+            let full = format!("{}/{ctx}", s.id);
+            opts.filters.is_empty()
+                || opts
+                    .filters
+                    .iter()
+                    .any(|p| p.matches(s.id) || p.matches(&full) || p.matches(&group))
+        })
+        .collect();
+    let skip = |reason: &str| -> Vec<CaseResult> {
+        selected
             .iter()
-            .filter(|s| {
-                let group = scenario_group(s.group);
-                let full = format!("{}/{ctx}", s.id);
-                opts.filters.is_empty()
-                    || opts
-                        .filters
-                        .iter()
-                        .any(|p| p.matches(s.id) || p.matches(&full) || p.matches(&group))
+            .map(|s| CaseResult {
+                id: format!("{}/{ctx}", s.id),
+                group: scenario_group(s.group),
+                tags: vec!["lifecycle"],
+                context: ctx.to_string(),
+                verdict: Verdict::Skip,
+                expected: serde_json::Value::Null,
+                observed: serde_json::Value::Null,
+                reason: Some(reason.to_string()),
+                repro: None,
+                generated: false,
             })
-            .collect();
-        if selected.is_empty() {
-            continue;
+            .collect()
+    };
+    if selected.is_empty() {
+        return Vec::new();
+    }
+    let uid = match scenario_uid(ctx, runner_is_root) {
+        Ok(Ok(uid)) => uid,
+        Ok(Err(reason)) | Err(reason) => return skip(&reason),
+    };
+    let cmd = match sc::ScenarioCommand::current_exe() {
+        Ok(mut c) => {
+            if let Some(k) = opts.kernel {
+                c.args.extend(["--kernel".to_string(), k.to_string()]);
+            }
+            c
         }
-        let skip = |reason: &str, report: &mut Report| {
-            for s in &selected {
-                report.push(CaseResult {
-                    id: format!("{}/{ctx}", s.id),
-                    group: scenario_group(s.group),
-                    tags: vec!["lifecycle"],
-                    context: ctx.to_string(),
-                    verdict: Verdict::Skip,
-                    expected: serde_json::Value::Null,
-                    observed: serde_json::Value::Null,
-                    reason: Some(reason.to_string()),
-                    repro: None,
-                    generated: false,
-                });
-            }
-        };
-        let uid = match scenario_uid(ctx, runner_is_root) {
-            Ok(Ok(uid)) => uid,
-            Ok(Err(reason)) | Err(reason) => {
-                skip(&reason, report);
-                continue;
-            }
-        };
-        let cmd = match sc::ScenarioCommand::current_exe() {
-            Ok(mut c) => {
-                if let Some(k) = opts.kernel {
-                    c.args.extend(["--kernel".to_string(), k.to_string()]);
-                }
-                c
-            }
-            Err(e) => {
-                skip(&format!("cannot find own executable: {e}"), report);
-                continue;
-            }
-        };
-        let ids: Vec<&str> = selected.iter().map(|s| s.id).collect();
-        for r in sc::run(&cmd, &ids, opts.batch_timeout, uid) {
+        Err(e) => return skip(&format!("cannot find own executable: {e}")),
+    };
+    let ids: Vec<&str> = selected.iter().map(|s| s.id).collect();
+    sc::run(&cmd, &ids, opts.batch_timeout, uid)
+        .into_iter()
+        .map(|r| {
             // One Verdict type for scenarios and generated cases.
             let verdict = r.verdict;
             let mut expected = r.expected;
             if let (Some(rule), Some(obj)) = (&r.rule, expected.as_object_mut()) {
                 obj.insert("rule".into(), serde_json::Value::from(rule.as_str()));
             }
-            report.push(settle(CaseResult {
+            settle(CaseResult {
                 id: format!("{}/{ctx}", r.id),
                 group: scenario_group(&r.group),
                 tags: vec!["lifecycle"],
@@ -506,9 +533,9 @@ fn run_scenarios(opts: &CheckOptions, runner_is_root: bool, report: &mut Report)
                 repro: (verdict != Verdict::Pass)
                     .then(|| format!("forklore check --filter '{}' --contexts {ctx}", r.id)),
                 generated: false,
-            }));
-        }
-    }
+            })
+        })
+        .collect()
 }
 
 /// Report group of a scenario group (`exec` → `lifecycle-exec`).
