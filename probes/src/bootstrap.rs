@@ -4,7 +4,7 @@
 
 use crate::context::{arrange, ignore_signals, rearm, Prepared};
 use crate::engine::Engine;
-use crate::protocol::{emit, ContextSpec, Header, Msg, ProbeCase};
+use crate::protocol::{emit, ContextSpec, Header, Msg, ProbeCase, FLOOR_LINE};
 use crate::reaper;
 use crate::resources::Resources;
 use crate::stages::Stages;
@@ -115,7 +115,7 @@ pub(crate) fn probe_main() -> i32 {
             // run destructors of the reaper's resources (temp dirs).
             let code = worker_main(
                 reaper_pid,
-                &header.context,
+                &header,
                 &prepared,
                 &cases,
                 &mailbox,
@@ -133,7 +133,7 @@ pub(crate) fn probe_main() -> i32 {
 /// The worker: arrange the context, report it, run the cases in order.
 fn worker_main(
     reaper: u32,
-    spec: &ContextSpec,
+    header: &Header,
     prepared: &Prepared,
     cases: &[ProbeCase],
     mailbox: &Mailbox,
@@ -141,6 +141,7 @@ fn worker_main(
     mut stages: Stages,
 ) -> i32 {
     let setup = stages.start();
+    let spec = &header.context;
     let pidns_init = *spec == ContextSpec::PidNsInit;
     if rearm(reaper, pidns_init).is_err() {
         return 3;
@@ -197,6 +198,10 @@ fn worker_main(
         }
     };
     stages.stop("probe.setup-context", setup);
+    if header.floor {
+        run_floor(&mut engine, cases);
+        return 0;
+    }
     for (index, case) in cases.iter().enumerate() {
         let obs = engine.run(case);
         let m = stages.start();
@@ -219,4 +224,33 @@ fn worker_main(
         let _ = sys::wait4(h, forklore_sys::wait::WALL);
     }
     0
+}
+
+/// Floor mode: every case as its raw call (see [`Engine::run_floor`]),
+/// timed one by one; then one line: `forklore-floor` followed by one
+/// letter per case (`e` the call failed, `c` it created a child, `o` it
+/// did not run this way) and the summed wall ns of the `e` and `c` cases.
+fn run_floor(engine: &mut Engine, cases: &[ProbeCase]) {
+    let mut kinds = String::with_capacity(cases.len());
+    let (mut err_ns, mut create_ns) = (0u128, 0u128);
+    for case in cases {
+        let t = std::time::Instant::now();
+        let ret = engine.run_floor(case);
+        let ns = t.elapsed().as_nanos();
+        match ret {
+            Some(r) if r < 0 => {
+                kinds.push('e');
+                err_ns += ns;
+            }
+            Some(_) => {
+                kinds.push('c');
+                create_ns += ns;
+            }
+            None => kinds.push('o'),
+        }
+    }
+    let _ = writeln!(
+        std::io::stdout(),
+        "{FLOOR_LINE} {kinds} {err_ns} {create_ns}"
+    );
 }

@@ -177,9 +177,14 @@ pub fn run_batch(
 }
 
 fn encode_input(ctx: &ContextSpec, cases: &[ProbeCase]) -> Vec<u8> {
+    encode_header(ctx, cases, false)
+}
+
+fn encode_header(ctx: &ContextSpec, cases: &[ProbeCase], floor: bool) -> Vec<u8> {
     let header = Header {
         context: *ctx,
         runner_pid: Some(std::process::id()),
+        floor,
     };
     let mut s = serde_json::to_string(&header).unwrap_or_default();
     s.push('\n');
@@ -350,5 +355,57 @@ fn finish(child: &mut std::process::Child, pid: u32, stalled: bool) {
     // Backstop for a reaper that died before its cleanup.
     if let Some(m) = forklore_observe::cgroup2_mount() {
         let _ = std::fs::remove_dir(m.join(format!("forklore-{pid}")));
+    }
+}
+
+/// What a floor run measured (see [`run_floor`]).
+#[derive(Clone, Debug)]
+pub struct FloorResult {
+    /// Per case, in order: `e` the call failed, `c` it created a child,
+    /// `o` it did not run as a plain call.
+    pub kinds: Vec<u8>,
+    /// Summed wall time of the failing calls, ns.
+    pub error_ns: u64,
+    /// Summed wall time of the creating calls with release and reap, ns.
+    pub create_ns: u64,
+}
+
+/// The suite floor: run `cases` in one probe arranged as `ctx`, each as its
+/// raw call plus what a created child needs to be gone (no observation, no
+/// restore, no result lines), and return what each cost. For benchmarks
+/// only: a crash or a stall is an error here, not a broken case.
+pub fn run_floor(
+    cmd: &ProbeCommand,
+    ctx: &ContextSpec,
+    cases: &[ProbeCase],
+) -> Result<FloorResult, String> {
+    let mut child = Command::new(&cmd.program)
+        .args(&cmd.args)
+        .process_group(0)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", cmd.program.display()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(&encode_header(ctx, cases, true));
+    }
+    let mut out = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        let _ = o.read_to_string(&mut out);
+    }
+    let _ = child.wait();
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix(crate::protocol::FLOOR_LINE))
+        .ok_or_else(|| format!("the probe reported no floor line: {out}"))?;
+    let f: Vec<&str> = line.split_whitespace().collect();
+    match f[..] {
+        [kinds, e, c] if kinds.len() == cases.len() => Ok(FloorResult {
+            kinds: kinds.as_bytes().to_vec(),
+            error_ns: e.parse().map_err(|_| "bad floor line")?,
+            create_ns: c.parse().map_err(|_| "bad floor line")?,
+        }),
+        _ => Err(format!("unreadable floor line: {line}")),
     }
 }

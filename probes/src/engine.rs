@@ -507,6 +507,52 @@ impl<'a> Engine<'a> {
         obs
     }
 
+    /// The suite floor for one case: the raw call, and for a created child
+    /// the release and the reaping (or join) it needs before the next
+    /// case. No /proc, no pidfd checks, no restore. `None`: the case does
+    /// not run this way (skipped when lowered, or its child's exit signal
+    /// needs a throwaway caller).
+    pub fn run_floor(&mut self, case: &ProbeCase) -> Option<i64> {
+        let call = lower(&case.request, &self.ctx, false, &mut self.pids, &self.res).ok()?;
+        if !call.thread()
+            && !call.parent()
+            && call.exit_signal() == libc::SIGKILL as u64
+            && !self.ctx.is_pidns_init
+        {
+            return None;
+        }
+        let ret = match self.arena.call(&call.spec) {
+            Ok(r) => r,
+            Err(_) => {
+                let _ = self.arena.renew();
+                return None;
+            }
+        };
+        if ret < 0 {
+            self.arena.child_gone();
+            return Some(ret);
+        }
+        // A pidfd the kernel wrote must be closed (legacy clone: in parent_tid).
+        let pidfd = call
+            .pidfd()
+            .then(|| {
+                let sh = self.arena.shared();
+                let w = match (call.kargs.syscall, call.spec.pidfd_is_parent_tid) {
+                    (Syscall::Clone, _) | (Syscall::Clone3, true) => &sh.parent_tid,
+                    _ => &sh.pidfd,
+                };
+                word(w.load(Ordering::Acquire)).map(|fd| fd as i32)
+            })
+            .flatten()
+            .filter(|fd| *fd >= 0);
+        let peek = Peek {
+            tid: ret as i32,
+            pidfd,
+        };
+        let _ = self.finish(&call, false, peek, Observation::default());
+        Some(ret)
+    }
+
     /// After CHILD_CLEARTID woke us the thread is still in do_exit; wait
     /// until it is released (tgkill says ESRCH) so the probe is
     /// single-threaded again before the next case.

@@ -46,7 +46,7 @@ mod resources;
 mod stages;
 mod wait;
 
-pub use client::{run_batch, BatchResult, ProbeCommand};
+pub use client::{run_batch, run_floor, BatchResult, FloorResult, ProbeCommand};
 pub use context::unused_id;
 pub use forklore_observe::{detect_host_context, ProcInfo};
 pub use protocol::{

@@ -23,7 +23,16 @@ pub(crate) struct Header {
     /// The runner's pid: the probe exits at once if its parent is already
     /// someone else (the runner died before PR_SET_PDEATHSIG took effect).
     pub runner_pid: Option<u32>,
+    /// Suite-floor mode (forklore-bench's `suite_floor`): run each case as
+    /// its raw call only, plus what a created child needs to be gone, with
+    /// no observation and no restore; one `floor` line on stdout at the
+    /// end instead of a result per case.
+    #[serde(default)]
+    pub floor: bool,
 }
+
+/// Prefix of the one stdout line a floor run ends with.
+pub(crate) const FLOOR_LINE: &str = "forklore-floor";
 
 /// One stdout line.
 #[derive(Clone, Debug, Serialize, Deserialize)]

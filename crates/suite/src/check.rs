@@ -366,6 +366,50 @@ fn drain_parallel<T: Send>(queue: VecDeque<T>, jobs: usize, f: impl Fn(T) + Sync
     });
 }
 
+/// Run `cases` in context `context` (arranged as `spec`) the way
+/// [`run_check`] runs a context's batches: `opts.batch_size` cases per
+/// probe, `opts.jobs` at a time, predicted and judged. For benchmarks that
+/// time the suite on a chosen set of cases (forklore-bench's
+/// `suite_floor`); results in no particular order.
+pub fn run_cases(
+    opts: &CheckOptions,
+    context: &str,
+    spec: ContextSpec,
+    cases: Vec<Case>,
+) -> Vec<CaseResult> {
+    let mut queue = VecDeque::new();
+    let mut it = cases.into_iter().peekable();
+    while it.peek().is_some() {
+        queue.push_back(Work {
+            context: context.to_string(),
+            spec,
+            cases: it.by_ref().take(opts.batch_size.max(1)).collect(),
+        });
+    }
+    let out = Mutex::new(Vec::new());
+    drain_parallel(queue, opts.jobs, |w: Work| {
+        let (_, _, results, _) = run_work(opts, &w);
+        out.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(results);
+    });
+    out.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The lifecycle scenarios of `context` (`root` or `user`) as
+/// [`run_check`] runs them. For benchmarks.
+pub fn run_scenario_cases(
+    opts: &CheckOptions,
+    runner_is_root: bool,
+    context: &str,
+) -> Vec<CaseResult> {
+    match context {
+        "root" => scenario_results(opts, runner_is_root, "root"),
+        "user" => scenario_results(opts, runner_is_root, "user"),
+        _ => Vec::new(),
+    }
+}
+
 fn skip_result(c: &Case, ctx: &str, reason: &str) -> CaseResult {
     CaseResult {
         id: format!("{}/{ctx}", c.id()),
