@@ -50,8 +50,8 @@ pub use client::{run_batch, run_floor, BatchResult, FloorResult, ProbeCommand};
 pub use context::unused_id;
 pub use forklore_observe::{detect_host_context, ProcInfo};
 pub use protocol::{
-    CaseOutcome, ContextSpec, Observation, ObserveLevel, ProbeCase, Rusage, CRASH_PROBE_ID_PREFIX,
-    STALL_PROBE_ID_PREFIX,
+    observation_fields, CaseOutcome, ContextSpec, Observation, ObserveLevel, ProbeCase, Rusage,
+    CRASH_PROBE_ID_PREFIX, STALL_PROBE_ID_PREFIX,
 };
 pub use stages::{stages_enabled, Mark, Stages, STAGES_ENV, STAGES_LINE};
 

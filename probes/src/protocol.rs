@@ -345,61 +345,84 @@ pub use forklore_sys::Rusage;
 
 /// What the probe saw for one case. Flat; every field is documented with
 /// where it comes from. `None` means "not observed" (not applicable, or not
-/// at this observation level).
+/// at this observation level). On the pipe a `None` field is left out (a
+/// failing call's line is a third as long); reports list every field,
+/// `null` included (see [`observation_fields`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observation {
     pub outcome: CaseOutcome,
     /// Raw syscall result: the child's tid in the caller's pid namespace, or -errno.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ret: Option<i64>,
     /// `-ret` when the call failed (raw number kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errno: Option<Errno>,
     /// gettid() in the child.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<i32>,
     /// getpid() in the child.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tgid: Option<i32>,
     /// getppid() in the child.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ppid: Option<i32>,
     /// The CHILD_SETTID word as the child read it right after starting
     /// (`None`: still untouched, or the pointer was not the probe's word).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub child_tid: Option<i64>,
     /// The same word once the child is gone (0 shows CHILD_CLEARTID ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub child_tid_after_exit: Option<i64>,
     /// The PARENT_SETTID word after the call returned (`None`: untouched).
     /// With legacy clone and CLONE_PIDFD this slot holds the pidfd.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_tid: Option<i64>,
     /// /proc State letter while the child waited for the go-ahead (Full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proc_state: Option<String>,
     /// /proc State letter once it had exited, before reaping (Full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zombie_state: Option<String>,
     /// /proc details while alive (Full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proc: Option<ProcInfo>,
     /// /proc details as a zombie (Full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zombie: Option<ProcInfo>,
     /// exit_signal from /proc stat field 38 (zombie if seen, else alive; Full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_signal: Option<i32>,
     /// First of plain, __WCLONE, __WALL that reaped it (tried in that order
     /// once the child was a zombie); `callers_parent` when the probe's
     /// reaper did (CLONE_PARENT); `none` for a thread (not waitable, joined
     /// through CHILD_CLEARTID) or an auto-reaped child (see `wait_errno`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reaped_by: Option<ReapedBy>,
     /// For `callers_parent`: which option the reaper needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reaper_option: Option<ReapedBy>,
     /// The wait status word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_status: Option<i32>,
     /// errno of the wait that found no child (ECHILD: auto-reaped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_errno: Option<Errno>,
     /// Full only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rusage: Option<Rusage>,
     /// The descriptor the kernel wrote is a pidfd, and of which kind
     /// (O_EXCL = PIDFD_THREAD in its flags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pidfd: Option<PidfdKind>,
     /// `Pid:` in the pidfd's fdinfo while the child was alive (Full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pidfd_pid: Option<i32>,
     /// The caller slept until the child exited: the child's "about to exit"
     /// flag was already set when the call returned. Conclusive for Full
     /// cases (the child waits for a go-ahead) and CLONE_VFORK cases; a Light
     /// non-VFORK case whose child had already exited reports `None` (it may
     /// simply have run first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_suspended: Option<bool>,
     /// The caller's getpid() / getppid() (what CLONE_PARENT and
     /// CLONE_THREAD children should report).
@@ -411,14 +434,18 @@ pub struct Observation {
     /// The signal that killed the caller (the child's exit signal was
     /// delivered to it). With it, `reaped_by` is `none`: the probe's reaper
     /// adopted and reaped the orphan (`reaper_option`, `wait_status`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_killed_by: Option<i32>,
     /// The set_tid values actually passed (Unused/PidMax/CallerPid resolved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_tid: Option<Vec<i32>>,
     /// For CgroupFd::Cgroup2: whether the probe could write the target's
     /// and the common ancestor's cgroup.procs (access(W_OK), effective ids).
     /// Measured once per context and reported here for the record; the
     /// model reads it from the context (`Context::cgroup_write`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup_procs_writable: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup_ancestor_writable: Option<bool>,
     /// Wall time of the syscall in the caller, nanoseconds.
     pub call_ns: u64,
@@ -426,8 +453,10 @@ pub struct Observation {
     /// (e.g. "SIGCHLD disposition").
     pub restored: Vec<String>,
     /// Why the case is broken (e.g. "probe killed by SIGSEGV").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broken: Option<String>,
     /// Why the case was not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
 }
 
@@ -446,6 +475,40 @@ impl Observation {
             ..Default::default()
         }
     }
+}
+
+/// The name of every field of [`Observation`], as serde knows them: the
+/// wire leaves `None` fields out, reports put them back as `null`.
+pub fn observation_fields() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+    static FIELDS: std::sync::OnceLock<&'static [&'static str]> = std::sync::OnceLock::new();
+    /// A deserializer that only records the field list serde asks for.
+    struct Grab<'a>(&'a mut &'static [&'static str]);
+    impl<'de> de::Deserializer<'de> for Grab<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("field names only"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("field names only"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+    FIELDS.get_or_init(|| {
+        let mut f: &'static [&'static str] = &[];
+        let _ = Observation::deserialize(Grab(&mut f));
+        f
+    })
 }
 
 #[cfg(test)]
@@ -495,6 +558,31 @@ mod tests {
             .unwrap_err()
             .contains("obs"));
         assert!(decode(r#"{"kind":"nonsense"}"#).is_err());
+        // A line leaves out what was not observed, and reads back whole.
+        let line = serde_json::to_string(&msgs[2]).unwrap();
+        assert!(!line.contains("null"), "{line}");
+        match decode(&line).unwrap() {
+            Msg::Result { obs, .. } => assert_eq!(obs.proc_state.as_deref(), Some("S")),
+            _ => panic!("not a result"),
+        }
+    }
+
+    #[test]
+    fn observation_fields_are_every_field() {
+        let f = observation_fields();
+        // Every field serialised when none is skipped (an Observation with
+        // all the skippable ones absent shows only the others).
+        let shown = serde_json::to_value(Observation::default()).unwrap();
+        let shown = shown.as_object().unwrap();
+        for k in shown.keys() {
+            assert!(f.contains(&k.as_str()), "{k}");
+        }
+        for k in [
+            "outcome", "ret", "errno", "proc", "zombie", "rusage", "set_tid", "skipped",
+        ] {
+            assert!(f.contains(&k), "{k}");
+        }
+        assert!(f.len() > shown.len());
         assert!(decode("not json").is_err());
     }
 }
