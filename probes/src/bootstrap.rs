@@ -4,9 +4,10 @@
 
 use crate::context::{arrange, ignore_signals, rearm, Prepared};
 use crate::engine::Engine;
-use crate::protocol::{emit, ContextSpec, Header, Msg, ProbeCase};
+use crate::protocol::{emit, ContextSpec, Header, Msg, ProbeCase, FLOOR_LINE};
 use crate::reaper;
 use crate::resources::Resources;
+use crate::stages::Stages;
 use forklore_observe as observe;
 use forklore_sys::mailbox::Mailbox;
 use forklore_sys::mem::Shared;
@@ -16,6 +17,8 @@ use std::io::Write as _;
 
 /// Read the batch, fork the worker, and become the reaper.
 pub(crate) fn probe_main() -> i32 {
+    let mut stages = Stages::from_env();
+    let m = stages.start();
     let mut input = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut input) {
         let _ = writeln!(std::io::stderr(), "forklore-probe: cannot read stdin: {e}");
@@ -49,6 +52,7 @@ pub(crate) fn probe_main() -> i32 {
     }
     // Every fork copies the page tables of what is still mapped.
     drop(input);
+    stages.stop("probe.read+parse-input", m);
     // The reaper cleans up on SIGTERM; the runner's death sends it.
     let term = match sys::install_flag_handler(libc::SIGTERM) {
         Ok(f) => f,
@@ -79,6 +83,12 @@ pub(crate) fn probe_main() -> i32 {
     };
     // Read before any context remounts /proc.
     let outer_hidden = observe::outer_pid_levels_known().err();
+    // Facilities found missing before the fork, for the worker's context.
+    let missing: Vec<(&str, String)> =
+        [("subreaper", &no_subreaper), ("pidns-outer", &outer_hidden)]
+            .into_iter()
+            .filter_map(|(f, why)| Some((f, why.clone()?)))
+            .collect();
     if no_subreaper.is_some() {
         let _ = nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0));
     }
@@ -112,13 +122,7 @@ pub(crate) fn probe_main() -> i32 {
             // The worker never returns into the caller's main: it must not
             // run destructors of the reaper's resources (temp dirs).
             let code = worker_main(
-                reaper_pid,
-                &header.context,
-                &prepared,
-                &cases,
-                &mailbox,
-                no_subreaper.as_deref(),
-                outer_hidden.as_deref(),
+                reaper_pid, &header, &prepared, &cases, &mailbox, &missing, stages,
             );
             sys::exit_now(code)
         }
@@ -131,13 +135,15 @@ pub(crate) fn probe_main() -> i32 {
 /// The worker: arrange the context, report it, run the cases in order.
 fn worker_main(
     reaper: u32,
-    spec: &ContextSpec,
+    header: &Header,
     prepared: &Prepared,
     cases: &[ProbeCase],
     mailbox: &Mailbox,
-    no_subreaper: Option<&str>,
-    outer_hidden: Option<&str>,
+    missing: &[(&str, String)],
+    mut stages: Stages,
 ) -> i32 {
+    let setup = stages.start();
+    let spec = &header.context;
     let pidns_init = *spec == ContextSpec::PidNsInit;
     if rearm(reaper, pidns_init).is_err() {
         return 3;
@@ -159,11 +165,8 @@ fn worker_main(
     // Measured in `arrange`, as the context's credentials: constant for
     // the whole batch, so it travels with the context, not with a case.
     ctx.cgroup_write = res.cgroup_write();
-    if let Some(why) = no_subreaper {
-        ctx.add_missing("subreaper", why);
-    }
-    if let Some(why) = outer_hidden {
-        ctx.add_missing("pidns-outer", why);
+    for (facility, why) in missing {
+        ctx.add_missing(facility, why.as_str());
     }
     // Facilities only a system call tells (the files are read in observe).
     if observe::simulated_missing("pidfd-open") {
@@ -196,13 +199,24 @@ fn worker_main(
             return 4;
         }
     };
+    stages.stop("probe.setup-context", setup);
+    if header.floor {
+        run_floor(&mut engine, cases);
+        return 0;
+    }
     for (index, case) in cases.iter().enumerate() {
         let obs = engine.run(case);
+        let m = stages.start();
         emit(&Msg::Result {
             index,
             id: case.id.clone(),
             obs: Box::new(obs),
         });
+        stages.stop("probe.emit", m);
+    }
+    if stages.on() {
+        stages.merge(&engine.stages);
+        let _ = writeln!(std::io::stderr(), "{}", stages.line());
     }
     // The tracer first: killing it detaches the worker (exit_ptrace).
     if let Some(t) = arranged.tracer {
@@ -220,4 +234,33 @@ fn worker_main(
         let _ = sys::wait4(h, forklore_sys::wait::WALL);
     }
     0
+}
+
+/// Floor mode: every case as its raw call (see [`Engine::run_floor`]),
+/// timed one by one; then one line: `forklore-floor` followed by one
+/// letter per case (`e` the call failed, `c` it created a child, `o` it
+/// did not run this way) and the summed wall ns of the `e` and `c` cases.
+fn run_floor(engine: &mut Engine, cases: &[ProbeCase]) {
+    let mut kinds = String::with_capacity(cases.len());
+    let (mut err_ns, mut create_ns) = (0u128, 0u128);
+    for case in cases {
+        let t = std::time::Instant::now();
+        let ret = engine.run_floor(case);
+        let ns = t.elapsed().as_nanos();
+        match ret {
+            Some(r) if r < 0 => {
+                kinds.push('e');
+                err_ns += ns;
+            }
+            Some(_) => {
+                kinds.push('c');
+                create_ns += ns;
+            }
+            None => kinds.push('o'),
+        }
+    }
+    let _ = writeln!(
+        std::io::stdout(),
+        "{FLOOR_LINE} {kinds} {err_ns} {create_ns}"
+    );
 }

@@ -5,6 +5,7 @@
 //! process creation here is `std::process::Command`.
 
 use crate::protocol::{ContextSpec, Header, Msg, Observation, ProbeCase};
+use crate::stages::Stages;
 use forklore_model::Context;
 use forklore_sys::wait::{self, WEXITED, WNOHANG, WNOWAIT};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -55,6 +56,8 @@ pub struct BatchResult {
     pub probe_pids: Vec<u32>,
     /// Diagnostics: probe stderr and crash notes.
     pub notes: Vec<String>,
+    /// Per-stage time of the probes and of this side (`FORKLORE_STAGES`).
+    pub stages: Stages,
 }
 
 #[derive(Default)]
@@ -66,6 +69,7 @@ struct ProbeRun {
     stalled: bool,
     spawn_error: Option<String>,
     stderr: String,
+    stages: Stages,
 }
 
 impl ProbeRun {
@@ -106,14 +110,23 @@ pub fn run_batch(
         results: Vec::with_capacity(cases.len()),
         probe_pids: Vec::new(),
         notes: Vec::new(),
+        stages: Stages::default(),
     };
     let mut next = 0;
     let mut have_context = false;
     loop {
         let run = run_probe(cmd, ctx, &cases[next..], timeout);
         out.probe_pids.extend(run.pid);
-        if !run.stderr.trim().is_empty() {
-            out.notes.push(run.stderr.trim_end().to_string());
+        out.stages.merge(&run.stages);
+        // The probe's stage line is accounting, not a diagnostic.
+        let stderr: String = run
+            .stderr
+            .lines()
+            .filter(|l| !(run.stages.on() && out.stages.add_line(l)))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        if !stderr.trim().is_empty() {
+            out.notes.push(stderr.trim_end().to_string());
         }
         if let Some((_, _, killed)) = &run.end {
             if *killed > 0 {
@@ -164,9 +177,14 @@ pub fn run_batch(
 }
 
 fn encode_input(ctx: &ContextSpec, cases: &[ProbeCase]) -> Vec<u8> {
+    encode_header(ctx, cases, false)
+}
+
+fn encode_header(ctx: &ContextSpec, cases: &[ProbeCase], floor: bool) -> Vec<u8> {
     let header = Header {
         context: *ctx,
         runner_pid: Some(std::process::id()),
+        floor,
     };
     let mut s = serde_json::to_string(&header).unwrap_or_default();
     s.push('\n');
@@ -178,7 +196,7 @@ fn encode_input(ctx: &ContextSpec, cases: &[ProbeCase]) -> Vec<u8> {
 }
 
 fn handle_line(line: &str, run: &mut ProbeRun) {
-    match serde_json::from_str::<Msg>(line) {
+    match crate::protocol::decode(line) {
         Ok(Msg::Context { context }) => run.context = Some(Ok(context)),
         Ok(Msg::Skip { reason }) => run.context = Some(Err(reason)),
         Ok(Msg::Result { id, obs, .. }) => run.results.push((id, *obs)),
@@ -199,7 +217,11 @@ fn run_probe(
     cases: &[ProbeCase],
     timeout: Duration,
 ) -> ProbeRun {
-    let mut run = ProbeRun::default();
+    let mut run = ProbeRun {
+        stages: Stages::from_env(),
+        ..ProbeRun::default()
+    };
+    let m = run.stages.start();
     let mut child = match Command::new(&cmd.program)
         .args(&cmd.args)
         .process_group(0)
@@ -220,6 +242,8 @@ fn run_probe(
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(&encode_input(ctx, cases));
     }
+    run.stages.stop("client.spawn+write-input", m);
+    let reading = run.stages.start();
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let mut pending = Vec::new();
@@ -276,7 +300,10 @@ fn run_probe(
             }
         }
     }
+    run.stages.stop("client.poll+read+parse", reading);
+    let m = run.stages.start();
     finish(&mut child, pid, run.stalled);
+    run.stages.stop("client.end-probe", m);
     // Whatever stderr still holds.
     if let Some(mut e) = stderr {
         let _ = e.read_to_end(&mut errbuf);
@@ -328,5 +355,57 @@ fn finish(child: &mut std::process::Child, pid: u32, stalled: bool) {
     // Backstop for a reaper that died before its cleanup.
     if let Some(m) = forklore_observe::cgroup2_mount() {
         let _ = std::fs::remove_dir(m.join(format!("forklore-{pid}")));
+    }
+}
+
+/// What a floor run measured (see [`run_floor`]).
+#[derive(Clone, Debug)]
+pub struct FloorResult {
+    /// Per case, in order: `e` the call failed, `c` it created a child,
+    /// `o` it did not run as a plain call.
+    pub kinds: Vec<u8>,
+    /// Summed wall time of the failing calls, ns.
+    pub error_ns: u64,
+    /// Summed wall time of the creating calls with release and reap, ns.
+    pub create_ns: u64,
+}
+
+/// The suite floor: run `cases` in one probe arranged as `ctx`, each as its
+/// raw call plus what a created child needs to be gone (no observation, no
+/// restore, no result lines), and return what each cost. For benchmarks
+/// only: a crash or a stall is an error here, not a broken case.
+pub fn run_floor(
+    cmd: &ProbeCommand,
+    ctx: &ContextSpec,
+    cases: &[ProbeCase],
+) -> Result<FloorResult, String> {
+    let mut child = Command::new(&cmd.program)
+        .args(&cmd.args)
+        .process_group(0)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", cmd.program.display()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(&encode_header(ctx, cases, true));
+    }
+    let mut out = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        let _ = o.read_to_string(&mut out);
+    }
+    let _ = child.wait();
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix(crate::protocol::FLOOR_LINE))
+        .ok_or_else(|| format!("the probe reported no floor line: {out}"))?;
+    let f: Vec<&str> = line.split_whitespace().collect();
+    match f[..] {
+        [kinds, e, c] if kinds.len() == cases.len() => Ok(FloorResult {
+            kinds: kinds.as_bytes().to_vec(),
+            error_ns: e.parse().map_err(|_| "bad floor line")?,
+            create_ns: c.parse().map_err(|_| "bad floor line")?,
+        }),
+        _ => Err(format!("unreadable floor line: {line}")),
     }
 }

@@ -11,6 +11,7 @@ use crate::protocol::{
     CaseOutcome, Observation, ObserveLevel, ProbeCase, CRASH_PROBE_ID_PREFIX, STALL_PROBE_ID_PREFIX,
 };
 use crate::resources::Resources;
+use crate::stages::Stages;
 use crate::wait::{read_record, reap_in_order};
 use forklore_model::ptrace::Tracer;
 use forklore_model::{Context, Errno, PidfdKind, Ptr, ReapedBy, Syscall};
@@ -45,6 +46,8 @@ pub(crate) struct Engine<'a> {
     helper_ok: bool,
     /// The worker's own TracerPid (0: not traced).
     tracer_pid: i32,
+    /// Per-stage time (FORKLORE_STAGES).
+    pub(crate) stages: Stages,
 }
 
 /// A word the kernel may have written: `None` while it holds the sentinel.
@@ -78,6 +81,7 @@ impl<'a> Engine<'a> {
             base,
             helper_ok,
             tracer_pid: observe::self_tracer_pid(),
+            stages: Stages::from_env(),
         })
     }
 
@@ -96,8 +100,10 @@ impl<'a> Engine<'a> {
             obs.caller_pid = self.caller_pid;
             obs.caller_ppid = self.caller_ppid;
         }
+        let m = self.stages.start();
         self.base
             .restore(&mut obs, case.observe == ObserveLevel::Full);
+        self.stages.stop("probe.restore", m);
         obs
     }
 
@@ -155,10 +161,28 @@ impl<'a> Engine<'a> {
                     ..obs
                 };
             }
-            return self.run_in_helper(call, full, obs);
+            let m = self.stages.start();
+            let obs = self.run_in_helper(call, full, obs);
+            self.stages.stop("probe.throwaway-caller", m);
+            return obs;
         }
-        match self.call_and_peek(&call, full, &mut obs) {
-            Some(peek) => self.finish(&call, full, peek, obs),
+        let m = self.stages.start();
+        let peek = self.call_and_peek(&call, full, &mut obs);
+        self.stages.stop(
+            if peek.is_some() {
+                "probe.call+observe(child)"
+            } else {
+                "probe.call(error)"
+            },
+            m,
+        );
+        match peek {
+            Some(peek) => {
+                let m = self.stages.start();
+                let obs = self.finish(&call, full, peek, obs);
+                self.stages.stop("probe.release+reap", m);
+                obs
+            }
             None => obs,
         }
     }
@@ -502,6 +526,52 @@ impl<'a> Engine<'a> {
             let _ = self.arena.renew();
         }
         obs
+    }
+
+    /// The suite floor for one case: the raw call, and for a created child
+    /// the release and the reaping (or join) it needs before the next
+    /// case. No /proc, no pidfd checks, no restore. `None`: the case does
+    /// not run this way (skipped when lowered, or its child's exit signal
+    /// needs a throwaway caller).
+    pub fn run_floor(&mut self, case: &ProbeCase) -> Option<i64> {
+        let call = lower(&case.request, &self.ctx, false, &mut self.pids, &self.res).ok()?;
+        if !call.thread()
+            && !call.parent()
+            && call.exit_signal() == libc::SIGKILL as u64
+            && !self.ctx.is_pidns_init
+        {
+            return None;
+        }
+        let ret = match self.arena.call(&call.spec) {
+            Ok(r) => r,
+            Err(_) => {
+                let _ = self.arena.renew();
+                return None;
+            }
+        };
+        if ret < 0 {
+            self.arena.child_gone();
+            return Some(ret);
+        }
+        // A pidfd the kernel wrote must be closed (legacy clone: in parent_tid).
+        let pidfd = call
+            .pidfd()
+            .then(|| {
+                let sh = self.arena.shared();
+                let w = match (call.kargs.syscall, call.spec.pidfd_is_parent_tid) {
+                    (Syscall::Clone, _) | (Syscall::Clone3, true) => &sh.parent_tid,
+                    _ => &sh.pidfd,
+                };
+                word(w.load(Ordering::Acquire)).map(|fd| fd as i32)
+            })
+            .flatten()
+            .filter(|fd| *fd >= 0);
+        let peek = Peek {
+            tid: ret as i32,
+            pidfd,
+        };
+        let _ = self.finish(&call, false, peek, Observation::default());
+        Some(ret)
     }
 
     /// After CHILD_CLEARTID woke us the thread is still in do_exit; wait

@@ -29,6 +29,7 @@
 //! | `engine`    | one case: call, observe, finish; the throwaway caller |
 //! | `reaper`    | the subreaper process |
 //! | `bootstrap` | `probe_main`: read the batch, fork reaper and worker, the worker loop |
+//! | `stages`    | optional per-stage time accounting (`FORKLORE_STAGES=1`), probe and runner |
 
 #![forbid(unsafe_code)]
 
@@ -42,15 +43,17 @@ mod pids;
 mod protocol;
 mod reaper;
 mod resources;
+mod stages;
 mod wait;
 
-pub use client::{run_batch, BatchResult, ProbeCommand};
+pub use client::{run_batch, run_floor, BatchResult, FloorResult, ProbeCommand};
 pub use context::unused_id;
 pub use forklore_observe::{detect_host_context, ProcInfo};
 pub use protocol::{
-    CaseOutcome, ContextSpec, Observation, ObserveLevel, ProbeCase, Rusage, CRASH_PROBE_ID_PREFIX,
-    STALL_PROBE_ID_PREFIX,
+    observation_fields, CaseOutcome, ContextSpec, Observation, ObserveLevel, ProbeCase, Rusage,
+    CRASH_PROBE_ID_PREFIX, STALL_PROBE_ID_PREFIX,
 };
+pub use stages::{stages_enabled, Mark, Stages, STAGES_ENV, STAGES_LINE};
 
 /// The probe process's entry point. Call it first thing in `main` when
 /// `argv[1] == "__probe"`, before any thread exists; returns the exit code.

@@ -23,7 +23,16 @@ pub(crate) struct Header {
     /// The runner's pid: the probe exits at once if its parent is already
     /// someone else (the runner died before PR_SET_PDEATHSIG took effect).
     pub runner_pid: Option<u32>,
+    /// Suite-floor mode (forklore-bench's `suite_floor`): run each case as
+    /// its raw call only, plus what a created child needs to be gone, with
+    /// no observation and no restore; one `floor` line on stdout at the
+    /// end instead of a result per case.
+    #[serde(default)]
+    pub floor: bool,
 }
+
+/// Prefix of the one stdout line a floor run ends with.
+pub(crate) const FLOOR_LINE: &str = "forklore-floor";
 
 /// One stdout line.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -48,6 +57,56 @@ pub(crate) enum Msg {
         /// Processes the reaper had to kill at the end.
         killed: u32,
     },
+}
+
+/// A stdout line as the runner reads it: [`Msg`]'s fields flat, with the
+/// tag as one more field. `serde` reads an internally tagged enum by
+/// buffering the whole line into a generic tree first (most of the
+/// runner's CPU per case); a flat struct is read in one pass.
+#[derive(Deserialize)]
+struct Line {
+    kind: LineKind,
+    context: Option<Context>,
+    reason: Option<String>,
+    index: Option<usize>,
+    id: Option<String>,
+    obs: Option<Box<Observation>>,
+    worker: Option<String>,
+    signal: Option<i32>,
+    killed: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum LineKind {
+    Context,
+    Skip,
+    Result,
+    End,
+}
+
+/// Read one stdout line (what [`emit`] wrote).
+pub(crate) fn decode(line: &str) -> Result<Msg, String> {
+    let l: Line = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let missing = |f: &str| format!("missing field `{f}`");
+    Ok(match l.kind {
+        LineKind::Context => Msg::Context {
+            context: l.context.ok_or_else(|| missing("context"))?,
+        },
+        LineKind::Skip => Msg::Skip {
+            reason: l.reason.ok_or_else(|| missing("reason"))?,
+        },
+        LineKind::Result => Msg::Result {
+            index: l.index.ok_or_else(|| missing("index"))?,
+            id: l.id.ok_or_else(|| missing("id"))?,
+            obs: l.obs.ok_or_else(|| missing("obs"))?,
+        },
+        LineKind::End => Msg::End {
+            worker: l.worker.ok_or_else(|| missing("worker"))?,
+            signal: l.signal,
+            killed: l.killed.ok_or_else(|| missing("killed"))?,
+        },
+    })
 }
 
 /// Write one line with a single `write` so lines never interleave.
@@ -292,61 +351,84 @@ pub use forklore_sys::Rusage;
 
 /// What the probe saw for one case. Flat; every field is documented with
 /// where it comes from. `None` means "not observed" (not applicable, or not
-/// at this observation level).
+/// at this observation level). On the pipe a `None` field is left out (a
+/// failing call's line is a third as long); reports list every field,
+/// `null` included (see [`observation_fields`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observation {
     pub outcome: CaseOutcome,
     /// Raw syscall result: the child's tid in the caller's pid namespace, or -errno.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ret: Option<i64>,
     /// `-ret` when the call failed (raw number kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errno: Option<Errno>,
     /// gettid() in the child.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<i32>,
     /// getpid() in the child.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tgid: Option<i32>,
     /// getppid() in the child.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ppid: Option<i32>,
     /// The CHILD_SETTID word as the child read it right after starting
     /// (`None`: still untouched, or the pointer was not the probe's word).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub child_tid: Option<i64>,
     /// The same word once the child is gone (0 shows CHILD_CLEARTID ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub child_tid_after_exit: Option<i64>,
     /// The PARENT_SETTID word after the call returned (`None`: untouched).
     /// With legacy clone and CLONE_PIDFD this slot holds the pidfd.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_tid: Option<i64>,
     /// /proc State letter while the child waited for the go-ahead (Full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proc_state: Option<String>,
     /// /proc State letter once it had exited, before reaping (Full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zombie_state: Option<String>,
     /// /proc details while alive (Full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proc: Option<ProcInfo>,
     /// /proc details as a zombie (Full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zombie: Option<ProcInfo>,
     /// exit_signal from /proc stat field 38 (zombie if seen, else alive; Full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_signal: Option<i32>,
     /// First of plain, __WCLONE, __WALL that reaped it (tried in that order
     /// once the child was a zombie); `callers_parent` when the probe's
     /// reaper did (CLONE_PARENT); `none` for a thread (not waitable, joined
     /// through CHILD_CLEARTID) or an auto-reaped child (see `wait_errno`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reaped_by: Option<ReapedBy>,
     /// For `callers_parent`: which option the reaper needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reaper_option: Option<ReapedBy>,
     /// The wait status word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_status: Option<i32>,
     /// errno of the wait that found no child (ECHILD: auto-reaped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_errno: Option<Errno>,
     /// Full only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rusage: Option<Rusage>,
     /// The descriptor the kernel wrote is a pidfd, and of which kind
     /// (O_EXCL = PIDFD_THREAD in its flags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pidfd: Option<PidfdKind>,
     /// `Pid:` in the pidfd's fdinfo while the child was alive (Full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pidfd_pid: Option<i32>,
     /// The caller slept until the child exited: the child's "about to exit"
     /// flag was already set when the call returned. Conclusive for Full
     /// cases (the child waits for a go-ahead) and CLONE_VFORK cases; a Light
     /// non-VFORK case whose child had already exited reports `None` (it may
     /// simply have run first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_suspended: Option<bool>,
     /// The caller's getpid() / getppid() (what CLONE_PARENT and
     /// CLONE_THREAD children should report).
@@ -358,14 +440,18 @@ pub struct Observation {
     /// The signal that killed the caller (the child's exit signal was
     /// delivered to it). With it, `reaped_by` is `none`: the probe's reaper
     /// adopted and reaped the orphan (`reaper_option`, `wait_status`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_killed_by: Option<i32>,
     /// The set_tid values actually passed (Unused/PidMax/CallerPid resolved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_tid: Option<Vec<i32>>,
     /// For CgroupFd::Cgroup2: whether the probe could write the target's
     /// and the common ancestor's cgroup.procs (access(W_OK), effective ids).
     /// Measured once per context and reported here for the record; the
     /// model reads it from the context (`Context::cgroup_write`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup_procs_writable: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroup_ancestor_writable: Option<bool>,
     /// Wall time of the syscall in the caller, nanoseconds.
     pub call_ns: u64,
@@ -373,8 +459,10 @@ pub struct Observation {
     /// (e.g. "SIGCHLD disposition").
     pub restored: Vec<String>,
     /// Why the case is broken (e.g. "probe killed by SIGSEGV").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broken: Option<String>,
     /// Why the case was not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
     /// Who traced the child while it waited for the go-ahead (Full, and
     /// only when the caller itself is traced: the `traced` context).
@@ -396,5 +484,115 @@ impl Observation {
             skipped: Some(reason.into()),
             ..Default::default()
         }
+    }
+}
+
+/// The name of every field of [`Observation`], as serde knows them: the
+/// wire leaves `None` fields out, reports put them back as `null`.
+pub fn observation_fields() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+    static FIELDS: std::sync::OnceLock<&'static [&'static str]> = std::sync::OnceLock::new();
+    /// A deserializer that only records the field list serde asks for.
+    struct Grab<'a>(&'a mut &'static [&'static str]);
+    impl<'de> de::Deserializer<'de> for Grab<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("field names only"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("field names only"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+    FIELDS.get_or_init(|| {
+        let mut f: &'static [&'static str] = &[];
+        let _ = Observation::deserialize(Grab(&mut f));
+        f
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_reads_every_message_as_the_enum_does() {
+        let obs = Observation {
+            outcome: CaseOutcome::Success,
+            ret: Some(4242),
+            pid: Some(4242),
+            proc_state: Some("S".into()),
+            ..Observation::default()
+        };
+        let msgs = [
+            Msg::Context {
+                context: Context::user("6.18".parse().unwrap()),
+            },
+            Msg::Skip {
+                reason: "no".into(),
+            },
+            Msg::Result {
+                index: 7,
+                id: "clone3/flags=0x1".into(),
+                obs: Box::new(obs),
+            },
+            Msg::End {
+                worker: "exited 0".into(),
+                signal: None,
+                killed: 2,
+            },
+            Msg::End {
+                worker: "killed by SIGSEGV".into(),
+                signal: Some(11),
+                killed: 0,
+            },
+        ];
+        for m in &msgs {
+            let line = serde_json::to_string(m).unwrap();
+            let fast = decode(&line).unwrap();
+            let slow: Msg = serde_json::from_str(&line).unwrap();
+            assert_eq!(serde_json::to_string(&fast).unwrap(), line);
+            assert_eq!(serde_json::to_string(&slow).unwrap(), line);
+        }
+        assert!(decode(r#"{"kind":"result","index":1,"id":"x"}"#)
+            .unwrap_err()
+            .contains("obs"));
+        assert!(decode(r#"{"kind":"nonsense"}"#).is_err());
+        // A line leaves out what was not observed, and reads back whole.
+        let line = serde_json::to_string(&msgs[2]).unwrap();
+        assert!(!line.contains("null"), "{line}");
+        match decode(&line).unwrap() {
+            Msg::Result { obs, .. } => assert_eq!(obs.proc_state.as_deref(), Some("S")),
+            _ => panic!("not a result"),
+        }
+    }
+
+    #[test]
+    fn observation_fields_are_every_field() {
+        let f = observation_fields();
+        // Every field serialised when none is skipped (an Observation with
+        // all the skippable ones absent shows only the others).
+        let shown = serde_json::to_value(Observation::default()).unwrap();
+        let shown = shown.as_object().unwrap();
+        for k in shown.keys() {
+            assert!(f.contains(&k.as_str()), "{k}");
+        }
+        for k in [
+            "outcome", "ret", "errno", "proc", "zombie", "rusage", "set_tid", "skipped",
+        ] {
+            assert!(f.contains(&k), "{k}");
+        }
+        assert!(f.len() > shown.len());
+        assert!(decode("not json").is_err());
     }
 }

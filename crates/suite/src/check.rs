@@ -9,7 +9,7 @@ use crate::catalogue::{self, Case};
 use crate::report::{CaseResult, ContextReport, Report, Verdict};
 use crate::verdict::{compare, repro_command, settle};
 use forklore_model::{predict, Context};
-use forklore_probe::{run_batch, ContextSpec, ProbeCase, ProbeCommand};
+use forklore_probe::{run_batch, ContextSpec, ProbeCase, ProbeCommand, Stages};
 use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::Mutex;
@@ -114,11 +114,16 @@ pub fn context_spec(
     Ok(Ok(spec))
 }
 
-fn matches(filters: &[glob::Pattern], c: &Case, full_id: &str) -> bool {
-    filters.is_empty()
-        || filters
-            .iter()
-            .any(|p| p.matches(full_id) || p.matches(c.id()) || p.matches(c.group))
+/// `c` in context `ctx` is selected by `filters` (the `id/ctx` string is
+/// only built when there is a filter: ~800k of them otherwise).
+fn matches(filters: &[glob::Pattern], c: &Case, ctx: &str) -> bool {
+    if filters.is_empty() {
+        return true;
+    }
+    let full_id = format!("{}/{ctx}", c.id());
+    filters
+        .iter()
+        .any(|p| p.matches(&full_id) || p.matches(c.id()) || p.matches(c.group))
 }
 
 struct Work {
@@ -127,10 +132,21 @@ struct Work {
     cases: Vec<Case>,
 }
 
+/// What a worker thread takes from the queue.
+enum Job {
+    /// A batch of catalogue cases for one probe process.
+    Batch(Work),
+    /// The lifecycle scenarios of context `root` or `user` (one scenario
+    /// process).
+    Scenarios(&'static str),
+}
+
 /// Run the suite. Never panics on kernel behaviour; a probe that crashes or
 /// hangs costs one case, reported as broken.
 pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
     let start = Instant::now();
+    let mut stages = Stages::from_env();
+    let m = stages.start();
     let host_json = serde_json::json!({
         "kernel": opts.host.kernel.to_string(),
         "runner_is_root": runner_is_root,
@@ -145,6 +161,8 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         .cloned()
         .chain(catalogue::ptrace_cover())
         .collect();
+    stages.stop("runner.catalogue", m);
+    let m = stages.start();
 
     let mut queue = VecDeque::new();
     let mut total = 0usize;
@@ -158,7 +176,7 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         };
         let cases: Vec<Case> = source
             .iter()
-            .filter(|c| matches(&opts.filters, c, &format!("{}/{name}", c.id())))
+            .filter(|c| matches(&opts.filters, c, name))
             .cloned()
             .collect();
         if cases.is_empty() {
@@ -191,63 +209,146 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         let mut it = cases.into_iter().peekable();
         while it.peek().is_some() {
             let part: Vec<Case> = it.by_ref().take(chunk).collect();
-            queue.push_back(Work {
+            queue.push_back(Job::Batch(Work {
                 context: name.clone(),
                 spec,
                 cases: part,
-            });
+            }));
         }
     }
 
-    // One worker per batch at most: more would only idle.
-    let workers = opts.jobs.clamp(1, queue.len().max(1));
-    let queue = Mutex::new(queue);
+    // The scenario processes go first: they run next to the batches
+    // instead of after them.
+    for ctx in ["user", "root"] {
+        if opts.contexts.iter().any(|c| c == ctx) {
+            queue.push_front(Job::Scenarios(ctx));
+        }
+    }
+    stages.stop("runner.bind-contexts", m);
+    let parallel = stages.start();
     // Results go into the report as each batch finishes, so a full run keeps
     // counts, not ~800k case records.
     struct Done {
         cases: usize,
         contexts: Vec<(String, Result<Context, String>, usize)>,
+        stages: Stages,
     }
     let done = Mutex::new((
         Done {
             cases: 0,
             contexts: Vec::new(),
+            stages: Stages::default(),
         },
         report,
     ));
-    let worker = || {
-        // A poisoned lock only means another worker panicked; the
-        // data is still consistent (each update is one step).
-        while let Some(work) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
-            let (ctx_name, detected, results) = run_work(opts, &work);
-            let mut guard = done.lock().unwrap_or_else(|e| e.into_inner());
-            let (d, report) = &mut *guard;
-            d.cases += work.cases.len();
-            match d.contexts.iter_mut().find(|(n, _, _)| *n == ctx_name) {
-                Some(entry) => {
-                    entry.2 += results.len();
-                    // Each batch measures the cgroup access its own
-                    // cases need: report what any batch measured.
-                    if let (Ok(seen), Ok(now)) = (&mut entry.1, &detected) {
-                        let w = &mut seen.cgroup_write;
-                        w.root = w.root.or(now.cgroup_write.root);
-                        w.created = w.created.or(now.cgroup_write.created);
-                    }
-                }
-                None => d.contexts.push((ctx_name, detected, results.len())),
-            }
-            for r in results {
-                // Passing matrix cases are counted, not kept, unless
-                // the JSON is to list every case.
-                if r.generated && r.verdict == Verdict::Pass && !opts.keep_passing_details {
-                    report.count(&r.group, &r.context, r.verdict);
-                } else {
+    let worker = |job: Job| {
+        let work = match job {
+            Job::Batch(w) => w,
+            Job::Scenarios(ctx) => {
+                let mut st = Stages::from_env();
+                let m = st.start();
+                let results = scenario_results(opts, runner_is_root, ctx);
+                st.stop("runner.scenarios", m);
+                let mut guard = done.lock().unwrap_or_else(|e| e.into_inner());
+                let (d, report) = &mut *guard;
+                for r in results {
                     report.push(r);
                 }
+                d.stages.merge(&st);
+                return;
             }
-            if let Some(p) = &opts.progress {
-                p(d.cases, total);
+        };
+        let (ctx_name, detected, results, mut st) = run_work(opts, &work);
+        let m = st.start();
+        let mut guard = done.lock().unwrap_or_else(|e| e.into_inner());
+        let (d, report) = &mut *guard;
+        d.cases += work.cases.len();
+        match d.contexts.iter_mut().find(|(n, _, _)| *n == ctx_name) {
+            Some(entry) => {
+                entry.2 += results.len();
+                // Each batch measures the cgroup access its own
+                // cases need: report what any batch measured.
+                if let (Ok(seen), Ok(now)) = (&mut entry.1, &detected) {
+                    let w = &mut seen.cgroup_write;
+                    w.root = w.root.or(now.cgroup_write.root);
+                    w.created = w.created.or(now.cgroup_write.created);
+                }
             }
+            None => d.contexts.push((ctx_name, detected, results.len())),
+        }
+        for r in results {
+            // Passing matrix cases are counted, not kept, unless
+            // the JSON is to list every case.
+            if r.generated && r.verdict == Verdict::Pass && !opts.keep_passing_details {
+                report.count(&r.group, &r.context, r.verdict);
+            } else {
+                report.push(r);
+            }
+        }
+        if let Some(p) = &opts.progress {
+            p(d.cases, total);
+        }
+        st.stop("runner.merge-results", m);
+        d.stages.merge(&st);
+    };
+    drain_parallel(queue, opts.jobs, worker);
+
+    let (done, mut report) = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    stages.stop("runner.batches(all workers)", parallel);
+    stages.merge(&done.stages);
+    let seen_contexts = done.contexts;
+    for name in &opts.contexts {
+        if let Some((n, detected, count)) = seen_contexts.iter().find(|(n, _, _)| n == name) {
+            report.contexts.push(match detected {
+                Ok(ctx) => ContextReport {
+                    name: n.clone(),
+                    status: "ran".into(),
+                    reason: None,
+                    detected: serde_json::to_value(ctx).unwrap_or_default(),
+                    cases: *count,
+                },
+                Err(reason) => ContextReport {
+                    name: n.clone(),
+                    status: "skipped".into(),
+                    reason: Some(reason.clone()),
+                    detected: serde_json::Value::Null,
+                    cases: *count,
+                },
+            });
+        }
+    }
+    let m = stages.start();
+    report.cases.sort_by(|a, b| a.id.cmp(&b.id));
+    stages.stop("runner.sort", m);
+    report.duration_s = start.elapsed().as_secs_f64();
+    if stages.on() {
+        // Accounting asked for in the environment: not part of any report.
+        let _ = write!(
+            std::io::stderr(),
+            "forklore: stages of this run (wall = sum over threads/processes)\n{}",
+            stages.table()
+        );
+    }
+    report
+}
+
+/// Run `f` on every item of `queue`, `jobs` at a time (this thread is one
+/// of them): each worker takes the next item as soon as it is free. The
+/// queue is locked only to take an item, never while `f` runs.
+fn drain_parallel<T: Send>(queue: VecDeque<T>, jobs: usize, f: impl Fn(T) + Sync) {
+    // One worker per item at most: more would only idle.
+    let workers = jobs.clamp(1, queue.len().max(1));
+    let queue = Mutex::new(queue);
+    let worker = || loop {
+        // A poisoned lock only means another worker panicked; the queue
+        // is still consistent. The guard must end in this statement: in
+        // `while let Some(w) = queue.lock()...pop_front()` it would live
+        // through the whole body and run the items one at a time whatever
+        // `jobs` says.
+        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+        match next {
+            Some(item) => f(item),
+            None => break,
         }
     };
     std::thread::scope(|s| {
@@ -274,33 +375,50 @@ pub fn run_check(opts: &CheckOptions, runner_is_root: bool) -> Report {
         }
         worker();
     });
+}
 
-    let (done, mut report) = done.into_inner().unwrap_or_else(|e| e.into_inner());
-    let seen_contexts = done.contexts;
-    for name in &opts.contexts {
-        if let Some((n, detected, count)) = seen_contexts.iter().find(|(n, _, _)| n == name) {
-            report.contexts.push(match detected {
-                Ok(ctx) => ContextReport {
-                    name: n.clone(),
-                    status: "ran".into(),
-                    reason: None,
-                    detected: serde_json::to_value(ctx).unwrap_or_default(),
-                    cases: *count,
-                },
-                Err(reason) => ContextReport {
-                    name: n.clone(),
-                    status: "skipped".into(),
-                    reason: Some(reason.clone()),
-                    detected: serde_json::Value::Null,
-                    cases: *count,
-                },
-            });
-        }
+/// Run `cases` in context `context` (arranged as `spec`) the way
+/// [`run_check`] runs a context's batches: `opts.batch_size` cases per
+/// probe, `opts.jobs` at a time, predicted and judged. For benchmarks that
+/// time the suite on a chosen set of cases (forklore-bench's
+/// `suite_floor`); results in no particular order.
+pub fn run_cases(
+    opts: &CheckOptions,
+    context: &str,
+    spec: ContextSpec,
+    cases: Vec<Case>,
+) -> Vec<CaseResult> {
+    let mut queue = VecDeque::new();
+    let mut it = cases.into_iter().peekable();
+    while it.peek().is_some() {
+        queue.push_back(Work {
+            context: context.to_string(),
+            spec,
+            cases: it.by_ref().take(opts.batch_size.max(1)).collect(),
+        });
     }
-    run_scenarios(opts, runner_is_root, &mut report);
-    report.cases.sort_by(|a, b| a.id.cmp(&b.id));
-    report.duration_s = start.elapsed().as_secs_f64();
-    report
+    let out = Mutex::new(Vec::new());
+    drain_parallel(queue, opts.jobs, |w: Work| {
+        let (_, _, results, _) = run_work(opts, &w);
+        out.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(results);
+    });
+    out.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The lifecycle scenarios of `context` (`root` or `user`) as
+/// [`run_check`] runs them. For benchmarks.
+pub fn run_scenario_cases(
+    opts: &CheckOptions,
+    runner_is_root: bool,
+    context: &str,
+) -> Vec<CaseResult> {
+    match context {
+        "root" => scenario_results(opts, runner_is_root, "root"),
+        "user" => scenario_results(opts, runner_is_root, "user"),
+        _ => Vec::new(),
+    }
 }
 
 fn skip_result(c: &Case, ctx: &str, reason: &str) -> CaseResult {
@@ -321,9 +439,15 @@ fn skip_result(c: &Case, ctx: &str, reason: &str) -> CaseResult {
 fn run_work(
     opts: &CheckOptions,
     work: &Work,
-) -> (String, Result<Context, String>, Vec<CaseResult>) {
+) -> (String, Result<Context, String>, Vec<CaseResult>, Stages) {
+    let mut stages = Stages::from_env();
+    let m = stages.start();
     let probe_cases: Vec<ProbeCase> = work.cases.iter().map(|c| c.probe.clone()).collect();
+    stages.stop("runner.copy-cases", m);
+    let m = stages.start();
     let batch = run_batch(&opts.probe, &work.spec, &probe_cases, opts.batch_timeout);
+    stages.stop("runner.run_batch", m);
+    stages.merge(&batch.stages);
     let ctx = match &batch.context {
         Ok(ctx) => match opts.kernel {
             Some(k) => with_declared_kernel(ctx.clone(), k),
@@ -335,9 +459,10 @@ fn run_work(
                 .iter()
                 .map(|c| skip_result(c, &work.context, reason))
                 .collect();
-            return (work.context.clone(), Err(reason.clone()), results);
+            return (work.context.clone(), Err(reason.clone()), results, stages);
         }
     };
+    let m = stages.start();
     let mut results = Vec::with_capacity(work.cases.len());
     for (case, (id, obs)) in work.cases.iter().zip(batch.results.iter()) {
         debug_assert_eq!(case.id(), id);
@@ -385,82 +510,74 @@ fn run_work(
             generated: case.tags.contains(&"matrix"),
         });
     }
-    (work.context.clone(), Ok(ctx), results)
+    stages.stop("runner.predict+verdict", m);
+    (work.context.clone(), Ok(ctx), results, stages)
 }
 
 /// The lifecycle scenarios (execve, exit, wait4, vfork, reparenting, /proc)
-/// run in the two full contexts: as root (when the runner is root) and as
+/// of one of the two full contexts: as root (when the runner is root) and as
 /// an unprivileged user (as root: each scenario process drops to an unused
-/// uid first).
-fn run_scenarios(opts: &CheckOptions, runner_is_root: bool, report: &mut Report) {
+/// uid first). One scenario process per context, run by a worker next to
+/// the probe batches.
+fn scenario_results(
+    opts: &CheckOptions,
+    runner_is_root: bool,
+    ctx: &'static str,
+) -> Vec<CaseResult> {
     use forklore_scenarios as sc;
     let all = sc::catalogue();
-    for ctx in ["root", "user"] {
-        if !opts.contexts.iter().any(|c| c == ctx) {
-            continue;
-        }
-        let selected: Vec<&sc::ScenarioInfo> = all
+    let selected: Vec<&sc::ScenarioInfo> = all
+        .iter()
+        .filter(|s| {
+            let group = scenario_group(s.group);
+            let full = format!("{}/{ctx}", s.id);
+            opts.filters.is_empty()
+                || opts
+                    .filters
+                    .iter()
+                    .any(|p| p.matches(s.id) || p.matches(&full) || p.matches(&group))
+        })
+        .collect();
+    let skip = |reason: &str| -> Vec<CaseResult> {
+        selected
             .iter()
-            .filter(|s| {
-                let group = scenario_group(s.group);
-                let full = format!("{}/{ctx}", s.id);
-                opts.filters.is_empty()
-                    || opts
-                        .filters
-                        .iter()
-                        .any(|p| p.matches(s.id) || p.matches(&full) || p.matches(&group))
+            .map(|s| CaseResult {
+                id: format!("{}/{ctx}", s.id),
+                group: scenario_group(s.group),
+                tags: vec!["lifecycle"],
+                context: ctx.to_string(),
+                verdict: Verdict::Skip,
+                expected: serde_json::Value::Null,
+                observed: serde_json::Value::Null,
+                reason: Some(reason.to_string()),
+                repro: None,
+                generated: false,
             })
-            .collect();
-        if selected.is_empty() {
-            continue;
-        }
-        let skip = |reason: &str, report: &mut Report| {
-            for s in &selected {
-                report.push(CaseResult {
-                    id: format!("{}/{ctx}", s.id),
-                    group: scenario_group(s.group),
-                    tags: vec!["lifecycle"],
-                    context: ctx.to_string(),
-                    verdict: Verdict::Skip,
-                    expected: serde_json::Value::Null,
-                    observed: serde_json::Value::Null,
-                    reason: Some(reason.to_string()),
-                    repro: None,
-                    generated: false,
-                });
-            }
-        };
-        let uid = match scenario_uid(ctx, runner_is_root) {
-            Ok(Ok(uid)) => uid,
-            Ok(Err(reason)) | Err(reason) => {
-                skip(&reason, report);
-                continue;
-            }
-        };
-        let cmd = match sc::ScenarioCommand::current_exe() {
-            Ok(mut c) => {
-                if let Some(k) = opts.kernel {
-                    c.args.extend(["--kernel".to_string(), k.to_string()]);
-                }
-                c
-            }
-            Err(e) => {
-                skip(&format!("cannot find own executable: {e}"), report);
-                continue;
-            }
-        };
-        let ids: Vec<&str> = selected.iter().map(|s| s.id).collect();
-        // The version the model was asked about: declared, or the host's.
-        let kernel = opts.kernel.unwrap_or(opts.host.kernel);
-        for r in sc::run(&cmd, &ids, opts.batch_timeout, uid) {
-            report.push(crate::scenario_case::scenario_case(
-                r,
-                ctx,
-                Some(kernel),
-                opts.kernel.is_some(),
-            ));
-        }
+            .collect()
+    };
+    if selected.is_empty() {
+        return Vec::new();
     }
+    let uid = match scenario_uid(ctx, runner_is_root) {
+        Ok(Ok(uid)) => uid,
+        Ok(Err(reason)) | Err(reason) => return skip(&reason),
+    };
+    let cmd = match sc::ScenarioCommand::current_exe() {
+        Ok(mut c) => {
+            if let Some(k) = opts.kernel {
+                c.args.extend(["--kernel".to_string(), k.to_string()]);
+            }
+            c
+        }
+        Err(e) => return skip(&format!("cannot find own executable: {e}")),
+    };
+    let ids: Vec<&str> = selected.iter().map(|s| s.id).collect();
+    // The version the model was asked about: declared, or the host's.
+    let kernel = opts.kernel.unwrap_or(opts.host.kernel);
+    sc::run(&cmd, &ids, opts.batch_timeout, uid)
+        .into_iter()
+        .map(|r| crate::scenario_case::scenario_case(r, ctx, Some(kernel), opts.kernel.is_some()))
+        .collect()
 }
 
 /// Report group of a scenario group (`exec` → `lifecycle-exec`).
@@ -483,6 +600,36 @@ mod tests {
         for n in &names {
             assert!(context_spec(n, true).is_ok(), "{n}");
         }
+    }
+
+    #[test]
+    fn jobs_run_items_at_the_same_time() {
+        // Each item waits (up to 10 s) for the other to start: with the
+        // queue locked while an item runs, neither sees the other.
+        use std::sync::{Condvar, Mutex};
+        for jobs in [2, 3] {
+            let started = Mutex::new(0usize);
+            let cv = Condvar::new();
+            let overlapped = Mutex::new(0usize);
+            drain_parallel(VecDeque::from([1, 2]), jobs, |_| {
+                let mut n = started.lock().unwrap();
+                *n += 1;
+                cv.notify_all();
+                let (n, _) = cv
+                    .wait_timeout_while(n, Duration::from_secs(10), |n| *n < 2)
+                    .unwrap();
+                if *n == 2 {
+                    *overlapped.lock().unwrap() += 1;
+                }
+            });
+            assert_eq!(*overlapped.lock().unwrap(), 2, "jobs {jobs}");
+        }
+        // One job: every item still runs, in order.
+        let seen = Mutex::new(Vec::new());
+        drain_parallel(VecDeque::from([1, 2, 3]), 1, |i| {
+            seen.lock().unwrap().push(i)
+        });
+        assert_eq!(*seen.lock().unwrap(), [1, 2, 3]);
     }
 
     #[test]

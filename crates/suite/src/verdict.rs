@@ -63,6 +63,11 @@ fn errno_text(e: forklore_model::Errno) -> String {
 pub fn observation_json(obs: &Observation) -> serde_json::Value {
     let mut v = serde_json::to_value(obs).unwrap_or_default();
     if let Some(map) = v.as_object_mut() {
+        // Serialisation leaves out what was not observed (for the pipe);
+        // a report lists every field.
+        for f in forklore_probe::observation_fields() {
+            map.entry(*f).or_insert(serde_json::Value::Null);
+        }
         map.insert("errno".into(), obs.errno.and_then(|e| e.name()).into());
         map.insert("errno_value".into(), obs.errno.map(|e| e.0).into());
     }
