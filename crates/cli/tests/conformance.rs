@@ -55,7 +55,11 @@ fn main() -> ExitCode {
             keep_passing_details: false,
             kernel: None,
         };
-        let r = check::run_check(&opts, host.ruid_is_global_root);
+        let mut r = check::run_check(&opts, host.ruid_is_global_root);
+        if let Some((path, b)) = host_baseline() {
+            b.apply(&mut r, &path);
+            eprintln!("applied {path} (this kernel's known divergences)");
+        }
         let s = &r.summary;
         eprintln!(
             "forklore check --quick: {} cases: {} pass, {} fail, {} skip, {} env, {} broken in {:.1}s",
@@ -110,6 +114,12 @@ fn group_verdict(r: &Report, group: &str, is_root: bool) -> Result<Completion, F
     if counts.total == 0 {
         return Err(format!("group {group} ran no case").into());
     }
+    let xfail: usize = r
+        .groups
+        .iter()
+        .filter(|(k, _)| k.starts_with(&prefix))
+        .map(|(_, c)| c.xfail)
+        .sum();
     let listed: Vec<_> = r.cases.iter().filter(|c| c.group == group).collect();
     let bad: Vec<String> = listed
         .iter()
@@ -181,5 +191,29 @@ fn group_verdict(r: &Report, group: &str, is_root: bool) -> Result<Completion, F
             Ok(Completion::ignored_with(msg))
         };
     }
+    if xfail > 0 {
+        let why: BTreeSet<String> = r
+            .cases
+            .iter()
+            .filter(|c| c.group == group && c.verdict == Verdict::Xfail)
+            .map(|c| c.id.clone())
+            .collect();
+        return Ok(Completion::ignored_with(format!(
+            "{} pass; {xfail} known divergence(s) of this kernel, explained in ci/host-baseline.json: {}",
+            counts.pass,
+            why.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
     Ok(Completion::Completed)
+}
+
+/// ci/host-baseline.json when the running kernel is the release it was
+/// measured on: that build's known divergences, each with its evidence.
+/// On any other kernel the same cases must pass.
+fn host_baseline() -> Option<(String, forklore_suite::baseline::Baseline)> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ci/host-baseline.json");
+    let b = forklore_suite::baseline::Baseline::parse(&std::fs::read_to_string(path).ok()?)
+        .expect("ci/host-baseline.json is a baseline");
+    let running = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    (b.kernel_release.as_deref() == Some(running.trim())).then(|| (path.to_string(), b))
 }

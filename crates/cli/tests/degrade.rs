@@ -117,8 +117,18 @@ fn without_pidfd_open_the_scenarios_wait_another_way() {
     let out = run(&args, Some("pidfd-open"));
     let r = json(&out);
     assert_eq!(r["summary"]["broken"], 0, "{}", r["summary"]);
-    assert_eq!(r["summary"]["fail"], 0, "{}", r["summary"]);
     let v = verdicts(&r);
+    // No failure of its own: whatever fails fails without the simulation
+    // too (a known divergence of the host's kernel, say).
+    let normal = verdicts(&json(&run(&args, None)));
+    for (id, (verdict, why)) in &v {
+        if verdict == "fail" {
+            assert_eq!(
+                normal[id].0, "fail",
+                "{id} fails only without pidfd_open: {why}"
+            );
+        }
+    }
     let pidfd_skips = v
         .iter()
         .filter(|(_, (verdict, why))| verdict == "skip" && why.contains("pidfd_open"))

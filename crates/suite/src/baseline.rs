@@ -6,6 +6,7 @@
 //! ```json
 //! {"schema": "forklore-baseline/1",
 //!  "note": "free text (optional)",
+//!  "kernel_release": "6.18.44-fc-v1252 (optional: the release it was measured on)",
 //!  "divergences": [
 //!    {"key": "E3:EINVAL -> success", "reason": "gVisor accepts ... (link)",
 //!     "ids": ["clone/*/root"], "count": 12, "first": "clone/flags=0x10000/root"}
@@ -54,6 +55,12 @@ pub struct Baseline {
     pub schema: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The kernel release (`uname -r`) whose divergences these are, when
+    /// the baseline is about one kernel build rather than an environment.
+    /// Informational for `check --expect`; the project's own tests apply a
+    /// baseline of the host only on that release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_release: Option<String>,
     pub divergences: Vec<Entry>,
 }
 
@@ -200,6 +207,7 @@ impl Baseline {
         });
         Ok(Baseline {
             schema: SCHEMA.into(),
+            kernel_release: None,
             note: Some(format!(
                 "written by forklore baseline from a run on Linux {}{}",
                 report.get("kernel").and_then(Value::as_str).unwrap_or("?"),
