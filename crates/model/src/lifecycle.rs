@@ -37,6 +37,9 @@ const fn span(a: KernelVersion, b: KernelVersion) -> VersionRange {
     }
 }
 
+/// Patch number meaning "every point release of this x.y series" (5.10.y is past 255).
+const Y: u32 = u32::MAX;
+
 const ALWAYS: &[VersionRange] = &[from(kv(2, 6, 0))];
 
 macro_rules! rule {
@@ -56,6 +59,14 @@ macro_rules! rule {
     };
 }
 
+/// dcd46d897adb "exec: Force single empty string when argv is empty":
+/// mainline 5.18, backported to 5.10.110.
+const EMPTY_ARGV: &[VersionRange] = &[span(kv(5, 10, 110), kv(5, 10, Y)), from(kv(5, 18, 0))];
+const EMPTY_ARGV_OLD: &[VersionRange] = &[
+    span(kv(2, 6, 0), kv(5, 10, 109)),
+    span(kv(5, 11, 0), kv(5, 17, Y)),
+];
+
 /// The lifecycle rule table, in the order of model-spec §3.
 pub static LIFECYCLE_RULES: &[RuleInfo] = &[
     // --- §3.10 execve errors, in kernel order (6.8+) ---
@@ -68,7 +79,7 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
     rule!("L-EXEC-ARGS-FIRST", "fs/exec.c: do_execveat_common", None,
         "5.9-6.7 counted and copied argv/envp before opening the file",
         "model-spec §3.10 version note; 978ffcbf00d8 (6.8) moved the open first",
-        &[span(kv(5, 9, 0), kv(6, 7, 255))], None),
+        &[span(kv(5, 9, 0), kv(6, 7, Y))], None),
     rule!("L-EXEC-LOOKUP", "fs/namei.c: path lookup in do_open_execat", None,
         "path lookup errors: ENOENT, ENOTDIR, ELOOP (symlink loop), EACCES (search)",
         "model-spec §3.10 step 3"),
@@ -82,7 +93,7 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
     rule!("L-EXEC-ETXTBSY", "fs/exec.c: exe_file_deny_write_access", Some(Errno::ETXTBSY),
         "the file is open for writing",
         "model-spec §3.10 step 3; absent 6.11.0-6.11.10 and 6.12.0-6.12.1 (2a010c412853, reverted by 3b832035387f)",
-        &[span(kv(2, 6, 0), kv(6, 10, 255)), span(kv(6, 11, 11), kv(6, 11, 255)), from(kv(6, 12, 2))],
+        &[span(kv(2, 6, 0), kv(6, 10, Y)), span(kv(6, 11, 11), kv(6, 11, Y)), from(kv(6, 12, 2))],
         None),
     rule!("L-EXEC-EFAULT-ARGV", "fs/exec.c: count / copy_strings", Some(Errno::EFAULT),
         "the argv/envp array or one of its strings is unreadable", "model-spec §3.10 steps 4 and 6"),
@@ -116,11 +127,16 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
         "close-on-exec descriptors are closed, others stay open", "execve(2); model-spec §3.10"),
     rule!("L-EXEC-EMPTY-ARGV", "fs/exec.c: do_execveat_common", None,
         "an empty argv becomes argv[0] = \"\" (argc 1)",
-        "\"exec: Force single empty string when argv is empty\" (5.18)",
-        &[from(kv(5, 18, 0))], None),
+        "dcd46d897adb \"exec: Force single empty string when argv is empty\" (5.18); \
+         stable backport in 5.10.110 (Debian linux 5.10.113-1 changelog, ChangeLog-5.10.110; \
+         linux-source-5.10 5.10.262 fs/exec.c do_execveat_common: `if (bprm->argc == 0) \
+         { retval = copy_string_kernel(\"\", bprm); ... bprm->argc = 1; }`)",
+        EMPTY_ARGV, Some("other stable series (5.4.y, 5.15.y, 5.16.y, 5.17.y) also took the \
+         backport; their first release is not recorded here, so they are modelled as before it")),
     rule!("L-EXEC-EMPTY-ARGV-OLD", "fs/exec.c: do_execveat_common", None,
-        "an empty argv runs with argc 0", "before 5.18",
-        &[span(kv(2, 6, 0), kv(5, 17, 255))], None),
+        "an empty argv runs with argc 0",
+        "before dcd46d897adb (5.18) and its 5.10.110 stable backport",
+        EMPTY_ARGV_OLD, None),
     rule!("L-EXEC-DE-THREAD", "fs/exec.c: de_thread (exchange_tids)", None,
         "exec from a non-leader thread: other threads die, the thread takes the leader's pid, the parent sees no exit",
         "model-spec §3.10 effects"),
@@ -141,7 +157,7 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
         &[from(kv(5, 19, 0))], Some("first release not verified (5.19 or 6.0)")),
     rule!("L-EXIT-LEADER-CODE", "kernel/exit.c: wait_task_zombie", None,
         "without a group exit, the leader's own code is reported", "model-spec §3.7 (older kernels)",
-        &[span(kv(2, 6, 0), kv(5, 18, 255))], Some("last release not verified (5.18 or 5.19)")),
+        &[span(kv(2, 6, 0), kv(5, 18, Y))], Some("last release not verified (5.18 or 5.19)")),
     // --- §3.6 wait ---
     rule!("L-WAIT-EINVAL", "kernel/exit.c: kernel_wait4", Some(Errno::EINVAL),
         "options outside WNOHANG|WUNTRACED|WCONTINUED|__WNOTHREAD|__WCLONE|__WALL",
@@ -212,7 +228,7 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
         Some("merged during 6.15-rc; the first tag carrying it was not checked")),
     rule!("L-PIDFD-OPEN-NONLEADER-EINVAL", "kernel/pid.c: pidfd_create / kernel/fork.c: pidfd_prepare", Some(Errno::EINVAL),
         "without PIDFD_THREAD the pid must be a thread-group leader: EINVAL for another thread (before the ENOENT change)",
-        "\"pid: add pidfd_open()\" (5.3)", &[span(kv(5, 3, 0), kv(6, 14, 255))],
+        "\"pid: add pidfd_open()\" (5.3)", &[span(kv(5, 3, 0), kv(6, 14, Y))],
         Some("last release with EINVAL assumed 6.14")),
     rule!("L-PIDFD-THREAD", "kernel/pid.c: pidfd_open / kernel/fork.c: pidfd_prepare (PIDFD_THREAD)", None,
         "PIDFD_THREAD (O_EXCL) opens a pidfd for any thread; older kernels reject the flag with EINVAL",
