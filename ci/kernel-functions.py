@@ -18,7 +18,8 @@ tree, words_file, files = sys.argv[1], sys.argv[2], sys.argv[3:]
 words = set(open(words_file).read().split())
 SYSCALL = re.compile(r'^(?:COMPAT_)?SYSCALL_DEFINE(\d)\((\w+)')
 DEFINE = re.compile(r'^#define\s+(\w+)\(')
-FUNC = re.compile(r'^[A-Za-z_][\w \t\*]*?\b(\w+)\s*\(')
+FUNC = re.compile(r'^(?:[A-Za-z_][\w \t\*]*?[ \t\*])?(\w+)\s*\(')
+ARRAY = re.compile(r'^(?:static )?(?:const )?[\w \t\*]*?\b(\w+)\[\w*\]\s*=')
 
 for f in files:
     try:
@@ -38,8 +39,11 @@ for f in files:
             key = m.group(2)
         else:
             m = DEFINE.match(line)
+            a = ARRAY.match(line)
             if m:
                 name, kind, key = m.group(1), "macro", m.group(1)
+            elif a:
+                name, kind, key = a.group(1), "array", a.group(1)
             else:
                 m = FUNC.match(line)
                 if m and not line.startswith(("typedef", "struct ", "static struct", "enum ", "union ")) \
@@ -49,7 +53,14 @@ for f in files:
         if name is None or key not in words:
             i += 1
             continue
-        if kind == "macro":
+        if kind == "array":
+            j = i
+            while j < n and not lines[j].startswith("}"):
+                j += 1
+            if j >= n:
+                i += 1
+                continue
+        elif kind == "macro":
             j = i
             while j < n - 1 and lines[j].rstrip().endswith("\\"):
                 j += 1

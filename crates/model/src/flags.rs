@@ -144,8 +144,8 @@ pub const FLAG_SINCE: &[(&str, KernelVersion)] = &[
     ("IO", KernelVersion::new(2, 6, 25)),
     ("CLEAR_SIGHAND", KernelVersion::new(5, 5, 0)), // b612e5df4587 "clone3: add CLONE_CLEAR_SIGHAND"
     ("INTO_CGROUP", KernelVersion::new(5, 7, 0)), // ef2c41cf38a7 "clone3: allow spawning processes into cgroups"
-    ("AUTOREAP", KernelVersion::new(7, 1, 0)), // "clone: add CLONE_AUTOREAP"
-    ("NNP", KernelVersion::new(7, 1, 0)), // "clone: add CLONE_NNP"
+    ("AUTOREAP", KernelVersion::new(7, 1, 0)),    // "clone: add CLONE_AUTOREAP"
+    ("NNP", KernelVersion::new(7, 1, 0)),         // "clone: add CLONE_NNP"
     ("PIDFD_AUTOKILL", KernelVersion::new(7, 1, 0)), // "pidfd: add CLONE_PIDFD_AUTOKILL"
     // In linux-libc-dev 7.2.13's sched.h, not in the 7.1-cycle snapshot the
     // spec read (spec §0.1 H, 07c3ef58); 7.1.y not checked.

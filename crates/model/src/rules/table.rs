@@ -208,7 +208,7 @@ pub(super) const ROWS: &[Row] = &[
     // ---- §1.A syscall entry ----------------------------------------------
     Row {
         id: "A0",
-        function: "kernel/seccomp.c: __secure_computing (syscall entry)",
+        function: "kernel/seccomp.c: __secure_computing [-7.2] / __seccomp_permit_syscall [7.3+] (syscall entry; renamed in 7.3-rc, linux-source-7.3 7.3~rc7)",
         effect: Effect::Environment(
             "a seccomp filter is installed: container runtimes and sandboxes commonly \
              make clone3 fail with ENOSYS (seccomp cannot inspect its argument block) \
@@ -1135,7 +1135,7 @@ pub(super) const ROWS: &[Row] = &[
     },
     Row {
         id: "E29",
-        function: "kernel/fork.c: copy_io",
+        function: "kernel/fork.c: copy_io [-5.10] / copy_process (copy_io is in kernel/fork.c in 5.10.262 and in block/blk-ioc.c by 6.1.192)",
         effect: fail(Errno::ENOMEM),
         reason: "io_context allocation",
         source: "spec §1.E E29",
@@ -1152,7 +1152,7 @@ pub(super) const ROWS: &[Row] = &[
     },
     Row {
         id: "E30",
-        function: "arch/x86/kernel/process.c: copy_thread -> do_arch_prctl_64(ARCH_SET_FS)",
+        function: "arch/x86/kernel/process.c: copy_thread -> arch/x86/kernel/process_64.c: do_arch_prctl_64 (ARCH_SET_FS)",
         effect: fail(Errno::EPERM),
         reason: "a 64-bit CLONE_SETTLS base must be below TASK_SIZE_MAX",
         source: "spec §1.E E30 [6.18 ✓ 0x7ffffffff000 EPERM, 0x7fffffffefff ok]",
