@@ -224,6 +224,7 @@ else
             exit 1
         fi
         VMLINUZ[$s]=$f
+        PKGVER[$s]=$(basename "$(dirname "$(dirname "$f")")")
     done
 fi
 for tool in qemu-system-x86_64 busybox cpio jq gzip; do
