@@ -188,7 +188,7 @@ fn lookup(fns: &Functions, file: &str, name: &str) -> Option<(u32, u32)> {
 fn cited_in(r: &RuleInfo, v: KernelVersion, files: &BTreeSet<String>) -> Vec<(String, String)> {
     citations(r.function)
         .into_iter()
-        .filter(|(f, _, range)| files.contains(f) && range.is_none_or(|x| x.contains(v)))
+        .filter(|(f, _, range)| files.contains(f) && range.map_or(true, |x| x.contains(v)))
         .map(|(f, n, _)| (f, n))
         .collect()
 }
