@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Kernel matrix: run `forklore check` inside other kernels (Debian's 6.1 and
-# 6.12 by default) under qemu, and collect the JSON reports.
+# Kernel matrix: run `forklore check` inside other kernels (Debian's 5.10,
+# 6.1, 6.12, 7.2 and 7.3-rc by default) under qemu, and collect the JSON reports.
 #
-#   ci/kernel-matrix.sh [--kernels "6.1 6.12"] [--out DIR] [--full] [--user|--no-user]
+#   ci/kernel-matrix.sh [--kernels "5.10 6.1 6.12 7.2 7.3"] [--out DIR] [--full] [--user|--no-user]
 #                       [--all-cases] [--no-install] [--no-build] [--accel auto|kvm|tcg]
 #                       [--timeout SECS] [--cpu MODEL] [--mem SIZE]
 #
 # What it does, per kernel series:
 #   1. (unless --no-install) apt-get installs qemu-system-x86, busybox-static,
-#      cpio, jq; finds the newest Debian `linux-image-<series>...-amd64-unsigned`
-#      package and *extracts* it (apt-get download + dpkg-deb) into a cache
-#      directory. The package is not installed: no postinst, no update-grub, no
-#      initramfs hooks, the host's boot setup is untouched.
+#      cpio, jq; then, with an apt configuration of its own (sources file,
+#      lists and archive cache under $FORKLORE_KERNEL_CACHE/apt, default
+#      /var/cache/forklore-kernels: the host's apt state is not touched), finds
+#      the newest plain amd64 kernel package of each series in Debian's
+#      bullseye, bookworm(-backports), trixie, sid and experimental suites:
+#        linux-image-<series>...-amd64-unsigned   (5.10, 6.1, 6.12: /boot/vmlinuz-REL)
+#        linux-binary-<series>...-amd64           (7.2, 7.3-rc: /usr/lib/modules/REL/vmlinuz)
+#      and *extracts* it (apt-get download + dpkg-deb) into the cache. The
+#      package is not installed: no postinst, no update-grub, no initramfs
+#      hooks, the host's boot setup is untouched.
 #   2. (unless --no-build) builds a static forklore (glibc, +crt-static; its
 #      embedded helpers, the exec target and the bench loop, are static too)
 #      in CARGO_TARGET_DIR (default /work/target-matrix).
@@ -29,8 +35,8 @@
 set -euo pipefail
 
 # ------------------------------------------------------------------ options --
-KERNELS="6.1 6.12"
-OUT=./kernel-matrix-out
+KERNELS="5.10 6.1 6.12 7.2 7.3"
+OUT=${FORKLORE_MATRIX_OUT:-/var/cache/forklore-kernels/out}
 INSTALL=1
 BUILD=1
 FULL=0
@@ -98,31 +104,85 @@ apt_update() {
     fi
 }
 
-# The newest plain amd64 flavour of a series: linux-image-6.1.0-NN-amd64-unsigned,
-# linux-image-6.12.NN+deb12-amd64-unsigned (not cloud, not rt, not dbg).
-kernel_package() {
-    local series=$1 re
-    re="^linux-image-${series//./\\.}[.-][^ ]*-amd64-unsigned\$"
-    apt-cache search --names-only "$re" | awk '{print $1}' \
-        | grep -v -e '-cloud-' -e '-rt-' -e '-dbg' | sort -V | tail -n 1
+# The kernel packages come from an apt configuration of the script's own:
+# its sources file ([trusted=yes]: a throwaway list for download-only use),
+# lists, archive cache and an empty dpkg status, all under $KCACHE/apt.
+KAPT="$KCACHE/apt"
+KAPT_OPTS=(-o "Dir::Etc::SourceList=$KAPT/sources.list" -o Dir::Etc::SourceParts=/dev/null
+           -o "Dir::State::Lists=$KAPT/lists" -o "Dir::Cache=$KAPT/cache"
+           -o Dir::State::status=/dev/null -o APT::Architecture=amd64
+           -o Acquire::Languages=none -o Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false
+           -o Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled=false)
+KAPT_MIRROR=${FORKLORE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+KAPT_SECURITY=${FORKLORE_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
+kapt_ready=0
+kapt() { apt-get "${KAPT_OPTS[@]}" "$@"; }
+kapt_cache() { apt-cache "${KAPT_OPTS[@]}" "$@"; }
+kapt_update() {
+    [ "$kapt_ready" = 1 ] && return
+    mkdir -p "$KAPT/lists/partial" "$KAPT/cache/archives/partial"
+    cat > "$KAPT/sources.list" <<SOURCES
+deb [trusted=yes] $KAPT_MIRROR bullseye main
+deb [trusted=yes] $KAPT_SECURITY bullseye-security main
+deb [trusted=yes] $KAPT_MIRROR bookworm main
+deb [trusted=yes] $KAPT_SECURITY bookworm-security main
+deb [trusted=yes] $KAPT_MIRROR bookworm-backports main
+deb [trusted=yes] $KAPT_MIRROR trixie main
+deb [trusted=yes] $KAPT_SECURITY trixie-security main
+deb [trusted=yes] $KAPT_MIRROR sid main
+deb [trusted=yes] $KAPT_MIRROR experimental main
+SOURCES
+    log "apt update (own lists in $KAPT)"
+    kapt update -qq >&2
+    kapt_ready=1
 }
 
-# Extract vmlinuz and config of PACKAGE into $KCACHE/<package>_<version>/boot.
+# The newest plain amd64 flavour of a series (not cloud, not rt, not dbg):
+#   linux-image-5.10.0-NN-amd64-unsigned, linux-image-6.1.0-NN-amd64-unsigned,
+#   linux-image-6.12.NN+debNN-amd64-unsigned  (vmlinuz in /boot)
+#   linux-binary-7.2.NN+deb14-amd64, linux-binary-7.3-amd64  (vmlinuz in /usr/lib/modules/REL/)
+kernel_package() {
+    local series=$1 q=${1//./\\.}
+    kapt_cache search --names-only \
+        "^linux-(image-${q}[.-][^ ]*-amd64-unsigned|binary-${q}([.-][^ ]*)?-amd64)\$" \
+        | awk '{print $1}' | grep -v -e '-cloud-' -e '-rt-' -e '-dbg' | sort -V | tail -n 1
+}
+
+# Extract vmlinuz and config of PACKAGE into $KCACHE/<package>_<version>/boot,
+# whichever layout the package has.
 fetch_kernel() {
-    local pkg=$1 ver dir tmp
-    ver=$(apt-cache policy "$pkg" | awk '/Candidate:/ {print $2}')
+    local pkg=$1 ver dir tmp rel f
+    ver=$(kapt_cache policy "$pkg" | awk '/Candidate:/ {print $2}')
     dir="$KCACHE/${pkg}_${ver}"
     if ls "$dir"/boot/vmlinuz-* >/dev/null 2>&1; then
         echo "$dir"
         return
     fi
     tmp=$(mktemp -d "$WORK/deb.XXXXXX")
+    chmod 777 "$tmp"   # apt's _apt download user must be able to write here
     log "downloading $pkg $ver"
-    (cd "$tmp" && apt-get download -qq "$pkg=$ver" >&2 2>/dev/null) \
-        || (cd "$tmp" && chmod 777 "$tmp" && apt-get download -qq "$pkg=$ver" >&2)
-    mkdir -p "$dir.partial"
-    dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$dir.partial" --wildcards './boot/*'
-    rm -rf "$tmp" "$dir"
+    (cd "$tmp" && kapt download -qq "$pkg=$ver" >&2)
+    rm -rf "$dir.partial"
+    mkdir -p "$dir.partial/x" "$dir.partial/boot"
+    dpkg-deb --fsys-tarfile "$tmp"/*.deb \
+        | tar -x -C "$dir.partial/x" --wildcards './boot/vmlinuz-*' './boot/config-*' \
+              './usr/lib/modules/*/vmlinuz' './usr/lib/modules/*/config' 2>/dev/null || true
+    for f in "$dir.partial"/x/boot/*; do
+        [ -e "$f" ] && mv "$f" "$dir.partial/boot/"
+    done
+    for f in "$dir.partial"/x/usr/lib/modules/*/vmlinuz; do
+        [ -e "$f" ] || continue
+        rel=$(basename "$(dirname "$f")")
+        mv "$f" "$dir.partial/boot/vmlinuz-$rel"
+        [ -e "$(dirname "$f")/config" ] && mv "$(dirname "$f")/config" "$dir.partial/boot/config-$rel"
+    done
+    rm -rf "$dir.partial/x" "$tmp"
+    if ! ls "$dir.partial"/boot/vmlinuz-* >/dev/null 2>&1; then
+        log "$pkg $ver: no vmlinuz in /boot or /usr/lib/modules/*/"
+        rm -rf "$dir.partial"
+        return 1
+    fi
+    rm -rf "$dir"
     mv "$dir.partial" "$dir"
     echo "$dir"
 }
@@ -131,28 +191,30 @@ fetch_kernel() {
 # cache, else /boot/vmlinuz-<series>.*.
 find_kernel_offline() {
     local series=$1 f
-    f=$(ls -d "$KCACHE"/linux-image-"$series"[.-]*/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1 || true)
+    f=$(ls -d "$KCACHE"/linux-{image,binary}-"$series"[.-]*/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1 || true)
     if [ -z "$f" ]; then
         f=$(ls /boot/vmlinuz-"$series"[.-]* 2>/dev/null | sort -V | tail -n 1 || true)
     fi
     [ -n "$f" ] && echo "$f"
 }
 
-declare -A VMLINUZ=()
+declare -A VMLINUZ=() PKGVER=()
 if [ "$INSTALL" = 1 ]; then
     apt_update
     log "installing qemu-system-x86 busybox-static cpio jq"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --no-upgrade \
         qemu-system-x86 busybox-static cpio jq >&2
     mkdir -p "$KCACHE"
+    kapt_update
     for s in $KERNELS; do
         pkg=$(kernel_package "$s")
         if [ -z "$pkg" ]; then
             log "no linux-image package found for series $s"
             exit 1
         fi
-        dir=$(fetch_kernel "$pkg")
+        dir=$(fetch_kernel "$pkg") || exit 1
         VMLINUZ[$s]=$(ls "$dir"/boot/vmlinuz-* | head -n 1)
+        PKGVER[$s]=$(basename "$dir")
     done
 else
     for s in $KERNELS; do
@@ -162,6 +224,7 @@ else
             exit 1
         fi
         VMLINUZ[$s]=$f
+        PKGVER[$s]=$(basename "$(dirname "$(dirname "$f")")")
     done
 fi
 for tool in qemu-system-x86_64 busybox cpio jq gzip; do
@@ -252,6 +315,7 @@ runs=$(sed -n 's/.*fl_runs=\([^ ]*\).*/\1/p' /proc/cmdline)
     echo "cmdline: $(cat /proc/cmdline)"
     echo "nproc: $(grep -c ^processor /proc/cpuinfo)"
     echo "thp: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
+    echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
     echo "init_sigign: $(grep SigIgn /proc/self/status)"
     echo "mounts:"; grep -E 'cgroup|tmpfs|rootfs' /proc/mounts
     echo "cgroup_controllers: $(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null)"
@@ -336,8 +400,14 @@ if [ "$ACCEL" = auto ]; then
 fi
 if [ "$ACCEL" = kvm ]; then
     ACCEL_ARGS=(-accel kvm -cpu host)
+    CLOCK_ARGS=""
 else
     ACCEL_ARGS=(-accel tcg,thread=multi -cpu "$CPU")
+    # Under TCG on a busy host the kernel's TSC refinement (tsc: Refined TSC
+    # clocksource calibration) can come out far too low: one 7.2.13 boot saw
+    # 3769 s of CLOCK_MONOTONIC in 101 s of wall time, so every case timeout
+    # fired early (broken cases). The emulated HPET follows the host clock.
+    CLOCK_ARGS="clocksource=hpet tsc=unstable"
 fi
 
 RUNS=root-quick
@@ -376,7 +446,7 @@ for s in $KERNELS; do
     set +e
     timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 "${ACCEL_ARGS[@]}" \
         -m "$MEM" -smp "$SMP" -kernel "$vmlinuz" -initrd "$INITRD" \
-        -append "console=ttyS0 panic=-1 oops=panic loglevel=4 fl_runs=$RUNS fl_all_cases=$ALL_CASES" \
+        -append "console=ttyS0 panic=-1 oops=panic loglevel=4 $CLOCK_ARGS fl_runs=$RUNS fl_all_cases=$ALL_CASES" \
         -display none -monitor none -no-reboot \
         -serial file:"$console" -serial file:"$data" \
         </dev/null >"$WORK/qemu.out" 2>&1 &
@@ -398,7 +468,7 @@ for s in $KERNELS; do
         base64 -d "$WORK/b64.$n" | gunzip > "$OUT/$tag.$n.json"
     done
     {
-        echo "== $rel  ($ACCEL, VM wall time ${secs}s, qemu rc $qrc)"
+        echo "== $rel  [${PKGVER[$s]:-?}]  ($ACCEL, VM wall time ${secs}s, qemu rc $qrc)"
         if [ -z "$names" ]; then
             echo "   no report came back (see $console)"
             STATUS=1

@@ -4,6 +4,8 @@
 //! Values are defined here as `u64`: libc 0.2's `CLONE_CLEAR_SIGHAND` and
 //! `CLONE_INTO_CGROUP` are 0 and `CLONE_IO as u64` sign-extends.
 
+use crate::version::KernelVersion;
+
 pub const CSIGNAL: u64 = 0x0000_00ff;
 pub const CLONE_NEWTIME: u64 = 0x0000_0080;
 pub const CLONE_VM: u64 = 0x0000_0100;
@@ -35,6 +37,9 @@ pub const CLONE_INTO_CGROUP: u64 = 1 << 33;
 pub const CLONE_AUTOREAP: u64 = 1 << 34;
 pub const CLONE_NNP: u64 = 1 << 35;
 pub const CLONE_PIDFD_AUTOKILL: u64 = 1 << 36;
+/// clone3 only: a new, empty mount namespace; kernel_clone() adds
+/// CLONE_NEWNS (linux-source-7.2 7.2.13 kernel/fork.c).
+pub const CLONE_EMPTY_MNTNS: u64 = 1 << 37;
 
 /// `CLONE_LEGACY_FLAGS` in kernel/fork.c.
 pub const CLONE_LEGACY_FLAGS: u64 = 0xffff_ffff;
@@ -104,7 +109,58 @@ pub const FLAG_NAMES: &[(&str, u64)] = &[
     ("AUTOREAP", CLONE_AUTOREAP),
     ("NNP", CLONE_NNP),
     ("PIDFD_AUTOKILL", CLONE_PIDFD_AUTOKILL),
+    ("EMPTY_MNTNS", CLONE_EMPTY_MNTNS),
 ];
+
+/// The release whose include/uapi/linux/sched.h first defines each flag
+/// (model-spec §4 timeline; cross-checked against each matrix series' UAPI
+/// header by crates/model/tests/kernel_source.rs from fixtures/kernels/).
+/// Same order as [`FLAG_NAMES`].
+pub const FLAG_SINCE: &[(&str, KernelVersion)] = &[
+    ("NEWTIME", KernelVersion::new(5, 6, 0)), // 769071ac9f20 "ns: Introduce Time Namespace"
+    ("VM", KernelVersion::new(2, 0, 0)),
+    ("FS", KernelVersion::new(2, 0, 0)),
+    ("FILES", KernelVersion::new(2, 0, 0)),
+    ("SIGHAND", KernelVersion::new(2, 0, 0)),
+    ("PIDFD", KernelVersion::new(5, 2, 0)), // b3e583825266 "clone: add CLONE_PIDFD"
+    ("PTRACE", KernelVersion::new(2, 2, 0)),
+    ("VFORK", KernelVersion::new(2, 2, 0)),
+    ("PARENT", KernelVersion::new(2, 3, 12)),
+    ("THREAD", KernelVersion::new(2, 4, 0)),
+    ("NEWNS", KernelVersion::new(2, 4, 19)),
+    ("SYSVSEM", KernelVersion::new(2, 5, 10)),
+    ("SETTLS", KernelVersion::new(2, 5, 32)),
+    ("PARENT_SETTID", KernelVersion::new(2, 5, 49)),
+    ("CHILD_CLEARTID", KernelVersion::new(2, 5, 49)),
+    ("DETACHED", KernelVersion::new(2, 5, 32)),
+    ("UNTRACED", KernelVersion::new(2, 5, 46)),
+    ("CHILD_SETTID", KernelVersion::new(2, 5, 49)),
+    ("NEWCGROUP", KernelVersion::new(4, 6, 0)),
+    ("NEWUTS", KernelVersion::new(2, 6, 19)),
+    ("NEWIPC", KernelVersion::new(2, 6, 19)),
+    ("NEWUSER", KernelVersion::new(2, 6, 23)),
+    ("NEWPID", KernelVersion::new(2, 6, 24)),
+    ("NEWNET", KernelVersion::new(2, 6, 24)),
+    ("IO", KernelVersion::new(2, 6, 25)),
+    ("CLEAR_SIGHAND", KernelVersion::new(5, 5, 0)), // b612e5df4587 "clone3: add CLONE_CLEAR_SIGHAND"
+    ("INTO_CGROUP", KernelVersion::new(5, 7, 0)), // ef2c41cf38a7 "clone3: allow spawning processes into cgroups"
+    ("AUTOREAP", KernelVersion::new(7, 1, 0)),    // "clone: add CLONE_AUTOREAP"
+    ("NNP", KernelVersion::new(7, 1, 0)),         // "clone: add CLONE_NNP"
+    ("PIDFD_AUTOKILL", KernelVersion::new(7, 1, 0)), // "pidfd: add CLONE_PIDFD_AUTOKILL"
+    // In linux-libc-dev 7.2.13's sched.h, not in the 7.1-cycle snapshot the
+    // spec read (spec §0.1 H, 07c3ef58); 7.1.y not checked.
+    ("EMPTY_MNTNS", KernelVersion::new(7, 2, 0)),
+];
+
+/// The flags a kernel's UAPI header defines: `(name, bit)` of every
+/// [`FLAG_NAMES`] entry whose [`FLAG_SINCE`] is not after `v`.
+pub fn flags_defined_in(v: KernelVersion) -> Vec<(&'static str, u64)> {
+    FLAG_NAMES
+        .iter()
+        .filter(|(n, _)| FLAG_SINCE.iter().any(|(m, since)| m == n && *since <= v))
+        .copied()
+        .collect()
+}
 
 /// x86_64 signal numbers (arch/x86/include/uapi/asm/signal.h).
 pub const SIGNAL_NAMES: &[(&str, u64)] = &[

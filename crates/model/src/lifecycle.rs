@@ -37,6 +37,9 @@ const fn span(a: KernelVersion, b: KernelVersion) -> VersionRange {
     }
 }
 
+/// Patch number meaning "every point release of this x.y series" (5.10.y is past 255).
+const Y: u32 = u32::MAX;
+
 const ALWAYS: &[VersionRange] = &[from(kv(2, 6, 0))];
 
 macro_rules! rule {
@@ -56,20 +59,28 @@ macro_rules! rule {
     };
 }
 
+/// dcd46d897adb "exec: Force single empty string when argv is empty":
+/// mainline 5.18, backported to 5.10.110.
+const EMPTY_ARGV: &[VersionRange] = &[span(kv(5, 10, 110), kv(5, 10, Y)), from(kv(5, 18, 0))];
+const EMPTY_ARGV_OLD: &[VersionRange] = &[
+    span(kv(2, 6, 0), kv(5, 10, 109)),
+    span(kv(5, 11, 0), kv(5, 17, Y)),
+];
+
 /// The lifecycle rule table, in the order of model-spec §3.
 pub static LIFECYCLE_RULES: &[RuleInfo] = &[
     // --- §3.10 execve errors, in kernel order (6.8+) ---
-    rule!("L-EXEC-EFAULT-FILENAME", "fs/namei.c: getname", Some(Errno::EFAULT),
+    rule!("L-EXEC-EFAULT-FILENAME", "fs/namei.c: getname_flags (via getname)", Some(Errno::EFAULT),
         "the filename pointer is unreadable", "model-spec §3.10 step 1"),
-    rule!("L-EXEC-ENAMETOOLONG", "fs/namei.c: getname", Some(Errno::ENAMETOOLONG),
+    rule!("L-EXEC-ENAMETOOLONG", "fs/namei.c: getname_flags (via getname)", Some(Errno::ENAMETOOLONG),
         "the filename (with its NUL) is longer than PATH_MAX", "model-spec §3.10 step 1"),
     rule!("L-EXEC-ENOENT-EMPTY", "fs/namei.c: getname_flags", Some(Errno::ENOENT),
         "an empty filename without AT_EMPTY_PATH", "model-spec §3.10 step 1"),
     rule!("L-EXEC-ARGS-FIRST", "fs/exec.c: do_execveat_common", None,
         "5.9-6.7 counted and copied argv/envp before opening the file",
         "model-spec §3.10 version note; 978ffcbf00d8 (6.8) moved the open first",
-        &[span(kv(5, 9, 0), kv(6, 7, 255))], None),
-    rule!("L-EXEC-LOOKUP", "fs/namei.c: path lookup in do_open_execat", None,
+        &[span(kv(5, 9, 0), kv(6, 7, Y))], None),
+    rule!("L-EXEC-LOOKUP", "fs/exec.c: do_open_execat (path lookup: do_filp_open)", None,
         "path lookup errors: ENOENT, ENOTDIR, ELOOP (symlink loop), EACCES (search)",
         "model-spec §3.10 step 3"),
     rule!("L-EXEC-EACCES-TYPE", "fs/exec.c: do_open_execat", Some(Errno::EACCES),
@@ -79,10 +90,10 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
         "model-spec §3.10 step 3"),
     rule!("L-EXEC-EACCES-NOEXEC", "fs/exec.c: do_open_execat (path_noexec)", Some(Errno::EACCES),
         "the file is on a noexec mount", "model-spec §3.10 step 3"),
-    rule!("L-EXEC-ETXTBSY", "fs/exec.c: exe_file_deny_write_access", Some(Errno::ETXTBSY),
+    rule!("L-EXEC-ETXTBSY", "fs/exec.c: do_open_execat (exe_file_deny_write_access / deny_write_access)", Some(Errno::ETXTBSY),
         "the file is open for writing",
         "model-spec §3.10 step 3; absent 6.11.0-6.11.10 and 6.12.0-6.12.1 (2a010c412853, reverted by 3b832035387f)",
-        &[span(kv(2, 6, 0), kv(6, 10, 255)), span(kv(6, 11, 11), kv(6, 11, 255)), from(kv(6, 12, 2))],
+        &[span(kv(2, 6, 0), kv(6, 10, Y)), span(kv(6, 11, 11), kv(6, 11, Y)), from(kv(6, 12, 2))],
         None),
     rule!("L-EXEC-EFAULT-ARGV", "fs/exec.c: count / copy_strings", Some(Errno::EFAULT),
         "the argv/envp array or one of its strings is unreadable", "model-spec §3.10 steps 4 and 6"),
@@ -116,11 +127,16 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
         "close-on-exec descriptors are closed, others stay open", "execve(2); model-spec §3.10"),
     rule!("L-EXEC-EMPTY-ARGV", "fs/exec.c: do_execveat_common", None,
         "an empty argv becomes argv[0] = \"\" (argc 1)",
-        "\"exec: Force single empty string when argv is empty\" (5.18)",
-        &[from(kv(5, 18, 0))], None),
+        "dcd46d897adb \"exec: Force single empty string when argv is empty\" (5.18); \
+         stable backport in 5.10.110 (Debian linux 5.10.113-1 changelog, ChangeLog-5.10.110; \
+         linux-source-5.10 5.10.262 fs/exec.c do_execveat_common: `if (bprm->argc == 0) \
+         { retval = copy_string_kernel(\"\", bprm); ... bprm->argc = 1; }`)",
+        EMPTY_ARGV, Some("other stable series (5.4.y, 5.15.y, 5.16.y, 5.17.y) also took the \
+         backport; their first release is not recorded here, so they are modelled as before it")),
     rule!("L-EXEC-EMPTY-ARGV-OLD", "fs/exec.c: do_execveat_common", None,
-        "an empty argv runs with argc 0", "before 5.18",
-        &[span(kv(2, 6, 0), kv(5, 17, 255))], None),
+        "an empty argv runs with argc 0",
+        "before dcd46d897adb (5.18) and its 5.10.110 stable backport",
+        EMPTY_ARGV_OLD, None),
     rule!("L-EXEC-DE-THREAD", "fs/exec.c: de_thread (exchange_tids)", None,
         "exec from a non-leader thread: other threads die, the thread takes the leader's pid, the parent sees no exit",
         "model-spec §3.10 effects"),
@@ -132,7 +148,7 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
     rule!("L-EXIT-GROUP", "kernel/exit.c: do_group_exit (zap_other_threads)", None,
         "exit_group kills every thread; the group code is what the parent sees",
         "model-spec §3.7"),
-    rule!("L-EXIT-LEADER-DELAY", "kernel/exit.c: delay_group_leader / wait_consider_task", None,
+    rule!("L-EXIT-LEADER-DELAY", "include/linux/sched/signal.h: delay_group_leader -> kernel/exit.c: wait_consider_task", None,
         "a leader that exited while threads live stays Z and cannot be reaped until the group is empty",
         "model-spec §3.6, §3.9"),
     rule!("L-EXIT-LAST-THREAD-CODE", "kernel/exit.c: synchronize_group_exit (quick_threads)", None,
@@ -141,14 +157,14 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
         &[from(kv(5, 19, 0))], Some("first release not verified (5.19 or 6.0)")),
     rule!("L-EXIT-LEADER-CODE", "kernel/exit.c: wait_task_zombie", None,
         "without a group exit, the leader's own code is reported", "model-spec §3.7 (older kernels)",
-        &[span(kv(2, 6, 0), kv(5, 18, 255))], Some("last release not verified (5.18 or 5.19)")),
+        &[span(kv(2, 6, 0), kv(5, 18, Y))], Some("last release not verified (5.18 or 5.19)")),
     // --- §3.6 wait ---
     rule!("L-WAIT-EINVAL", "kernel/exit.c: kernel_wait4", Some(Errno::EINVAL),
         "options outside WNOHANG|WUNTRACED|WCONTINUED|__WNOTHREAD|__WCLONE|__WALL",
         "model-spec §3.6 wait4 (1)"),
     rule!("L-WAIT-ESRCH", "kernel/exit.c: kernel_wait4", Some(Errno::ESRCH),
         "upid == INT_MIN cannot be negated", "model-spec §3.6 wait4 (2)"),
-    rule!("L-WAITID-EINVAL", "kernel/exit.c: kernel_waitid_prepare", Some(Errno::EINVAL),
+    rule!("L-WAITID-EINVAL", "kernel/exit.c: kernel_waitid_prepare [6.7+] / kernel_waitid [-6.6] (the prepare helper was split out for io_uring waitid in 6.7)", Some(Errno::EINVAL),
         "bad waitid options, none of WEXITED|WSTOPPED|WCONTINUED, or a bad id for the idtype",
         "model-spec §3.6 waitid"),
     rule!("L-WAIT-PGID", "kernel/exit.c: kernel_wait4 (PIDTYPE_PGID)", None,
@@ -158,7 +174,7 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
         "model-spec §3.6"),
     rule!("L-WAIT-THREAD", "kernel/exit.c: do_wait_thread (children list)", None,
         "CLONE_THREAD tasks are never on the children list: never waitable", "model-spec §3.6"),
-    rule!("L-WAIT-NOTHREAD", "kernel/exit.c: __do_wait (__WNOTHREAD)", None,
+    rule!("L-WAIT-NOTHREAD", "kernel/exit.c: __do_wait [6.1+] / do_wait [-5.10] (__WNOTHREAD; __do_wait is in 6.1.192, not in 5.10.262)", None,
         "without __WNOTHREAD the children of every thread of the group are candidates",
         "model-spec §3.6"),
     rule!("L-WAIT-AUTOREAP", "kernel/signal.c: do_notify_parent", None,
@@ -191,10 +207,10 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
     rule!("L-PIDFD-CLONE", "kernel/fork.c: copy_process (CLONE_PIDFD)", None,
         "clone3 with CLONE_PIDFD returns a pidfd for the new child in args.pidfd",
         "\"clone: add CLONE_PIDFD\" (5.2, clone); clone3 (5.3)", &[from(kv(5, 3, 0))], None),
-    rule!("L-PIDFD-WAITID", "kernel/exit.c: kernel_waitid_prepare (P_PIDFD)", None,
+    rule!("L-PIDFD-WAITID", "kernel/exit.c: kernel_waitid_prepare [6.7+] / kernel_waitid [-6.6] (P_PIDFD; the prepare helper was split out for io_uring waitid in 6.7)", None,
         "waitid(P_PIDFD, fd) waits for the child the pidfd refers to (PIDTYPE_PID)",
         "\"exit: add support for waiting on pidfds\" (5.4)", &[from(kv(5, 4, 0))], None),
-    rule!("L-PIDFD-NONBLOCK", "kernel/exit.c: kernel_waitid (O_NONBLOCK -> EAGAIN)", Some(Errno::EAGAIN),
+    rule!("L-PIDFD-NONBLOCK", "kernel/exit.c: kernel_waitid (O_NONBLOCK gives EAGAIN)", Some(Errno::EAGAIN),
         "a PIDFD_NONBLOCK pidfd makes waitid on a live child fail with EAGAIN instead of blocking",
         "\"pidfd: support PIDFD_NONBLOCK in pidfd_open()\" (5.10)", &[from(kv(5, 10, 0))], None),
     rule!("L-PIDFD-SIGNAL", "kernel/signal.c: pidfd_send_signal", None,
@@ -212,7 +228,7 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
         Some("merged during 6.15-rc; the first tag carrying it was not checked")),
     rule!("L-PIDFD-OPEN-NONLEADER-EINVAL", "kernel/pid.c: pidfd_create / kernel/fork.c: pidfd_prepare", Some(Errno::EINVAL),
         "without PIDFD_THREAD the pid must be a thread-group leader: EINVAL for another thread (before the ENOENT change)",
-        "\"pid: add pidfd_open()\" (5.3)", &[span(kv(5, 3, 0), kv(6, 14, 255))],
+        "\"pid: add pidfd_open()\" (5.3)", &[span(kv(5, 3, 0), kv(6, 14, Y))],
         Some("last release with EINVAL assumed 6.14")),
     rule!("L-PIDFD-THREAD", "kernel/pid.c: pidfd_open / kernel/fork.c: pidfd_prepare (PIDFD_THREAD)", None,
         "PIDFD_THREAD (O_EXCL) opens a pidfd for any thread; older kernels reject the flag with EINVAL",

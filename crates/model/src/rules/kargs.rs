@@ -3,7 +3,9 @@
 //! the §1.B checks read.
 
 use super::ranges_contain;
-use crate::flags::{CLONE_LEGACY_FLAGS, CLONE_VFORK, CLONE_VM, CSIGNAL, SIGCHLD};
+use crate::flags::{
+    CLONE_EMPTY_MNTNS, CLONE_LEGACY_FLAGS, CLONE_NEWNS, CLONE_VFORK, CLONE_VM, CSIGNAL, SIGCHLD,
+};
 use crate::prediction::VersionRange;
 use crate::request::{
     ArgsMem, CgroupFd, Clone3Args, Ptr, Request, SetTid, Stack, Syscall, TidSpec, Tls,
@@ -22,6 +24,19 @@ const fn kv(a: u32, b: u32, c: u32) -> KernelVersion {
 /// 2020-05-18, i.e. 5.4.42) and, by the same posting date, 5.6.14 (the 5.6.y
 /// point release is inferred, not read). Before it the upper bits reached
 /// `copy_process`, where (for legacy clone) none of them changes an errno.
+/// Kernels whose `kernel_clone()` turns CLONE_EMPTY_MNTNS into
+/// CLONE_EMPTY_MNTNS|CLONE_NEWNS before `copy_process()` ("Creating an empty
+/// mount namespace implies creating a new mount namespace", linux-source-7.2
+/// 7.2.13 and 7.3-rc7 kernel/fork.c: kernel_clone), so every CLONE_NEWNS
+/// check (E1 NEWNS|FS, the CAP_SYS_ADMIN check in copy_namespaces) applies.
+/// Only clone3 can carry bit 37 (legacy clone keeps the low 32 bits). Done
+/// here, after the clone3 block is read; no check between
+/// `clone3_args_valid()` and `kernel_clone()` reads CLONE_NEWNS.
+pub const EMPTY_MNTNS_IMPLIES_NEWNS: &[VersionRange] = &[VersionRange {
+    from: kv(7, 2, 0),
+    to: None,
+}];
+
 pub const LEGACY_CLONE_DROPS_HIGH_BITS: &[VersionRange] = &[
     VersionRange {
         from: kv(5, 4, 42),
@@ -156,6 +171,11 @@ pub fn normalise(req: &Request, ctx: &Context) -> Kargs {
             let default = Clone3Args::default();
             let a = req.clone3.as_ref().unwrap_or(&default);
             normalise_clone3(&mut k, req, a, ctx.kernel);
+            if k.flags & CLONE_EMPTY_MNTNS != 0
+                && ranges_contain(EMPTY_MNTNS_IMPLIES_NEWNS, ctx.kernel)
+            {
+                k.flags |= CLONE_NEWNS;
+            }
         }
     }
     k

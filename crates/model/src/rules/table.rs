@@ -208,7 +208,7 @@ pub(super) const ROWS: &[Row] = &[
     // ---- §1.A syscall entry ----------------------------------------------
     Row {
         id: "A0",
-        function: "kernel/seccomp.c: __secure_computing (syscall entry)",
+        function: "kernel/seccomp.c: __secure_computing [-7.2] / __seccomp_permit_syscall [7.3+] (syscall entry; renamed in 7.3-rc, linux-source-7.3 7.3~rc7)",
         effect: Effect::Environment(
             "a seccomp filter is installed: container runtimes and sandboxes commonly \
              make clone3 fail with ENOSYS (seccomp cannot inspect its argument block) \
@@ -423,8 +423,8 @@ pub(super) const ROWS: &[Row] = &[
         effect: fail(Errno::EINVAL),
         reason: "unknown flag bits (7.1 adds CLONE_AUTOREAP, CLONE_NNP, CLONE_PIDFD_AUTOKILL)",
         source: "spec §1.C C1 and §2.1; H (sched.h snapshot 07c3ef58)",
-        versions: &[since(7, 1, 0)],
-        uncertain: Some("7.1 mask not verified against a released tag (spec §5.1); CLONE_EMPTY_MNTNS (bit 37) not modelled"),
+        versions: &[span(7, 1, 0, 7, 1, Y)],
+        uncertain: Some("7.1 mask not verified against a released tag (spec §5.1)"),
         applies: Applies::Clone3,
         cond: |_, _, k| {
             k.flags
@@ -434,6 +434,31 @@ pub(super) const ROWS: &[Row] = &[
                     | CLONE_AUTOREAP
                     | CLONE_NNP
                     | CLONE_PIDFD_AUTOKILL)
+                != 0
+        },
+        ..PLACEHOLDER
+    },
+    Row {
+        id: "C1",
+        function: VALID,
+        effect: fail(Errno::EINVAL),
+        reason: "unknown flag bits (7.2 adds CLONE_EMPTY_MNTNS, bit 37)",
+        source: "linux-source-7.2 7.2.13 and linux-source-7.3 7.3~rc7 kernel/fork.c: \
+                 clone3_args_valid (mask ends `CLONE_PIDFD_AUTOKILL | CLONE_EMPTY_MNTNS`); \
+                 linux-libc-dev 7.2.13 include/uapi/linux/sched.h `CLONE_EMPTY_MNTNS (1ULL << 37)`. \
+                 Seen in the 7.2.13 matrix run: clone3 bit 37 succeeded as root, EPERM as uid 65534",
+        versions: &[since(7, 2, 0)],
+        uncertain: Some("first release with CLONE_EMPTY_MNTNS (7.2 merge window) inferred from the 7.1-cycle snapshot lacking it"),
+        applies: Applies::Clone3,
+        cond: |_, _, k| {
+            k.flags
+                & !(CLONE_LEGACY_FLAGS
+                    | CLONE_CLEAR_SIGHAND
+                    | CLONE_INTO_CGROUP
+                    | CLONE_AUTOREAP
+                    | CLONE_NNP
+                    | CLONE_PIDFD_AUTOKILL
+                    | CLONE_EMPTY_MNTNS)
                 != 0
         },
         ..PLACEHOLDER
@@ -1110,7 +1135,7 @@ pub(super) const ROWS: &[Row] = &[
     },
     Row {
         id: "E29",
-        function: "kernel/fork.c: copy_io",
+        function: "kernel/fork.c: copy_io [-5.10] / copy_process (copy_io is in kernel/fork.c in 5.10.262 and in block/blk-ioc.c by 6.1.192)",
         effect: fail(Errno::ENOMEM),
         reason: "io_context allocation",
         source: "spec §1.E E29",
@@ -1127,7 +1152,7 @@ pub(super) const ROWS: &[Row] = &[
     },
     Row {
         id: "E30",
-        function: "arch/x86/kernel/process.c: copy_thread -> do_arch_prctl_64(ARCH_SET_FS)",
+        function: "arch/x86/kernel/process.c: copy_thread -> arch/x86/kernel/process_64.c: do_arch_prctl_64 (ARCH_SET_FS)",
         effect: fail(Errno::EPERM),
         reason: "a 64-bit CLONE_SETTLS base must be below TASK_SIZE_MAX",
         source: "spec §1.E E30 [6.18 ✓ 0x7ffffffff000 EPERM, 0x7fffffffefff ok]",

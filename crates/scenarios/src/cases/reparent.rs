@@ -98,6 +98,19 @@ pub fn sibling_thread(_: &Ctx) -> Result<Check, Abort> {
     if !t.join(STEP) {
         return Err(Abort::Broken("thread did not exit".into()));
     }
+    // join() returns when the thread's CLONE_CHILD_CLEARTID word is cleared,
+    // in exit_mm() -> mm_release(): before exit_notify() reparents its
+    // children (kernel/exit.c: do_exit calls exit_mm, then exit_notify ->
+    // forget_original_parent). A non-leader thread is released right after
+    // exit_notify, so once /proc/self/task/<tid> is gone the reparenting has
+    // happened. (Seen under TCG on 7.3-rc7: the leader's __WNOTHREAD wait ran
+    // in that window.)
+    let tid = t.tid();
+    if !util::spin_until(STEP, || {
+        !std::path::Path::new(&format!("/proc/self/task/{tid}")).exists()
+    }) {
+        return Err(Abort::Broken(format!("thread {tid} was not released")));
+    }
     let reaper = lm::new_reaper(&ReaperFacts {
         live_thread_in_group: true,
         subreaper_ancestor: true,

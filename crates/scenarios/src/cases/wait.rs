@@ -196,6 +196,14 @@ pub fn echild(_: &Ctx) -> Result<Check, Abort> {
             lm::wait4_result(-1, 0, pgid(), &model_children, true),
             obs,
         );
+        // An autoreaped child is released by the exiting task itself, after
+        // exit_notify() has dropped tasklist_lock (kernel/exit.c: exit_notify
+        // marks it EXIT_DEAD, then release_task()). wait_consider_task()
+        // skips EXIT_DEAD, so the blocking wait above can return ECHILD in
+        // that window, while /proc still shows the task as 'X (dead)'. Look
+        // at /proc once the release has had its (bounded) chance to finish;
+        // a task that stays 'X' is still reported as such.
+        let _ = util::spin_until(STEP, || proc_view(pid) != lm::ProcView::State('X'));
         f.add(
             &format!("{name}/proc"),
             lm::proc_after_death(true),

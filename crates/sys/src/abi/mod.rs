@@ -57,6 +57,7 @@ pub const CLONE_INTO_CGROUP: u64 = g::CLONE_INTO_CGROUP;
 pub const CLONE_AUTOREAP: u64 = 1 << 34;
 pub const CLONE_NNP: u64 = 1 << 35;
 pub const CLONE_PIDFD_AUTOKILL: u64 = 1 << 36;
+pub const CLONE_EMPTY_MNTNS: u64 = 1 << 37;
 
 /// Every clone flag by name (without the `CLONE_` prefix), in bit order.
 pub const CLONE_FLAG_NAMES: &[(&str, u64)] = &[
@@ -90,6 +91,7 @@ pub const CLONE_FLAG_NAMES: &[(&str, u64)] = &[
     ("AUTOREAP", CLONE_AUTOREAP),
     ("NNP", CLONE_NNP),
     ("PIDFD_AUTOKILL", CLONE_PIDFD_AUTOKILL),
+    ("EMPTY_MNTNS", CLONE_EMPTY_MNTNS),
 ];
 
 /// `sizeof(struct clone_args)` of the first version (no set_tid, cgroup).
