@@ -49,7 +49,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if let Some(bad) = wanted.iter().find(|w| !METHODS.contains(w)) {
                 return Err(format!("unknown method {bad}").into());
             }
-            METHODS.iter().copied().filter(|m| wanted.contains(m)).collect()
+            METHODS
+                .iter()
+                .copied()
+                .filter(|m| wanted.contains(m))
+                .collect()
         }
         None => METHODS.to_vec(),
     };
