@@ -169,8 +169,16 @@ fn build_helper(src: &str, out: &Path, crate_name: &str, abi: (&str, &Path), alw
     let features = env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
     if always_static {
         // Not a static PIE either: it would carry a dynamic section and
-        // relocate itself at start-up, for nothing in a helper.
-        cmd.args(["-C", "relocation-model=static"]);
+        // relocate itself at start-up, for nothing in a helper. rustc's
+        // non-PIE link line ends in -Bdynamic: without -Bstatic the group
+        // below would name libc.so (a program with a dynamic section and
+        // no interpreter, which crashes at start-up, not a link error).
+        cmd.args([
+            "-C",
+            "relocation-model=static",
+            "-C",
+            "link-arg=-Wl,-Bstatic",
+        ]);
     }
     if always_static || features.split(',').any(|f| f == "crt-static") {
         // libc.a's stdio and pthread_once objects need libgcc_eh's
@@ -178,10 +186,6 @@ fn build_helper(src: &str, out: &Path, crate_name: &str, abi: (&str, &Path), alw
         cmd.args([
             "-C",
             "target-feature=+crt-static",
-            // rustc's link line ends in -Bdynamic: without this the group
-            // below would name libc.so (a broken program, not a link error).
-            "-C",
-            "link-arg=-Wl,-Bstatic",
             "-C",
             "link-arg=-Wl,--start-group",
             "-C",
