@@ -119,6 +119,7 @@ fn main() {
         &out_dir.join("forklore-bench-loop"),
         "forklore_bench_loop",
         ("FORKLORE_BENCH_LOOP_ABI", &abi),
+        true,
     );
     let abi = write_exec_target_abi(&out_dir);
     build_helper(
@@ -126,12 +127,17 @@ fn main() {
         &out_dir.join("forklore-exec-target"),
         "forklore_exec_target",
         ("FORKLORE_EXEC_TARGET_ABI", &abi),
+        false,
     );
 }
 
-/// Compile the `no_std` program `src` to `out` for the target, static when
-/// forklore is, with `abi.0` naming the generated constants file `abi.1`.
-fn build_helper(src: &str, out: &Path, crate_name: &str, abi: (&str, &Path)) {
+/// Compile the `no_std` program `src` to `out` for the target, with `abi.0`
+/// naming the generated constants file `abi.1`: static and non-PIE when
+/// `always_static` (the timing loop: fork copies every mapping of its
+/// caller, and a static non-PIE program has no loader, no libc.so and no
+/// relocated GOT: 11 mappings instead of 22), otherwise static when
+/// forklore is.
+fn build_helper(src: &str, out: &Path, crate_name: &str, abi: (&str, &Path), always_static: bool) {
     println!("cargo:rerun-if-changed={src}");
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let target = env::var("TARGET").expect("cargo sets TARGET");
@@ -159,9 +165,22 @@ fn build_helper(src: &str, out: &Path, crate_name: &str, abi: (&str, &Path)) {
     .arg(src)
     .env(abi.0, abi.1);
     // A static forklore (RUSTFLAGS=-C target-feature=+crt-static, as the
-    // kernel matrix builds it) gets a static helper too.
+    // kernel matrix builds it) gets static helpers too.
     let features = env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
-    if features.split(',').any(|f| f == "crt-static") {
+    if always_static {
+        // Not a static PIE either: it would carry a dynamic section and
+        // relocate itself at start-up, for nothing in a helper. rustc's
+        // non-PIE link line ends in -Bdynamic: without -Bstatic the group
+        // below would name libc.so (a program with a dynamic section and
+        // no interpreter, which crashes at start-up, not a link error).
+        cmd.args([
+            "-C",
+            "relocation-model=static",
+            "-C",
+            "link-arg=-Wl,-Bstatic",
+        ]);
+    }
+    if always_static || features.split(',').any(|f| f == "crt-static") {
         // libc.a's stdio and pthread_once objects need libgcc_eh's
         // unwinder symbols, which only std would otherwise pull in.
         cmd.args([

@@ -14,10 +14,11 @@
  *   footprint RSS_ANON_KIB MAPPINGS
  *
  * Usage: loop METHOD ITERATIONS WARMUP CPU|-1 EXEC_TARGET
- * Build:  gcc -O2 -Wl,-z,now -o loop loop.c   (examples/c_baseline.rs does
- * this; -z now binds every symbol at start-up, as rustc links forklore's
- * timing process: with lazy binding each fork-exec child would resolve
- * execve through the PLT itself, ~25 us more per operation here)
+ * Build:  gcc -static -O2 -o loop loop.c   (examples/c_baseline.rs does
+ * this: static, like forklore's timing process, so both have the fewest
+ * mappings fork can copy and no PLT. Built dynamically, use -Wl,-z,now:
+ * with lazy binding each fork-exec child would resolve execve through the
+ * PLT itself, ~25 us more per operation here)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>

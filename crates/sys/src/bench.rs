@@ -5,8 +5,9 @@
 //! embedded here as [`BENCH_LOOP_ELF`]. fork copies its caller's whole mm,
 //! so the caller must be as small as a plain C program for fork's cost to
 //! be the kernel's and not forklore's: this process, a dynamically linked
-//! Rust program, has about 35 mappings; the helper has 22 (a minimal
-//! gcc-built program has 23) and ~120 KiB of anonymous memory.
+//! Rust program, has about 35 mappings; the helper, linked static and
+//! non-PIE, has 11 (a `gcc -static` C program has 12) and ~84 KiB of
+//! anonymous memory.
 //!
 //! A [`Helper`] starts the program, tells it which [`Op`] to time and
 //! receives batches of per-operation durations (ns, `clock_gettime(
@@ -544,6 +545,47 @@ mod tests {
         let exe = write_helper(dir.path()).unwrap();
         let h = Helper::spawn(&exe).unwrap();
         (dir, h)
+    }
+
+    /// The program headers of an ELF64 little-endian image: (p_type, …).
+    fn segment_types(elf: &[u8]) -> Vec<u32> {
+        let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]) as usize;
+        let phoff = u64::from_le_bytes(elf[32..40].try_into().unwrap()) as usize;
+        let (phentsize, phnum) = (u16_at(54), u16_at(56));
+        (0..phnum)
+            .map(|i| {
+                let o = phoff + i * phentsize;
+                u32::from_le_bytes(elf[o..o + 4].try_into().unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn timing_loop_is_static_and_not_a_pie() {
+        // fork copies every mapping of the timing process: it must be as
+        // small as a static C program, so no loader, no libc.so, no PIE.
+        let elf = BENCH_LOOP_ELF;
+        assert_eq!(&elf[..4], b"\x7fELF");
+        assert_eq!(u16::from_le_bytes([elf[16], elf[17]]), 2, "ET_EXEC");
+        let types = segment_types(elf);
+        assert!(types.contains(&1), "a PT_LOAD: {types:?}");
+        assert!(!types.contains(&3), "no PT_INTERP: {types:?}");
+        assert!(!types.contains(&2), "no PT_DYNAMIC: {types:?}");
+        // Running: its own file and anonymous or special mappings only, as
+        // many as a `gcc -static` program has (12 with [vsyscall]; 11 here).
+        let (_d, mut h) = helper();
+        h.prepare(Op::Getpid, None).unwrap();
+        let maps = std::fs::read_to_string(format!("/proc/{}/maps", h.pid())).unwrap();
+        let files: Vec<&str> = maps
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(5))
+            .filter(|f| f.starts_with('/'))
+            .collect();
+        assert!(
+            files.iter().all(|f| f.ends_with("/forklore-bench-loop")),
+            "{maps}"
+        );
+        assert!(maps.lines().count() <= 12, "{maps}");
     }
 
     #[test]
