@@ -29,9 +29,11 @@
 #      kernel messages on the console (ttyS0) cannot interleave with it.
 #   4. boots each kernel with qemu under a hard timeout, decodes the reports
 #      into --out DIR, and prints a per-kernel summary and every failing case.
+#      Each boot also runs `forklore fingerprint --json`: the kernel versions
+#      consistent with what was observed, which must contain the real one.
 #
 # Exit status: 0 if every run produced a report with no fail and no broken
-# case; 1 if some run had fail/broken cases or no report; 2 on usage errors.
+# case and every fingerprint's range contains the kernel's version; 1 if some run had fail/broken cases or no report; 2 on usage errors.
 set -euo pipefail
 
 # ------------------------------------------------------------------ options --
@@ -354,6 +356,12 @@ for r in $(echo "$runs" | tr ',' ' '); do
         rm -f /out/$r.json
     fi
 done
+# Which kernel versions behave like this one (issue 12): the consistent
+# range must contain the release the kernel reports.
+echo "forklore-matrix: fingerprint start $(date +%s)"
+/bin/forklore fingerprint --json > /out/fingerprint.json 2>/dev/null
+echo "===FORKLORE-RC fingerprint $? 0===" > $DATA
+[ -s /out/fingerprint.json ] && emit fingerprint /out/fingerprint.json > $DATA
 echo "===FORKLORE-DONE===" > $DATA
 sync
 echo "forklore-matrix: done"
@@ -507,6 +515,16 @@ for s in $KERNELS; do
                 STATUS=1
             fi
         done
+        f="$OUT/$tag.fingerprint.json"
+        if [ -s "$f" ]; then
+            jq -r '"   fingerprint: consistent \(.consistent | join(", ")) for the claimed \(.claimed): \(.verdict) (\(.creation_cases) + \(.lifecycle_cases) cases, \(.duration_s|floor)s)"' "$f"
+            if [ "$(jq '.claimed_consistent' "$f")" != true ]; then
+                STATUS=1
+            fi
+        else
+            echo "   fingerprint: NO REPORT"
+            STATUS=1
+        fi
     } >> "$SUMMARY"
 done
 
