@@ -149,5 +149,8 @@ if [ "$TEST" = 1 ]; then
 fi
 
 mkdir -p "$OUT"
-cp "$BIN" "$OUT/forklore"
+# Debug info out (the initramfs carries the binary): the cross binutils strip.
+in_chroot aarch64-linux-gnu-strip --strip-debug -o /src/forklore.stripped \
+    "/src/target/$TRIPLE/release/forklore"
+mv "$CHROOT/src/forklore.stripped" "$OUT/forklore"
 echo "$OUT/forklore"

@@ -24,8 +24,9 @@
 #      the x86 matrix), optionally the full catalogue (--full) and a short
 #      `forklore bench` (--bench; emulated CPU: the numbers say what TCG
 #      costs, not what arm64 hardware costs). Reports go gzip+base64 between
-#      markers to a virtio console (/dev/hvc0, a file on the host), so
-#      kernel messages on the PL011 console (ttyAMA0) cannot interleave.
+#      markers to a second serial port, a PCI 16550 (qemu pci-serial, guest
+#      ttyS0, a file on the host), so kernel messages on the PL011 console
+#      (ttyAMA0) cannot interleave.
 #   4. boots each kernel: qemu-system-aarch64 -M virt -cpu max -accel tcg
 #      under a hard timeout (killed by pid), decodes the reports into
 #      --out DIR and prints a per-kernel summary and every failing case.
@@ -210,11 +211,13 @@ mkdir -p /run/cgroup-v1
 mount -t cgroup -o none,name=forklore cgroup /run/cgroup-v1 2>/dev/null || true
 echo madvise > /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true
 
-# The report channel: the virtio console if the kernel has it, else the
-# console itself (kernel messages are quieted with loglevel=1).
-DATA=/dev/hvc0
-[ -c $DATA ] || DATA=/dev/console
-stty -F $DATA raw -echo 2>/dev/null || true
+# The report channel: a PCI 16550 (qemu pci-serial; Debian's arm64 kernels
+# build 8250_pci in, while virtio-pci/-mmio are modules), else the console
+# itself (kernel messages are quieted with loglevel=1).
+DATA=/dev/console
+for d in /dev/ttyS0 /dev/ttyS1 /dev/ttyS2 /dev/ttyS3; do
+    if [ -c $d ] && stty -F $d raw -echo 2>/dev/null; then DATA=$d; break; fi
+done
 emit() { # name file
     echo "===FORKLORE-BEGIN $1==="
     gzip -c "$2" | base64
@@ -241,9 +244,8 @@ for r in $(echo "$runs" | tr ',' ' '); do
     t0=$(date +%s)
     if [ "$r" = bench ]; then
         # Short: the CPU is emulated (TCG); the numbers are not arm64 hardware's.
-        /bin/forklore bench --iterations 200 --warmup 20 --format json > /out/bench.json 2>/out/bench.err
+        /bin/forklore bench --iterations 200 --warmup 20 > /out/bench.json 2>&1
         rc=$?
-        [ -s /out/bench.json ] || cp /out/bench.err /out/bench.json
     else
         who=${r%-*}; mode=${r#*-}
         args="check --format json --output /out/$r.json"
@@ -313,8 +315,7 @@ for s in $KERNELS; do
         -append "console=ttyAMA0 panic=-1 oops=panic loglevel=1 fl_runs=$RUNS fl_all_cases=$ALL_CASES" \
         -display none -monitor none -no-reboot \
         -serial file:"$console" \
-        -device virtio-serial-device -chardev file,id=fldata,path="$data" \
-        -device virtconsole,chardev=fldata \
+        -chardev file,id=fldata,path="$data" -device pci-serial,chardev=fldata \
         </dev/null >"$WORK/qemu.out" 2>&1 &
     QEMU_PID=$!
     wait "$QEMU_PID"
@@ -323,7 +324,7 @@ for s in $KERNELS; do
     QEMU_PID=""
     secs=$(( $(date +%s) - t0 ))
     [ "$qrc" = 124 ] || [ "$qrc" = 137 ] && log "$rel: qemu hit the ${TIMEOUT}s timeout"
-    # Reports come on hvc0, or on the console when the kernel has no virtio console.
+    # Reports come on the PCI serial port, or on the console without one.
     src=$data
     grep -q '===FORKLORE-INFO===' "$data" 2>/dev/null || src=$console
     sed -n '/===FORKLORE-INFO===/,/===FORKLORE-INFO-END===/p' "$src" | tr -d '\r' \
@@ -331,13 +332,16 @@ for s in $KERNELS; do
     grep -a '^===FORKLORE-RC' "$src" | tr -d '\r' > "$WORK/rcs" || true
     names=$(extract "$src")
     for n in $names; do
-        base64 -d "$WORK/b64.$n" | gunzip > "$OUT/$tag.$n.json"
+        ext=json
+        [ "$n" = bench ] && ext=txt
+        base64 -d "$WORK/b64.$n" | gunzip > "$OUT/$tag.$n.$ext"
     done
     {
         echo "== $rel  (arm64, qemu TCG, VM wall time ${secs}s, qemu rc $qrc)"
         [ -n "$names" ] || { echo "   no report came back (see $console)"; STATUS=1; }
         for r in $(echo "$RUNS" | tr ',' ' '); do
             f="$OUT/$tag.$r.json"
+            [ "$r" = bench ] && f="$OUT/$tag.bench.txt"
             rcline=$(grep " $r " "$WORK/rcs" || true)
             if [ ! -s "$f" ]; then
                 echo "   $r: NO REPORT ${rcline:+(${rcline//===/})}"
@@ -345,8 +349,8 @@ for s in $KERNELS; do
                 continue
             fi
             if [ "$r" = bench ]; then
-                echo "   bench (emulated CPU, TCG: not arm64 hardware numbers): $f"
-                jq -r '.. | objects | select(has("method")) | "      \(.method): p50 \(.p50_ns // .median_ns // "-") ns"' "$f" 2>/dev/null | head -20 || true
+                echo "   bench (emulated CPU under TCG: not arm64 hardware numbers), exit ${rcline:+$(echo "$rcline" | awk '{print $3}')}:"
+                sed 's/^/      /' "$f" | head -40
                 continue
             fi
             jq -r --arg r "$r" --arg rc "$(echo "$rcline" | awk '{print $3}')" \
