@@ -148,6 +148,16 @@ if [ "$TEST" = 1 ]; then
         sh -c "cd /src/forklore && cargo test --release --locked --target $TRIPLE -p forklore-model --lib" >&2
 fi
 
+# The embedded helpers (exec target, bench loop) must be static too: a
+# PT_INTERP would make every exec of them fail with ENOENT in an initramfs.
+for h in "$CHROOT"/src/target/$TRIPLE/release/build/forklore-sys-*/out/forklore-{exec-target,bench-loop}; do
+    [ -e "$h" ] || continue
+    if od -An -tx4 -j64 -N$((56 * 12)) "$h" >/dev/null 2>&1 && \
+       LC_ALL=C grep -aq '/lib/ld-linux' "$h"; then
+        log "$h has a dynamic loader (PT_INTERP): not static"
+        exit 1
+    fi
+done
 mkdir -p "$OUT"
 # Debug info out (the initramfs carries the binary): the cross binutils strip.
 in_chroot aarch64-linux-gnu-strip --strip-debug -o /src/forklore.stripped \

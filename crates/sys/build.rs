@@ -217,6 +217,14 @@ fn build_helper(src: &str, out: &Path, crate_name: &str, abi: (&str, &Path)) {
     // kernel matrix builds it) gets a static helper too.
     let features = env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
     if features.split(',').any(|f| f == "crt-static") {
+        // rustc's aarch64 link line ends its own libraries with
+        // -Wl,-Bdynamic, which (after -static) makes ld take the -lc below
+        // from libc.so and leaves a PT_INTERP: the helper then fails to
+        // exec (ENOENT) where no dynamic loader is (an initramfs). Seen
+        // with Debian's rustc 1.97 for aarch64-unknown-linux-gnu.
+        if env::var("CARGO_CFG_TARGET_ARCH").as_deref() == Ok("aarch64") {
+            cmd.args(["-C", "link-arg=-Wl,-Bstatic"]);
+        }
         // libc.a's stdio and pthread_once objects need libgcc_eh's
         // unwinder symbols, which only std would otherwise pull in.
         cmd.args([
