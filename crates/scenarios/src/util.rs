@@ -234,6 +234,33 @@ pub fn exited_within(pid: i32, timeout: Duration) -> Result<bool, Abort> {
     }
 }
 
+/// After [`exited_within`] said `pid` exited: wait until its exit is
+/// complete for waiters. A pidfd turns readable at do_notify_pidfd, inside
+/// exit_notify's tasklist_lock write section, before the parent's signal is
+/// queued; a waitid (WNOWAIT, WNOHANG) takes that lock for reading, so once
+/// it returns, exit_notify has finished (the signal is pending, the
+/// children are reparented). On a fast machine the window is nanoseconds;
+/// under emulation (qemu TCG) a scenario did read ShdPnd inside it.
+pub fn exit_complete(pid: i32) {
+    let _ = sys::waitid(P_PID, pid, WEXITED | WNOHANG | WNOWAIT | WALL);
+}
+
+/// After a CLONE_CHILD_CLEARTID join: wait (up to `timeout`) until thread
+/// `tid` of this process is released. The kernel clears the tid word in
+/// mm_release, before exit_notify reparents the thread's children; the
+/// thread leaves /proc/self/task only in release_task, after it.
+pub fn thread_released(tid: i32, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    let path = format!("/proc/self/task/{tid}");
+    while std::path::Path::new(&path).exists() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    true
+}
+
 /// pidfd_open(pid, 0), or ENOSYS when `FORKLORE_SIMULATE_MISSING` lists
 /// `pidfd-open` (tests of the degraded path).
 fn pidfd_open(pid: i32) -> Result<OwnedFd, sys::Errno> {
