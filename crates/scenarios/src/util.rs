@@ -129,6 +129,35 @@ pub fn read_line(fd: &OwnedFd, timeout: Duration) -> Result<String, Abort> {
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// [`read_line`] for a pipe this caller owns and closes afterwards (the
+/// exec target's one report line): reads in blocks instead of a byte per
+/// poll and read, and drops whatever follows the newline with the fd.
+/// A 128 KiB argument echoed back costs 260,000 syscalls byte by byte:
+/// 40 ms on hardware, over 20 s under qemu TCG.
+pub fn read_line_owned(fd: OwnedFd, timeout: Duration) -> Result<String, Abort> {
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    let mut b = vec![0u8; 64 * 1024];
+    loop {
+        if !readable(&fd, deadline.saturating_duration_since(Instant::now())) {
+            return Err(Abort::Broken("timed out reading a line".into()));
+        }
+        match nix::unistd::read(&fd, &mut b) {
+            Ok(0) => break,
+            Ok(n) => match b[..n].iter().position(|&c| c == b'\n') {
+                Some(i) => {
+                    out.extend_from_slice(&b[..i]);
+                    break;
+                }
+                None => out.extend_from_slice(&b[..n]),
+            },
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(Abort::Broken(format!("read: {e}"))),
+        }
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
 pub fn write_all(fd: &OwnedFd, b: &[u8]) -> Result<(), Abort> {
     let mut done = 0;
     while done < b.len() {
@@ -404,7 +433,7 @@ pub fn exec_in_child(
                     ExecObs::Failed(sys::Errno::from_raw(i32::from_le_bytes(buf))),
                 ));
             }
-            let line = read_line(&out_r, STEP)?;
+            let line = read_line_owned(out_r, STEP)?;
             let report = serde_json::from_str(&line).unwrap_or(Value::String(line));
             let status = reap_within(pid, STEP)?.unwrap_or(-1);
             Ok((pre, ExecObs::Ran { report, status }))
