@@ -375,25 +375,49 @@ fn explain_arch_differences() {
     // fork: a syscall on x86_64, ENOSYS (A3) on aarch64.
     let x = json(&["explain", "--arch", "x86_64", "--syscall", "fork"]);
     let a = json(&["explain", "--arch", "arm64", "--syscall", "fork"]);
-    assert_eq!((x["outcome"].as_str(), x["arch"].as_str()), (Some("success"), Some("x86_64")));
+    assert_eq!(
+        (x["outcome"].as_str(), x["arch"].as_str()),
+        (Some("success"), Some("x86_64"))
+    );
     assert_eq!(
         (a["errno"].as_str(), a["rule"].as_str(), a["arch"].as_str()),
         (Some("ENOSYS"), Some("A3"), Some("aarch64"))
     );
     assert_eq!(a["arches"], serde_json::json!(["aarch64"]));
     // TLS at x86_64's TASK_SIZE_MAX: E30 on x86_64 only.
-    let tls = ["explain", "--syscall", "clone3", "--flags", "SETTLS", "--tls", "0x7ffffffff000"];
+    let tls = [
+        "explain",
+        "--syscall",
+        "clone3",
+        "--flags",
+        "SETTLS",
+        "--tls",
+        "0x7ffffffff000",
+    ];
     let x = json(&[&tls[..], &["--arch", "x86_64"]].concat());
     let a = json(&[&tls[..], &["--arch", "aarch64"]].concat());
-    assert_eq!((x["errno"].as_str(), x["rule"].as_str()), (Some("EPERM"), Some("E30")));
+    assert_eq!(
+        (x["errno"].as_str(), x["rule"].as_str()),
+        (Some("EPERM"), Some("E30"))
+    );
     assert_eq!(a["outcome"].as_str(), Some("success"));
     // The common checks agree.
     let x = json(&["explain", "--arch", "x86_64", "--flags", "THREAD|SIGHAND"]);
     let a = json(&["explain", "--arch", "aarch64", "--flags", "THREAD|SIGHAND"]);
     assert_eq!((&x["rule"], &x["errno"]), (&a["rule"], &a["errno"]));
     // The text names the legacy clone argument order.
-    let t = run(&["explain", "--arch", "aarch64", "--kernel", "6.12", "--flags", "SIGCHLD"]);
-    assert!(t.contains("clone(flags, newsp, parent_tid, tls, child_tid) (CONFIG_CLONE_BACKWARDS)"), "{t}");
-    let t = run(&["explain", "--arch", "x86_64", "--kernel", "6.12", "--flags", "SIGCHLD"]);
-    assert!(t.contains("clone(flags, newsp, parent_tid, child_tid, tls)\n"), "{t}");
+    let t = run(&[
+        "explain", "--arch", "aarch64", "--kernel", "6.12", "--flags", "SIGCHLD",
+    ]);
+    assert!(
+        t.contains("clone(flags, newsp, parent_tid, tls, child_tid) (CONFIG_CLONE_BACKWARDS)"),
+        "{t}"
+    );
+    let t = run(&[
+        "explain", "--arch", "x86_64", "--kernel", "6.12", "--flags", "SIGCHLD",
+    ]);
+    assert!(
+        t.contains("clone(flags, newsp, parent_tid, child_tid, tls)\n"),
+        "{t}"
+    );
 }

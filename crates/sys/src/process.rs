@@ -186,7 +186,7 @@ pub fn access_ok_limit() -> Option<u64> {
     (36..=57)
         .rev()
         .map(|b| 1u64 << b)
-        .find_map(|l| (rd(l) == 0 && rd(l + 1) == efault).then_some(l))
+        .find(|&l| rd(l) == 0 && rd(l + 1) == efault)
 }
 
 /// `futex(word, FUTEX_WAIT, expected, timeout)` (shared, not PRIVATE: the
