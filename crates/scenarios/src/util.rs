@@ -220,6 +220,22 @@ pub fn proc_view(pid: i32) -> lm::ProcView {
     }
 }
 
+/// [`proc_view`] once the task is past EXIT_DEAD (`X`): a child the
+/// kernel reaps itself is EXIT_DEAD from exit_notify until release_task,
+/// which runs after the tasklist lock is dropped and after a waiting parent
+/// may already have been woken (and got ECHILD). `X` is that transition,
+/// not a state to report; waits at most `timeout` for it to end.
+pub fn proc_view_settled(pid: i32, timeout: Duration) -> lm::ProcView {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let v = proc_view(pid);
+        if v != lm::ProcView::State('X') || Instant::now() >= deadline {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 // ---- children
 
 /// Fork a child that runs `f` and exits with its return value.
