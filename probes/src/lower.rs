@@ -95,6 +95,22 @@ pub(crate) fn lower(
     pids: &mut PidSpace,
     res: &Resources,
 ) -> Result<Lowered, String> {
+    if matches!(req.syscall, Syscall::Fork | Syscall::Vfork) && !ctx.arch.has_fork_syscalls() {
+        // Nothing to issue: the model's answer (A3, ENOSYS) is the syscall
+        // table's, and the clone cases cover what libc's fork and vfork
+        // issue instead.
+        return Err(format!(
+            "{} is not a system call on {} (model rule A3: ENOSYS); libc's {} is {}, covered by the clone cases",
+            req.syscall,
+            ctx.arch,
+            req.syscall,
+            if req.syscall == Syscall::Fork {
+                "clone(SIGCHLD)"
+            } else {
+                "clone(CLONE_VM|CLONE_VFORK|SIGCHLD)"
+            }
+        ));
+    }
     let kargs = normalise(req, ctx);
     let mut set_tid = None;
     let mut cgroup_access = None;

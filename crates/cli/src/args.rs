@@ -129,6 +129,10 @@ pub struct ContextArgs {
     /// Kernel version X.Y[.Z] (default: this host's).
     #[arg(long, allow_hyphen_values = true)]
     pub kernel: Option<String>,
+    /// Architecture: x86_64 or aarch64 (arm64). Default: this host's
+    /// (the architecture forklore was built for).
+    #[arg(long, allow_hyphen_values = true)]
+    pub arch: Option<String>,
     /// root (all capabilities, real uid 0) or user (no capabilities).
     #[arg(long = "as", default_value = "root")]
     pub as_: String,
@@ -168,6 +172,7 @@ impl ContextArgs {
         let a = self.clone();
         ContextOptions {
             kernel: a.kernel,
+            arch: a.arch,
             as_: a.as_,
             drop_caps: a.drop_caps,
             pidns_init: a.pidns_init,

@@ -330,6 +330,7 @@ fn option_values_are_bounded() {
             "--size",
         ),
         (vec!["explain", "--userns-level", "-1"], "--userns-level"),
+        (vec!["explain", "--arch", "sparc64"], "--arch"),
         (vec!["bench", "--iterations", "-5"], "--iterations"),
         (vec!["bench", "--pin", "-1"], "--pin"),
         (vec!["bench", "--flags", "SIGSTOP"], "SIGSTOP"),
@@ -354,4 +355,69 @@ fn the_probe_and_scenario_entry_points_still_work() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("PASS"));
+}
+
+/// `explain --arch` works on any host and differs between the two
+/// architectures exactly as the model's arch rules say (A3, E30, the clone
+/// argument order), and agrees elsewhere.
+#[test]
+fn explain_arch_differences() {
+    let run = |args: &[&str]| {
+        let out = run_with(forklore(args.iter().copied()));
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.extend(["--kernel", "6.12", "--json"]);
+        serde_json::from_str(&run(&a)).unwrap()
+    };
+    // fork: a syscall on x86_64, ENOSYS (A3) on aarch64.
+    let x = json(&["explain", "--arch", "x86_64", "--syscall", "fork"]);
+    let a = json(&["explain", "--arch", "arm64", "--syscall", "fork"]);
+    assert_eq!(
+        (x["outcome"].as_str(), x["arch"].as_str()),
+        (Some("success"), Some("x86_64"))
+    );
+    assert_eq!(
+        (a["errno"].as_str(), a["rule"].as_str(), a["arch"].as_str()),
+        (Some("ENOSYS"), Some("A3"), Some("aarch64"))
+    );
+    assert_eq!(a["arches"], serde_json::json!(["aarch64"]));
+    // TLS at x86_64's TASK_SIZE_MAX: E30 on x86_64 only.
+    let tls = [
+        "explain",
+        "--syscall",
+        "clone3",
+        "--flags",
+        "SETTLS",
+        "--tls",
+        "0x7ffffffff000",
+    ];
+    let x = json(&[&tls[..], &["--arch", "x86_64"]].concat());
+    let a = json(&[&tls[..], &["--arch", "aarch64"]].concat());
+    assert_eq!(
+        (x["errno"].as_str(), x["rule"].as_str()),
+        (Some("EPERM"), Some("E30"))
+    );
+    assert_eq!(a["outcome"].as_str(), Some("success"));
+    // The common checks agree.
+    let x = json(&["explain", "--arch", "x86_64", "--flags", "THREAD|SIGHAND"]);
+    let a = json(&["explain", "--arch", "aarch64", "--flags", "THREAD|SIGHAND"]);
+    assert_eq!((&x["rule"], &x["errno"]), (&a["rule"], &a["errno"]));
+    // The text names the legacy clone argument order.
+    let t = run(&[
+        "explain", "--arch", "aarch64", "--kernel", "6.12", "--flags", "SIGCHLD",
+    ]);
+    assert!(
+        t.contains("clone(flags, newsp, parent_tid, tls, child_tid) (CONFIG_CLONE_BACKWARDS)"),
+        "{t}"
+    );
+    let t = run(&[
+        "explain", "--arch", "x86_64", "--kernel", "6.12", "--flags", "SIGCHLD",
+    ]);
+    assert!(
+        t.contains("clone(flags, newsp, parent_tid, child_tid, tls)\n"),
+        "{t}"
+    );
 }

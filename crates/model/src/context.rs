@@ -2,6 +2,7 @@
 //! (model-spec §0.4). The probe engine detects or arranges these; the model
 //! only reads them.
 
+use crate::arch::Arch;
 use crate::version::KernelVersion;
 use serde::{Deserialize, Serialize};
 
@@ -111,6 +112,11 @@ pub struct MissingFacility {
 /// The caller's situation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Context {
+    /// The architecture of the kernel (whose syscall table, clone argument
+    /// order and arch checks apply). Callers set the host's
+    /// (`forklore_observe::host_arch`); [`Context::root`] starts from x86_64.
+    #[serde(default = "Arch::recorded_before_arches")]
+    pub arch: Arch,
     pub kernel: KernelVersion,
     /// Why `kernel` is not simply the running kernel's release (read from
     /// uname(2) only, declared with `--kernel`, ...); `None` when it was
@@ -166,7 +172,9 @@ pub struct Context {
     /// no PTRACE_O_TRACE* option (the `traced` context arranges one).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub caller_traced: bool,
-    /// x86_64 TASK_SIZE_MAX (0x7ffffffff000 with 4-level paging).
+    /// TASK_SIZE_MAX, the limit of `access_ok` (clone3 stacks, x86_64's TLS
+    /// check): x86_64 0x7ffffffff000 with 4-level paging, arm64
+    /// `1 << VA_BITS` ([`Arch::default_task_size_max`]; the probe measures it).
     pub task_size_max: u64,
     /// `pid_max` of the target pid namespace.
     pub pid_max: u32,
@@ -177,9 +185,11 @@ pub struct Context {
 }
 
 impl Context {
-    /// Global root with all capabilities except those the bounding set lacks.
+    /// Global root with all capabilities except those the bounding set
+    /// lacks, on x86_64 (see [`Context::on`] for another architecture).
     pub fn root(kernel: KernelVersion, caps: Caps) -> Self {
         Context {
+            arch: Arch::X86_64,
             kernel,
             kernel_note: None,
             missing: Vec::new(),
@@ -217,6 +227,15 @@ impl Context {
             ruid_is_global_root: false,
             set_tid_capable: vec![false],
             ..Context::root(kernel, Caps(0))
+        }
+    }
+
+    /// This context on `arch`, with that architecture's usual TASK_SIZE_MAX.
+    pub fn on(self, arch: Arch) -> Self {
+        Context {
+            arch,
+            task_size_max: arch.default_task_size_max(),
+            ..self
         }
     }
 

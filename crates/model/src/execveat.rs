@@ -31,6 +31,7 @@ const fn rule(
         source,
         versions: SINCE_3_19,
         uncertain: None,
+        arches: crate::ALL_ARCHES,
     }
 }
 
@@ -61,6 +62,7 @@ pub static EXECVEAT_RULES: &[RuleInfo] = &[
         source: "\"exec: Add a new AT_EXECVE_CHECK flag to execveat(2)\" (6.14); execveat(2)",
         versions: SINCE_6_14,
         uncertain: Some("first release 6.14 not verified against a 6.13 kernel"),
+        arches: crate::ALL_ARCHES,
     },
     rule("L-EXECAT-ELOOP-NOFOLLOW", "fs/exec.c: do_open_execat (AT_SYMLINK_NOFOLLOW clears LOOKUP_FOLLOW)", Some(Errno::ELOOP),
         "AT_SYMLINK_NOFOLLOW and the path's last component is a symbolic link",

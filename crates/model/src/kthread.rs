@@ -38,6 +38,7 @@ macro_rules! rule {
             source: $source,
             versions: $versions,
             uncertain: None,
+            arches: crate::ALL_ARCHES,
         }
     };
 }

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod arch;
 pub mod context;
 pub mod errno;
 pub mod execveat;
@@ -20,6 +21,7 @@ pub mod session;
 pub mod verdict;
 pub mod version;
 
+pub use arch::{Arch, AARCH64_ONLY, ALL_ARCHES, X86_64_ONLY};
 pub use context::{cap, Caps, CgroupAccess, CgroupWrite, Context, MissingFacility, Nproc};
 pub use errno::Errno;
 pub use prediction::{

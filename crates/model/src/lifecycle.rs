@@ -55,6 +55,7 @@ macro_rules! rule {
             source: $source,
             versions: $versions,
             uncertain: $unc,
+            arches: crate::ALL_ARCHES,
         }
     };
 }
@@ -249,8 +250,8 @@ pub static LIFECYCLE_RULES: &[RuleInfo] = &[
     rule!("L-SHARE-CLEAR-SIGHAND", "kernel/fork.c: copy_sighand (flush_signal_handlers(tsk, 0))", None,
         "CLONE_CLEAR_SIGHAND resets caught handlers to SIG_DFL in the child; SIG_IGN stays",
         "\"clone3: add CLONE_CLEAR_SIGHAND\" (5.5); model-spec §3.1", &[from(kv(5, 5, 0))], None),
-    rule!("L-SHARE-SETTLS", "arch/x86/kernel/process.c: copy_thread (do_set_thread_area_64 / ARCH_SET_FS)", None,
-        "CLONE_SETTLS sets the child's FS base to tls; without it the child inherits the parent's",
+    rule!("L-SHARE-SETTLS", "arch/x86/kernel/process.c: copy_thread (do_set_thread_area_64 / ARCH_SET_FS); arch/arm64/kernel/process.c: copy_thread (thread.uw.tp_value)", None,
+        "CLONE_SETTLS sets the child's thread pointer (x86_64 FS base, arm64 TPIDR_EL0) to tls; without it the child inherits the parent's",
         "model-spec §3.1; clone(2)"),
     // --- §3.4 vfork ---
     rule!("L-VFORK-SUSPEND", "kernel/fork.c: wait_for_vfork_done (TASK_KILLABLE)", None,

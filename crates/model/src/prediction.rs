@@ -138,6 +138,9 @@ pub struct RuleInfo {
     pub versions: &'static [VersionRange],
     /// Set when the spec marks this rule UNCERTAIN and the source did not settle it.
     pub uncertain: Option<&'static str>,
+    /// Architectures whose kernels have this check ([`crate::ALL_ARCHES`]
+    /// for the common code).
+    pub arches: &'static [crate::Arch],
 }
 
 /// The model's answer.

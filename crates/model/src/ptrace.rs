@@ -46,6 +46,7 @@ macro_rules! rule {
             source: $source,
             versions: $versions,
             uncertain: $unc,
+            arches: crate::ALL_ARCHES,
         }
     };
 }

@@ -32,7 +32,7 @@ use crate::flags::{
 use crate::prediction::{Outcome, Parent, PidfdKind, Prediction, ReapedBy, RuleInfo, Semantics};
 use crate::request::{Request, Syscall};
 use crate::version::KernelVersion;
-use crate::{Context, Errno, VersionRange};
+use crate::{Arch, Context, Errno, VersionRange};
 
 /// A rule condition: true when the check fails.
 pub type Cond = fn(&Request, &Context, &Kargs) -> bool;
@@ -62,6 +62,8 @@ pub enum Applies {
     All,
     Clone3,
     LegacyClone,
+    /// fork and vfork (the syscall-table rows).
+    ForkVfork,
 }
 
 impl Applies {
@@ -70,6 +72,7 @@ impl Applies {
             Applies::All => true,
             Applies::Clone3 => s == Syscall::Clone3,
             Applies::LegacyClone => s == Syscall::Clone,
+            Applies::ForkVfork => matches!(s, Syscall::Fork | Syscall::Vfork),
         }
     }
 }
@@ -85,6 +88,8 @@ pub struct Row {
     pub versions: &'static [VersionRange],
     pub uncertain: Option<&'static str>,
     pub applies: Applies,
+    /// The architectures whose kernels perform this check (default: all).
+    pub arches: &'static [Arch],
     pub kind: Kind,
     pub cond: Cond,
 }
@@ -113,7 +118,13 @@ impl Row {
             source: self.source,
             versions: self.versions,
             uncertain: self.uncertain,
+            arches: self.arches,
         }
+    }
+
+    /// The row is part of `arch`'s kernel.
+    pub fn applies_to_arch(&self, arch: Arch) -> bool {
+        self.arches.contains(&arch)
     }
 
     /// The row is part of the kernel `v`.
@@ -143,12 +154,23 @@ static INFOS: [RuleInfo; table::ROWS.len()] = infos(table::ROWS);
 /// repeat where a check changed form, with disjoint version ranges).
 pub static RULES: &[RuleInfo] = &INFOS;
 
-/// The rows that are part of kernel `v`, in kernel order (each id at most once).
+/// The rows that are part of kernel `v`, in kernel order, on any
+/// architecture (an id repeats only for rows of different architectures).
 pub fn rules_for(v: KernelVersion) -> Vec<&'static Row> {
     TABLE.iter().filter(|r| r.applies_to_version(v)).collect()
 }
 
-/// The row with this id in kernel `v`.
+/// The rows that are part of kernel `v` on `arch`, in kernel order (each
+/// id at most once).
+pub fn rules_for_arch(v: KernelVersion, arch: Arch) -> Vec<&'static Row> {
+    TABLE
+        .iter()
+        .filter(|r| r.applies_to_version(v) && r.applies_to_arch(arch))
+        .collect()
+}
+
+/// The row with this id in kernel `v` (the first architecture's when the
+/// id has a row per architecture).
 pub fn rule(id: &str, v: KernelVersion) -> Option<&'static Row> {
     TABLE.iter().find(|r| r.id == id && r.applies_to_version(v))
 }
@@ -158,7 +180,10 @@ pub fn predict(req: &Request, ctx: &Context) -> Prediction {
     let k = normalise(req, ctx);
     let mut checked = Vec::new();
     for row in TABLE {
-        if !row.applies.matches(req.syscall) || !row.applies_to_version(ctx.kernel) {
+        if !row.applies.matches(req.syscall)
+            || !row.applies_to_version(ctx.kernel)
+            || !row.applies_to_arch(ctx.arch)
+        {
             continue;
         }
         if (row.cond)(req, ctx, &k) {
@@ -357,10 +382,10 @@ mod tests {
         for (i, r) in RULES.iter().enumerate() {
             assert_eq!(r.id, TABLE[i].id);
         }
-        // Rows sharing an id never overlap in versions.
+        // Rows sharing an id never overlap in versions on one architecture.
         for (i, a) in TABLE.iter().enumerate() {
             for b in &TABLE[i + 1..] {
-                if a.id != b.id {
+                if a.id != b.id || !a.arches.iter().any(|x| b.arches.contains(x)) {
                     continue;
                 }
                 for ra in a.versions {
@@ -430,6 +455,148 @@ mod tests {
             }
         }
         assert!(n > 100);
+    }
+
+    /// x86_64 and aarch64 predictions differ exactly where the kernel
+    /// sources say (crate::arch): fork/vfork (A3), an unchecked TLS on arm64
+    /// (E30 is x86_64's), and access_ok's limit (C5) when TASK_SIZE_MAX
+    /// differs. Everything else (every flag check, every clone3 argument
+    /// check) is the common code's and agrees.
+    #[test]
+    fn architectures_differ_exactly_where_the_source_says() {
+        use crate::request::{Stack, Tls};
+        use crate::{Arch, ALL_ARCHES};
+        let bits = [
+            CLONE_VM,
+            CLONE_SIGHAND,
+            CLONE_THREAD,
+            CLONE_VFORK,
+            CLONE_PARENT,
+            CLONE_PIDFD,
+            CLONE_SETTLS,
+            CLONE_NEWPID,
+            CLONE_NEWUSER,
+            CLONE_FS,
+            CLONE_NEWNS,
+        ];
+        let tls_values = [
+            Tls::Valid,
+            Tls::Raw(0x7fff_ffff_efff),
+            Tls::Raw(0x7fff_ffff_f000),
+            Tls::Raw(1 << 48),
+            Tls::Raw(0xffff_8000_0000_0000),
+        ];
+        let stacks = [
+            Stack::Fresh,
+            Stack::Inherit,
+            Stack::Raw {
+                stack: 0x7fff_ffff_e000,
+                size: 0x1000,
+            },
+            Stack::Raw {
+                stack: 0x7fff_ffff_e000,
+                size: 0x2000,
+            },
+            Stack::Raw {
+                stack: 0xffff_ffff_f000,
+                size: 0x1000,
+            },
+            Stack::Raw {
+                stack: 0xffff_ffff_f000,
+                size: 0x2000,
+            },
+        ];
+        let mut reqs = vec![Request::fork(), Request::vfork()];
+        for m in 0..(1u32 << bits.len()) {
+            let f = bits
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| m & (1 << i) != 0)
+                .fold(0, |a, (_, b)| a | b);
+            for tls in tls_values {
+                let mut r = Request::clone(f | SIGCHLD);
+                r.tls = tls;
+                reqs.push(r);
+                let mut r = Request::clone3(f, crate::clone3_default_exit_signal(f));
+                r.tls = tls;
+                reqs.push(r);
+            }
+        }
+        for st in stacks {
+            for f in [0, CLONE_VM] {
+                let mut r = Request::clone3(f, SIGCHLD);
+                r.stack = st;
+                reqs.push(r);
+            }
+        }
+        let x86 = |v: &str| root(v);
+        let arm = |v: &str, tsm: u64| Context {
+            task_size_max: tsm,
+            ..root(v).on(Arch::Aarch64)
+        };
+        let mut differing = 0;
+        for v in ["5.2.21", "5.10", "6.1", "6.12", "6.18"] {
+            for (arm_ctx, label) in [
+                (arm(v, 0x7fff_ffff_f000), "same TASK_SIZE_MAX"),
+                (arm(v, 1 << 48), "VA_BITS 48"),
+                (arm(v, 1 << 52), "VA_BITS 52"),
+            ] {
+                for req in &reqs {
+                    let a = predict(req, &x86(v));
+                    let b = predict(req, &arm_ctx);
+                    let k = normalise(req, &arm_ctx);
+                    let id = |p: &Prediction| p.rule.as_ref().map(|r| r.id);
+                    // Why the two may differ, from the sources alone.
+                    let fork = matches!(req.syscall, Syscall::Fork | Syscall::Vfork);
+                    let tls_checked = k.has(CLONE_SETTLS)
+                        && matches!(k.tls, Tls::Raw(t) if t >= 0x7fff_ffff_f000);
+                    let stack_limit = req.syscall == Syscall::Clone3
+                        && k.stack != 0
+                        && k.stack_size != 0
+                        && arm_ctx.task_size_max != 0x7fff_ffff_f000
+                        && k.stack + k.stack_size > 0x7fff_ffff_f000;
+                    if a.outcome == b.outcome && id(&a) == id(&b) {
+                        continue;
+                    }
+                    differing += 1;
+                    let v_ok = KernelVersion::new(5, 3, 0) <= arm_ctx.kernel;
+                    assert!(
+                        (fork && id(&b) == Some("A3"))
+                            || (tls_checked && id(&a) == Some("E30"))
+                            || (stack_limit
+                                && v_ok
+                                && (id(&a) == Some("C5") || id(&b) == Some("C5"))),
+                        "{v} {label}: {req:?}: x86_64 {:?} {:?}, aarch64 {:?} {:?}",
+                        a.outcome,
+                        id(&a),
+                        b.outcome,
+                        id(&b)
+                    );
+                    assert_ne!(id(&b), Some("E30"), "E30 is x86_64's");
+                }
+            }
+        }
+        assert!(
+            differing > 100,
+            "the differences are exercised ({differing})"
+        );
+        // The rules themselves: only these ids are architecture-specific.
+        let specific: Vec<(&str, &[Arch])> = TABLE
+            .iter()
+            .filter(|r| r.arches != ALL_ARCHES)
+            .map(|r| (r.id, r.arches))
+            .collect();
+        assert_eq!(
+            specific,
+            vec![
+                ("A1", &[Arch::X86_64][..]),
+                ("A1", &[Arch::Aarch64][..]),
+                ("A3", &[Arch::Aarch64][..]),
+                ("E30-shstk", &[Arch::X86_64][..]),
+                ("E30-gcs", &[Arch::Aarch64][..]),
+                ("E30", &[Arch::X86_64][..]),
+            ]
+        );
     }
 
     #[test]

@@ -32,6 +32,7 @@ const fn rule(
         source,
         versions: ALWAYS,
         uncertain: None,
+        arches: crate::ALL_ARCHES,
     }
 }
 

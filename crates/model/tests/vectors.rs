@@ -38,6 +38,10 @@ const FILES: &[(&str, &str)] = &[
         "semantics.json",
         include_str!("../../../fixtures/model/semantics.json"),
     ),
+    (
+        "arch.json",
+        include_str!("../../../fixtures/model/arch.json"),
+    ),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -234,6 +238,7 @@ fn check(v: &Vector, p: &Prediction) -> Vec<String> {
 #[case::kernel_clone("kernel_clone.json")]
 #[case::copy_process("copy_process.json")]
 #[case::semantics("semantics.json")]
+#[case::arch("arch.json")]
 fn vectors_match_the_model(#[case] file: &str) {
     let vectors = load(file);
     assert!(!vectors.is_empty());
@@ -321,9 +326,10 @@ fn every_deterministic_row_fires_in_some_vector() {
         let fired = vectors.iter().any(|v| {
             v.rule.as_deref() == Some(row.id)
                 && ranges_contain(row.versions, v.kernel.parse().unwrap())
+                && row.arches.contains(&build(v).1.arch)
         });
         if !fired {
-            missing.push(format!("{} ({:?})", row.id, row.versions));
+            missing.push(format!("{} ({:?}, {:?})", row.id, row.versions, row.arches));
         }
     }
     assert!(

@@ -9,7 +9,7 @@
 
 pub mod limits;
 
-use forklore_model::{cap, Caps, Context, KernelVersion, Nproc};
+use forklore_model::{cap, Arch, Caps, Context, KernelVersion, Nproc};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -17,6 +17,38 @@ use std::path::{Path, PathBuf};
 pub const TASK_SIZE_MAX_4LEVEL: u64 = 0x7fff_ffff_f000;
 /// TASK_SIZE_MAX with 5-level paging (LA57).
 pub const TASK_SIZE_MAX_5LEVEL: u64 = (1 << 56) - 4096;
+
+/// The architecture forklore was built for, which is the running
+/// kernel's (a 64-bit static binary of one architecture): the default of
+/// the model's `Context::arch`.
+pub const fn host_arch() -> Arch {
+    #[cfg(target_arch = "x86_64")]
+    {
+        Arch::X86_64
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        Arch::Aarch64
+    }
+}
+
+/// TASK_SIZE_MAX of the running kernel: x86_64 from the paging mode
+/// (LA57 or not); arm64 measured (`forklore_sys::process::access_ok_limit`),
+/// else the usual VA_BITS = 48.
+pub fn task_size_max() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if la57() {
+            TASK_SIZE_MAX_5LEVEL
+        } else {
+            TASK_SIZE_MAX_4LEVEL
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        forklore_sys::process::access_ok_limit().unwrap_or(Arch::Aarch64.default_task_size_max())
+    }
+}
 
 /// What /proc/<pid>/status and /proc/<pid>/stat say about one task.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -654,6 +686,7 @@ pub fn detect_context(h: &ContextHints) -> Context {
         .map(|i| set_tid_cap && i < owned)
         .collect();
     let mut ctx = Context {
+        arch: host_arch(),
         kernel,
         kernel_note: info.note,
         missing: Vec::new(),
@@ -677,11 +710,7 @@ pub fn detect_context(h: &ContextHints) -> Context {
         leader_exit_signal: leader_exit_signal(),
         caller_autoreap: false,
         caller_traced: self_tracer_pid() != 0,
-        task_size_max: if la57() {
-            TASK_SIZE_MAX_5LEVEL
-        } else {
-            TASK_SIZE_MAX_4LEVEL
-        },
+        task_size_max: task_size_max(),
         pid_max: pid_max(),
         set_tid_capable,
     };

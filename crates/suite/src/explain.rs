@@ -23,6 +23,7 @@ pub fn explain_json(req: &Request, ctx: &Context, p: &Prediction) -> Value {
         "flags_names": req.flags_display(),
         "exit_signal": req.clone3.as_ref().map(|c| c.exit_signal),
         "kernel": ctx.kernel.to_string(),
+        "arch": ctx.arch.name(),
         "outcome": outcome,
         "errno": errno,
         "errno_value": errno_value,
@@ -34,6 +35,7 @@ pub fn explain_json(req: &Request, ctx: &Context, p: &Prediction) -> Value {
         "source": rule.map(|r| r.source),
         "function": rule.map(|r| r.function),
         "versions": rule.map(|r| r.versions.iter().map(|v| v.to_string()).collect::<Vec<_>>()),
+        "arches": rule.map(|r| r.arches.iter().map(|a| a.name()).collect::<Vec<_>>()),
         "uncertain": rule.and_then(|r| r.uncertain),
         "checked": p.checked,
         "semantics": match &p.outcome {
@@ -99,11 +101,25 @@ pub fn explain_text(req: &Request, ctx: &Context, p: &Prediction) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} on Linux {} as {}",
+        "{} on Linux {} {} as {}",
         call_summary(req),
         ctx.kernel,
+        ctx.arch,
         context_summary(ctx)
     );
+    if req.syscall == Syscall::Clone {
+        // The raw argument order differs per architecture (no errno does).
+        let _ = writeln!(
+            out,
+            "abi:       clone({}){}",
+            ctx.arch.legacy_clone_order().join(", "),
+            if ctx.arch.clone_backwards() {
+                " (CONFIG_CLONE_BACKWARDS)"
+            } else {
+                ""
+            }
+        );
+    }
     let verdict = match &p.outcome {
         Outcome::Success(_) => "success".to_string(),
         Outcome::Error { errno } => format!("{errno} ({})", errno.0),
@@ -115,6 +131,10 @@ pub fn explain_text(req: &Request, ctx: &Context, p: &Prediction) -> String {
         let _ = writeln!(out, "where:     {}", r.function);
         let vs: Vec<String> = r.versions.iter().map(|v| v.to_string()).collect();
         let _ = writeln!(out, "versions:  {}", vs.join(", "));
+        if r.arches != forklore_model::ALL_ARCHES {
+            let a: Vec<&str> = r.arches.iter().map(|a| a.name()).collect();
+            let _ = writeln!(out, "arches:    {} only", a.join(", "));
+        }
         let _ = writeln!(out, "source:    {}", r.source);
         if let Some(u) = r.uncertain {
             let _ = writeln!(out, "uncertain: {u}");

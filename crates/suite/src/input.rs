@@ -435,6 +435,8 @@ impl RequestOptions {
 pub struct ContextOptions {
     /// Kernel version X.Y[.Z] (default: this host's).
     pub kernel: Option<String>,
+    /// Architecture x86_64 or aarch64 (default: this host's).
+    pub arch: Option<String>,
     /// `--as`: root (all capabilities, real uid 0) or user (no capabilities).
     pub as_: String,
     /// Drop these capabilities (names like CAP_SYS_ADMIN or sys_admin, comma-separated).
@@ -462,6 +464,7 @@ impl Default for ContextOptions {
     fn default() -> Self {
         ContextOptions {
             kernel: None,
+            arch: None,
             as_: "root".into(),
             drop_caps: None,
             pidns_init: false,
@@ -535,6 +538,17 @@ impl ContextOptions {
         };
         ctx.pid_max = host.pid_max;
         ctx.task_size_max = host.task_size_max;
+        if let Some(a) = &self.arch {
+            let arch = a
+                .parse::<forklore_model::Arch>()
+                .map_err(|e| InputError(format!("--arch: {e}")))?;
+            if arch != host.arch {
+                // Another architecture: its usual TASK_SIZE_MAX, not ours.
+                ctx = ctx.on(arch);
+            }
+        } else {
+            ctx.arch = host.arch;
+        }
         ctx.cgroup2 = host.cgroup2;
         if let Some(list) = &self.drop_caps {
             for c in list.split(',') {

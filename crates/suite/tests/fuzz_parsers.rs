@@ -706,6 +706,13 @@ fn context_options_build() {
                     hostile(r)
                 }
             }),
+            arch: maybe(r, 30, |r| {
+                if r.chance(70) {
+                    r.case(r.pick(&["x86_64", "aarch64", "arm64", "amd64"]))
+                } else {
+                    hostile(r)
+                }
+            }),
             as_: if r.chance(85) {
                 r.case(r.pick(&["root", "user"]))
             } else {

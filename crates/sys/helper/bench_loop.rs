@@ -109,6 +109,7 @@ fn sys_fail(call: u64, ret: i64) -> Fail {
     (1, (call << 32) | (-ret) as u64)
 }
 
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn syscall6(n: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64, a6: u64) -> i64 {
     let ret: i64;
@@ -121,6 +122,25 @@ unsafe fn syscall6(n: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64, a6: u64)
             in("rdi") a1, in("rsi") a2, in("rdx") a3,
             in("r10") a4, in("r8") a5, in("r9") a6,
             lateout("rcx") _, lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// aarch64: `svc #0`, number in x8, arguments in x0..x5, result in x0.
+#[cfg(target_arch = "aarch64")]
+#[inline(always)]
+unsafe fn syscall6(n: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64, a6: u64) -> i64 {
+    let ret: i64;
+    // SAFETY: the caller passes a valid syscall; `svc #0` changes only x0
+    // (and memory the kernel writes through pointer arguments).
+    unsafe {
+        asm!(
+            "svc #0",
+            in("x8") n,
+            inlateout("x0") a1 as i64 => ret,
+            in("x1") a2, in("x2") a3, in("x3") a4, in("x4") a5, in("x5") a6,
             options(nostack),
         );
     }
@@ -446,14 +466,33 @@ impl State {
         let pidfd = self.flags & CLONE_PIDFD != 0;
         // clone: CLONE_PIDFD stores the fd through the parent_tid pointer.
         let ptid = if pidfd { pidfd_ptr } else { tid_ptr };
-        let (nr, call, a1, a2, a3, a4) = match self.syscall {
-            SC_FORK => (SYS_FORK, CALL_FORK, 0, 0, 0, 0),
+        let (nr, call, a1, a2, a3, a4, a5) = match self.syscall {
+            #[cfg(target_arch = "x86_64")]
+            SC_FORK => (SYS_FORK, CALL_FORK, 0, 0, 0, 0, 0),
+            // No fork syscall in arm64's (generic) table: libc's fork is
+            // clone(SIGCHLD, 0, NULL, 0, NULL), and so is this method.
+            #[cfg(target_arch = "aarch64")]
+            SC_FORK => (SYS_CLONE, CALL_FORK, SIGCHLD, 0, 0, 0, 0),
+            // Legacy clone: (flags, newsp, ptid, ctid, tls) on x86_64;
+            // arm64 selects CONFIG_CLONE_BACKWARDS: (flags, newsp, ptid, tls, ctid).
+            #[cfg(target_arch = "x86_64")]
             SC_CLONE => (
                 SYS_CLONE,
                 CALL_CLONE,
                 self.flags | self.exit_signal,
                 stack_top,
                 ptid,
+                tid_ptr,
+                0,
+            ),
+            #[cfg(target_arch = "aarch64")]
+            SC_CLONE => (
+                SYS_CLONE,
+                CALL_CLONE,
+                self.flags | self.exit_signal,
+                stack_top,
+                ptid,
+                0,
                 tid_ptr,
             ),
             SC_CLONE3 => {
@@ -469,7 +508,7 @@ impl State {
                 };
                 let args = &self.clone_args as *const CloneArgs as u64;
                 let size = core::mem::size_of::<CloneArgs>() as u64;
-                (SYS_CLONE3, CALL_CLONE3, args, size, 0, 0)
+                (SYS_CLONE3, CALL_CLONE3, args, size, 0, 0, 0)
             }
             _ => return Err((3, CMD_PREPARE)),
         };
@@ -479,7 +518,7 @@ impl State {
             // SAFETY: see spawn_raw. The stack (if any) is ours and unused
             // (the previous child was reaped or joined); the tid and pidfd
             // words live in `self`, which outlives every child.
-            let ret = unsafe { spawn_raw(nr, a1, a2, a3, a4, child_arg) };
+            let ret = unsafe { spawn_raw(nr, a1, a2, a3, a4, a5, child_arg) };
             if ret < 0 {
                 return Err(sys_fail(call, ret));
             }
@@ -611,6 +650,7 @@ fn close(fd: i32) {
 /// no one else uses until the child is gone; with CLONE_VM the child shares
 /// our memory and must only run `child_main`, which it does. `child_arg` is
 /// null or points to a live `ChildExec`.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn spawn_raw(
     nr: u64,
@@ -618,6 +658,7 @@ unsafe fn spawn_raw(
     a2: u64,
     a3: u64,
     a4: u64,
+    a5: u64,
     child_arg: *const ChildExec,
 ) -> i64 {
     let ret: i64;
@@ -641,11 +682,57 @@ unsafe fn spawn_raw(
             in("rsi") a2,
             in("rdx") a3,
             in("r10") a4,
-            in("r8") 0u64,
+            in("r8") a5,
             in("r12") child_arg,
             in("r13") child_main as extern "C" fn(*const ChildExec) -> ! as usize,
             lateout("rcx") _,
             lateout("r11") _,
+        );
+    }
+    ret
+}
+
+/// aarch64: `svc #0`; in the child (x0 == 0) sp is rounded down to 16
+/// bytes (AAPCS64), the frame pointer and link register are cleared and
+/// `child_main(child_arg)` is called; `brk` traps should it return.
+#[cfg(target_arch = "aarch64")]
+#[inline(always)]
+unsafe fn spawn_raw(
+    nr: u64,
+    a1: u64,
+    a2: u64,
+    a3: u64,
+    a4: u64,
+    a5: u64,
+    child_arg: *const ChildExec,
+) -> i64 {
+    let ret: i64;
+    // SAFETY: in the parent this is one `svc #0` (only x0 changes; the
+    // kernel preserves x1-x30). The child, on its new stack or on its
+    // private copy of ours, never returns from the block, so the registers
+    // and frames Rust sees are only ever the parent's.
+    unsafe {
+        asm!(
+            "svc #0",
+            "cbnz x0, 2f",
+            "mov x9, sp",
+            "and x9, x9, #0xfffffffffffffff0",
+            "mov sp, x9",
+            "mov x29, xzr",
+            "mov x30, xzr",
+            "mov x0, x12",
+            "blr x13",
+            "brk #0x1",
+            "2:",
+            in("x8") nr,
+            inlateout("x0") a1 as i64 => ret,
+            in("x1") a2,
+            in("x2") a3,
+            in("x3") a4,
+            in("x4") a5,
+            out("x9") _,
+            in("x12") child_arg,
+            in("x13") child_main as extern "C" fn(*const ChildExec) -> ! as usize,
         );
     }
     ret

@@ -58,7 +58,42 @@ pub fn fd_file(fd: i32) -> Option<std::fs::File> {
 /// old file there is closed.
 pub fn dup2(old: i32, new: i32) -> Result<(), Errno> {
     // SAFETY: dup2 touches no user memory.
-    raw::result(unsafe { raw::syscall2(nr::DUP2, old as u64, new as u64) }).map(|_| ())
+    raw::result(unsafe { raw_dup2(old, new) }).map(|_| ())
+}
+
+/// `dup2(old, new)` as one raw syscall result (usable in a cloned child).
+///
+/// # Safety
+/// As [`raw::syscall2`]: the caller owns `new` or knows it is unused.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) unsafe fn raw_dup2(old: i32, new: i32) -> i64 {
+    // SAFETY: forwarded to the caller.
+    unsafe { raw::syscall2(nr::DUP2, old as u64, new as u64) }
+}
+
+/// `dup2(old, new)` where the syscall table has only dup3 (arm64): what
+/// libc does, `dup3(old, new, 0)`, except that `old == new` (which dup3
+/// refuses with EINVAL) returns `new` if it is open, as dup2 does.
+///
+/// # Safety
+/// As [`raw::syscall2`]: the caller owns `new` or knows it is unused.
+#[cfg(target_arch = "aarch64")]
+#[inline(always)]
+pub(crate) unsafe fn raw_dup2(old: i32, new: i32) -> i64 {
+    // SAFETY: forwarded to the caller; F_GETFD reads no user memory.
+    unsafe {
+        if old == new {
+            let r = raw::syscall2(nr::FCNTL, old as u64, F_GETFD);
+            if r < 0 {
+                r
+            } else {
+                new as i64
+            }
+        } else {
+            raw::syscall3(nr::DUP3, old as u64, new as u64, 0)
+        }
+    }
 }
 
 /// `close(fd)` for a descriptor a fork child inherited but does not own

@@ -153,18 +153,40 @@ pub fn pidfd_open(pid: i32, flags: u32) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// `arch_prctl(ARCH_GET_FS)`: this thread's FS base.
+/// This thread's thread pointer, what CLONE_SETTLS sets: the FS base on
+/// x86_64 (`arch_prctl(ARCH_GET_FS)`), TPIDR_EL0 on aarch64.
 pub fn fs_base() -> Result<u64, Errno> {
-    let mut v = 0u64;
-    // SAFETY: the kernel writes 8 bytes into the live local `v`.
-    let r = unsafe {
-        raw::syscall2(
-            nr::ARCH_PRCTL,
-            crate::abi::ARCH_GET_FS,
-            &mut v as *mut u64 as u64,
-        )
+    raw::thread_pointer()
+}
+
+/// The highest user address `access_ok(addr, 0)` accepts: the kernel's
+/// TASK_SIZE_MAX, which clone3_stack_valid checks stacks against. On arm64
+/// it is `1 << VA_BITS`, a build option (48 in Debian's 6.1, 52 in its
+/// 6.12) that userspace cannot otherwise read. Measured with
+/// `read(pipe, addr, 0)`: vfs_read checks `access_ok(buf, count)` before
+/// anything else and returns EFAULT when it fails, while a 0-byte read of
+/// an empty pipe returns 0 without touching `buf`. The limit is the power
+/// of two L with `read(L) == 0` and `read(L + 1) == EFAULT`; `None` when
+/// no such L in 2^36..2^57 answers that way.
+pub fn access_ok_limit() -> Option<u64> {
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe2 writes two descriptors into the live array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return None;
+    }
+    // SAFETY: both descriptors were just created and are owned here.
+    let (r, _w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let rd = |addr: u64| {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a 0-byte read writes nothing at `addr`; the kernel only
+        // range-checks it.
+        unsafe { raw::syscall3(nr::READ, r.as_raw_fd() as u64, addr, 0) }
     };
-    raw::result(r).map(|_| v)
+    let efault = -(Errno::EFAULT.raw() as i64);
+    (36..=57)
+        .rev()
+        .map(|b| 1u64 << b)
+        .find(|&l| rd(l) == 0 && rd(l + 1) == efault)
 }
 
 /// `futex(word, FUTEX_WAIT, expected, timeout)` (shared, not PRIVATE: the

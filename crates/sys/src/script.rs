@@ -8,8 +8,7 @@
 //! thread pointer), no panics.
 
 use crate::abi::{
-    nr, ARCH_GET_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL,
-    FUTEX_WAIT,
+    nr, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL, FUTEX_WAIT,
 };
 use crate::errno::Errno;
 use crate::raw;
@@ -162,7 +161,7 @@ fn run_script(s: &Script, mut pc: usize) -> ! {
                         }
                     }
                 }
-                Step::Dup2 { old, new } => raw::syscall2(nr::DUP2, old as u64, new as u64),
+                Step::Dup2 { old, new } => crate::fd::raw_dup2(old, new),
                 Step::Prctl { option, arg } => {
                     raw::syscall5(nr::PRCTL, option as u64, arg, 0, 0, 0)
                 }
@@ -201,13 +200,13 @@ fn run_script(s: &Script, mut pc: usize) -> ! {
                     }
                 }
                 Step::ReportFsBase { fd } => {
-                    let mut v = 0u64;
-                    let r = raw::syscall2(nr::ARCH_PRCTL, ARCH_GET_FS, &mut v as *mut u64 as u64);
-                    if r < 0 {
-                        r
-                    } else {
-                        let b = v.to_le_bytes();
-                        raw::syscall3(nr::WRITE, fd as u64, b.as_ptr() as u64, 8)
+                    // x86_64: arch_prctl(ARCH_GET_FS); aarch64: TPIDR_EL0.
+                    match raw::thread_pointer() {
+                        Err(e) => -(e.raw() as i64),
+                        Ok(v) => {
+                            let b = v.to_le_bytes();
+                            raw::syscall3(nr::WRITE, fd as u64, b.as_ptr() as u64, 8)
+                        }
                     }
                 }
                 Step::Exit { code } => raw::syscall1(nr::EXIT, code as u64),
@@ -259,7 +258,7 @@ pub(crate) unsafe fn clone_with_stack(
     unsafe {
         raw::clone_trampoline(
             nr::CLONE,
-            [flags, top, ptid as u64, ctid as u64, tls],
+            crate::abi::legacy_clone_args(flags, top, ptid as u64, ctid as u64, tls),
             top,
             script_entry,
             arg,

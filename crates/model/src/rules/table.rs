@@ -3,6 +3,7 @@
 //! model-spec row (`spec §1.E E16`), commits (hash + subject) and man pages.
 
 use super::{Applies, Effect, Kargs, Kind, Row};
+use crate::arch::{AARCH64_ONLY, ALL_ARCHES, X86_64_ONLY};
 use crate::context::cap::{CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN, CAP_SYS_RESOURCE};
 use crate::flags::*;
 use crate::prediction::VersionRange;
@@ -61,6 +62,7 @@ pub(super) const PLACEHOLDER: Row = Row {
     versions: ALL,
     uncertain: None,
     applies: Applies::All,
+    arches: ALL_ARCHES,
     kind: Kind::Deterministic,
     cond: never,
 };
@@ -228,6 +230,20 @@ pub(super) const ROWS: &[Row] = &[
         source: "7f192e3cd316 \"fork: add clone3\" (v5.3); spec §4",
         versions: &[span(0, 0, 0, 5, 2, Y)],
         applies: Applies::Clone3,
+        arches: X86_64_ONLY,
+        cond: |_, _, _| true,
+        ..PLACEHOLDER
+    },
+    Row {
+        id: "A1",
+        function: "include/uapi/asm-generic/unistd.h (no __NR_clone3 before 5.3)",
+        effect: fail(Errno::ENOSYS),
+        reason: "clone3 (syscall 435 of the generic table) does not exist before 5.3",
+        source: "7f192e3cd316 \"fork: add clone3\" and 8f3220a80654 \"arch: wire-up clone3() syscall\" (v5.3, __ARCH_WANT_SYS_CLONE3 in arch/arm64/include/asm/unistd.h)",
+        versions: &[span(0, 0, 0, 5, 2, Y)],
+        uncertain: Some("the arm64 wiring is taken from the v5.3 wire-up commit's subject; its diff was not read here"),
+        applies: Applies::Clone3,
+        arches: AARCH64_ONLY,
         cond: |_, _, _| true,
         ..PLACEHOLDER
     },
@@ -240,6 +256,17 @@ pub(super) const ROWS: &[Row] = &[
         versions: &[span(5, 3, 0, 5, 8, Y)],
         applies: Applies::LegacyClone,
         cond: |_, _, k| k.all(CLONE_PIDFD | CLONE_PARENT_SETTID),
+        ..PLACEHOLDER
+    },
+    Row {
+        id: "A3",
+        function: "include/uapi/asm-generic/unistd.h (__NR_fork/__NR_vfork only under __ARCH_WANT_SYS_FORK/VFORK)",
+        effect: fail(Errno::ENOSYS),
+        reason: "arm64 has no fork or vfork system call (the generic syscall table); libc's fork() is clone(SIGCHLD) and vfork() is clone(CLONE_VM|CLONE_VFORK|SIGCHLD)",
+        source: "arch/arm64/include/asm/unistd.h defines __ARCH_WANT_SYS_CLONE but neither __ARCH_WANT_SYS_FORK nor __ARCH_WANT_SYS_VFORK; kernel/fork.c SYSCALL_DEFINE0(fork) is #ifdef __ARCH_WANT_SYS_FORK; x86_64: arch/x86/entry/syscalls/syscall_64.tbl 57 fork, 58 vfork",
+        applies: Applies::ForkVfork,
+        arches: AARCH64_ONLY,
+        cond: |_, _, _| true,
         ..PLACEHOLDER
     },
     // ---- §1.B copy_clone_args_from_user ------------------------------------
@@ -524,7 +551,7 @@ pub(super) const ROWS: &[Row] = &[
         id: "C5",
         function: "kernel/fork.c: clone3_stack_valid",
         effect: fail(Errno::EINVAL),
-        reason: "stack and stack_size must both be 0 or describe a user range (access_ok)",
+        reason: "stack and stack_size must both be 0 or describe a user range (access_ok: stack + stack_size <= TASK_SIZE_MAX, 1 << VA_BITS on arm64)",
         source: "spec §1.C C5 [6.18 ✓]; fa729c4df558 \"clone3: validate stack arguments\" (pidfd-fixes, v5.4-rc; stable \"[PATCH 5.3 063/193]\" 2019-11-11 = 5.3.11)",
         versions: &[span(5, 3, 11, 5, 3, Y), since(5, 4, 0)],
         applies: Applies::Clone3,
@@ -1148,6 +1175,18 @@ pub(super) const ROWS: &[Row] = &[
         reason: "user shadow stack allocation for CLONE_VM without CLONE_VFORK",
         source: "spec §1.E E30 (6.6+)",
         versions: &[since(6, 6, 0)],
+        arches: X86_64_ONLY,
+        ..ENV
+    },
+    Row {
+        id: "E30-gcs",
+        function: "arch/arm64/mm/gcs.c: gcs_alloc_thread_stack (from copy_thread)",
+        effect: fail(Errno::ENOMEM),
+        reason: "a Guarded Control Stack is allocated for a CLONE_VM child (without CLONE_VFORK) of a task that enabled GCS",
+        source: "arm64 GCS support, merged for v6.13 (arm64 for-next/gcs)",
+        versions: &[since(6, 13, 0)],
+        uncertain: Some("the merge release and the call site are from the series' cover letter, not read in the source here"),
+        arches: AARCH64_ONLY,
         ..ENV
     },
     Row {
@@ -1155,7 +1194,8 @@ pub(super) const ROWS: &[Row] = &[
         function: "arch/x86/kernel/process.c: copy_thread -> arch/x86/kernel/process_64.c: do_arch_prctl_64 (ARCH_SET_FS)",
         effect: fail(Errno::EPERM),
         reason: "a 64-bit CLONE_SETTLS base must be below TASK_SIZE_MAX",
-        source: "spec §1.E E30 [6.18 ✓ 0x7ffffffff000 EPERM, 0x7fffffffefff ok]",
+        source: "spec §1.E E30 [6.18 ✓ 0x7ffffffff000 EPERM, 0x7fffffffefff ok]; x86_64 only: arm64's copy_thread (arch/arm64/kernel/process.c) stores tls in thread.uw.tp_value (TPIDR_EL0) unchecked",
+        arches: X86_64_ONLY,
         cond: |_, c, k| {
             k.has(CLONE_SETTLS) && matches!(k.tls, Tls::Raw(v) if v >= c.task_size_max)
         },

@@ -78,7 +78,7 @@ pub static CASES: &[Case] = &[
     case!("lifecycle/share/clone-clear-sighand", false, share::clear_sighand,
         "clone3 CLONE_CLEAR_SIGHAND: a caught handler is SIG_DFL in the child, SIG_IGN stays (5.5+); without it both are inherited"),
     case!("lifecycle/share/clone-settls", false, share::settls,
-        "CLONE_SETTLS: the child's FS base (arch_prctl ARCH_GET_FS) is tls; without it, the parent's"),
+        "CLONE_SETTLS: the child's thread pointer (x86_64 FS base, arm64 TPIDR_EL0) is tls; without it, the parent's"),
     // exit
     case!("lifecycle/exit/status-encoding", false, exit::status_encoding,
         "exit_group(code) and exit(code) report (code & 0xff) << 8"),

@@ -95,7 +95,7 @@ pub fn sibling_thread(_: &Ctx) -> Result<Check, Abort> {
         eligible_now(c, opts),
     );
     util::write_all(&tgo_w, b"x")?;
-    if !t.join(STEP) {
+    if !t.join(STEP) || !util::thread_released(t.tid(), STEP) {
         return Err(Abort::Broken("thread did not exit".into()));
     }
     // join() returns when the thread's CLONE_CHILD_CLEARTID word is cleared,
@@ -285,6 +285,7 @@ pub fn to_subreaper(_: &Ctx) -> Result<Check, Abort> {
     if !util::exited_within(c, STEP)? {
         return Err(Abort::Broken("orphan did not exit".into()));
     }
+    util::exit_complete(c);
     let pending = util::status_field("self", "ShdPnd")
         .and_then(|s| u64::from_str_radix(&s, 16).ok())
         .unwrap_or(0);

@@ -207,7 +207,7 @@ pub fn echild(_: &Ctx) -> Result<Check, Abort> {
         f.add(
             &format!("{name}/proc"),
             lm::proc_after_death(true),
-            proc_view(pid),
+            util::proc_view_settled(pid, STEP),
         );
         sys::set_handler(17, Handler::Default).map_err(|e| Abort::Broken(ename(e)))?;
     }

@@ -19,6 +19,10 @@ use linux_raw_sys::{errno as e, general as g, ioctl as io, prctl as p, ptrace as
 mod x86_64;
 #[cfg(target_arch = "x86_64")]
 pub use x86_64::*;
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+#[cfg(target_arch = "aarch64")]
+pub use aarch64::*;
 
 // ---------------------------------------------------------------- clone flags
 // include/uapi/linux/sched.h
@@ -365,6 +369,7 @@ mod tests {
             (h::SYS_MADVISE, nr::MADVISE),
             (h::SYS_GETPID, nr::GETPID),
             (h::SYS_CLONE, nr::CLONE),
+            #[cfg(target_arch = "x86_64")]
             (h::SYS_FORK, nr::FORK),
             (h::SYS_EXECVE, nr::EXECVE),
             (h::SYS_EXIT, nr::EXIT),

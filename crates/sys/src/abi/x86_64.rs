@@ -18,3 +18,11 @@ pub const ARCH_GET_FS: u64 = 0x1003;
 
 /// `AUDIT_ARCH_X86_64`: `seccomp_data.arch` on this architecture.
 pub const AUDIT_ARCH: u32 = linux_raw_sys::ptrace::AUDIT_ARCH_X86_64;
+
+/// `clone`'s argument order: x86_64 selects no CONFIG_CLONE_BACKWARDS*
+/// (only `CLONE_BACKWARDS if X86_32`, arch/x86/Kconfig), so kernel/fork.c's
+/// `SYSCALL_DEFINE5(clone, ...)` takes `(flags, newsp, parent_tidptr,
+/// child_tidptr, tls)`.
+pub const fn legacy_clone_args(flags: u64, newsp: u64, ptid: u64, ctid: u64, tls: u64) -> [u64; 5] {
+    [flags, newsp, ptid, ctid, tls]
+}
