@@ -260,7 +260,7 @@ pub(super) const ROWS: &[Row] = &[
     },
     Row {
         id: "A3",
-        function: "include/uapi/asm-generic/unistd.h (__NR_fork/__NR_vfork only under __ARCH_WANT_SYS_FORK/VFORK)",
+        function: "kernel/fork.c: SYSCALL_DEFINE0(fork) / SYSCALL_DEFINE0(vfork) (built only under __ARCH_WANT_SYS_FORK / __ARCH_WANT_SYS_VFORK, which arm64 does not define: include/uapi/asm-generic/unistd.h has no __NR_fork/__NR_vfork)",
         effect: fail(Errno::ENOSYS),
         reason: "arm64 has no fork or vfork system call (the generic syscall table); libc's fork() is clone(SIGCHLD) and vfork() is clone(CLONE_VM|CLONE_VFORK|SIGCHLD)",
         source: "arch/arm64/include/asm/unistd.h defines __ARCH_WANT_SYS_CLONE but neither __ARCH_WANT_SYS_FORK nor __ARCH_WANT_SYS_VFORK; kernel/fork.c SYSCALL_DEFINE0(fork) is #ifdef __ARCH_WANT_SYS_FORK; x86_64: arch/x86/entry/syscalls/syscall_64.tbl 57 fork, 58 vfork",
