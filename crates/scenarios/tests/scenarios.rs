@@ -122,7 +122,7 @@ fn group_verdict(
 }
 
 /// A known divergence of the running kernel build (ci/host-baseline.json,
-/// applied only on its `kernel_release`): the deciding rule and the case
+/// applied only on a release its `kernel_release` glob matches): the deciding rule and the case
 /// ids (`ID/CONTEXT` globs) it covers.
 #[derive(Clone)]
 struct Known {
@@ -137,7 +137,11 @@ fn host_known() -> Vec<Known> {
     };
     let b: serde_json::Value = serde_json::from_str(&text).expect("ci/host-baseline.json is JSON");
     let running = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    if b["kernel_release"].as_str() != Some(running.trim()) {
+    let measured_on = b["kernel_release"]
+        .as_str()
+        .and_then(|g| glob::Pattern::new(g).ok())
+        .is_some_and(|p| p.matches(running.trim()));
+    if !measured_on {
         return Vec::new();
     }
     b["divergences"]

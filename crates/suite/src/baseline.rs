@@ -6,7 +6,7 @@
 //! ```json
 //! {"schema": "forklore-baseline/1",
 //!  "note": "free text (optional)",
-//!  "kernel_release": "6.18.44-fc-v1252 (optional: the release it was measured on)",
+//!  "kernel_release": "6.18.*-fc-v* (optional: a glob of the releases it was measured on)",
 //!  "divergences": [
 //!    {"key": "E3:EINVAL -> success", "reason": "gVisor accepts ... (link)",
 //!     "ids": ["clone/*/root"], "count": 12, "first": "clone/flags=0x10000/root"}
@@ -55,10 +55,11 @@ pub struct Baseline {
     pub schema: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// The kernel release (`uname -r`) whose divergences these are, when
-    /// the baseline is about one kernel build rather than an environment.
-    /// Informational for `check --expect`; the project's own tests apply a
-    /// baseline of the host only on that release.
+    /// A glob of the kernel releases (`uname -r`) whose divergences these
+    /// are, when the baseline is about one kernel family rather than an
+    /// environment. Informational for `check --expect`; the project's own
+    /// tests apply a baseline of the host only on a matching release
+    /// ([`Baseline::measured_on`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_release: Option<String>,
     pub divergences: Vec<Entry>,
@@ -101,11 +102,25 @@ impl ExpectReport {
 }
 
 impl Baseline {
+    /// Whether `release` matches `kernel_release` (a glob; an exact release
+    /// is a glob without wildcards). A baseline without one, or with a
+    /// pattern that is not a glob, matches nothing.
+    pub fn measured_on(&self, release: &str) -> bool {
+        self.kernel_release
+            .as_deref()
+            .and_then(|g| glob::Pattern::new(g).ok())
+            .is_some_and(|p| p.matches(release.trim()))
+    }
+
     /// Parse and validate a baseline file's text. The error is one line.
     pub fn parse(text: &str) -> Result<Baseline, String> {
         let b: Baseline = serde_json::from_str(text).map_err(|e| format!("not a baseline: {e}"))?;
         if b.schema != SCHEMA {
             return Err(format!("schema {:?}, expected {SCHEMA:?}", b.schema));
+        }
+        if let Some(g) = &b.kernel_release {
+            glob::Pattern::new(g)
+                .map_err(|e| format!("kernel_release {g:?} is not a glob: {e}"))?;
         }
         for (i, e) in b.divergences.iter().enumerate() {
             let n = i + 1;
@@ -404,5 +419,24 @@ mod tests {
         assert_eq!(reasons, vec![TODO, TODO, "sandbox limit"]);
         assert!(Baseline::from_report(&json!({"schema": "forklore-bench/1"})).is_err());
         assert!(Baseline::from_report(&json!({"cases": []})).is_err());
+    }
+
+    #[test]
+    fn kernel_release_is_a_glob_of_the_builds_it_was_measured_on() {
+        let parse = |k: &str| {
+            Baseline::parse(
+                &json!({"schema": SCHEMA, "kernel_release": k, "divergences": []}).to_string(),
+            )
+        };
+        let family = parse("6.18.*-fc-v*").unwrap();
+        assert!(family.measured_on("6.18.44-fc-v1252\n"));
+        assert!(family.measured_on("6.18.44-fc-v1272"));
+        assert!(!family.measured_on("6.12.118-amd64"));
+        let exact = parse("6.1.0-40-amd64").unwrap();
+        assert!(exact.measured_on("6.1.0-40-amd64"));
+        assert!(!exact.measured_on("6.1.0-41-amd64"));
+        let none = Baseline::parse(&json!({"schema": SCHEMA, "divergences": []}).to_string());
+        assert!(!none.unwrap().measured_on("6.18.44-fc-v1252"));
+        assert!(parse("6.18.[").unwrap_err().contains("kernel_release"));
     }
 }
