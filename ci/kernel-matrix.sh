@@ -5,6 +5,11 @@
 #   ci/kernel-matrix.sh [--kernels "5.10 6.1 6.12 7.2 7.3"] [--out DIR] [--full] [--user|--no-user]
 #                       [--all-cases] [--no-install] [--no-build] [--accel auto|kvm|tcg]
 #                       [--timeout SECS] [--cpu MODEL] [--mem SIZE]
+#   ci/kernel-matrix.sh --arch arm64 [ci/arm64-matrix.sh's options]
+#
+# --arch x86_64 (the default) is this script; --arch arm64 (or aarch64) hands
+# every other option to ci/arm64-matrix.sh (Debian's arm64 6.1 and 6.12 under
+# qemu-system-aarch64).
 #
 # What it does, per kernel series:
 #   1. (unless --no-install) apt-get installs qemu-system-x86, busybox-static,
@@ -33,7 +38,8 @@
 #      consistent with what was observed, which must contain the real one.
 #
 # Exit status: 0 if every run produced a report with no fail and no broken
-# case and every fingerprint's range contains the kernel's version; 1 if some run had fail/broken cases or no report; 2 on usage errors.
+# case and every fingerprint's range contains the kernel's version; 1 if
+# some run had fail/broken cases or no report; 2 on usage errors.
 set -euo pipefail
 
 # ------------------------------------------------------------------ options --
@@ -54,7 +60,26 @@ KCACHE=${FORKLORE_KERNEL_CACHE:-/var/cache/forklore-kernels}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-matrix}
 TRIPLE=x86_64-unknown-linux-gnu
 
-usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; }
+
+# --arch: pick the script before parsing anything else.
+ARCH=x86_64
+REST=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --arch)
+            [ $# -ge 2 ] || { echo "kernel-matrix: --arch needs x86_64 or arm64" >&2; exit 2; }
+            ARCH=$2; shift 2 ;;
+        --arch=*) ARCH=${1#--arch=}; shift ;;
+        *) REST+=("$1"); shift ;;
+    esac
+done
+set -- ${REST[@]+"${REST[@]}"}
+case "$ARCH" in
+    x86_64|amd64|x86-64) ;;
+    arm64|aarch64) exec "$(dirname "$0")/arm64-matrix.sh" "$@" ;;
+    *) echo "kernel-matrix: --arch $ARCH: expected x86_64 or arm64" >&2; exit 2 ;;
+esac
 
 while [ $# -gt 0 ]; do
     case "$1" in
