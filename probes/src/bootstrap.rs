@@ -83,12 +83,18 @@ pub(crate) fn probe_main() -> i32 {
     };
     // Read before any context remounts /proc.
     let outer_hidden = observe::outer_pid_levels_known().err();
+    // No probe case needs kernel threads; listed so a report says why the
+    // lifecycle-kthread scenarios skip.
+    let no_kthreads = observe::kernel_threads_visible().err();
     // Facilities found missing before the fork, for the worker's context.
-    let missing: Vec<(&str, String)> =
-        [("subreaper", &no_subreaper), ("pidns-outer", &outer_hidden)]
-            .into_iter()
-            .filter_map(|(f, why)| Some((f, why.clone()?)))
-            .collect();
+    let missing: Vec<(&str, String)> = [
+        ("subreaper", &no_subreaper),
+        ("pidns-outer", &outer_hidden),
+        ("kthreads", &no_kthreads),
+    ]
+    .into_iter()
+    .filter_map(|(f, why)| Some((f, why.clone()?)))
+    .collect();
     if no_subreaper.is_some() {
         let _ = nix::unistd::setpgid(nix::unistd::Pid::from_raw(0), nix::unistd::Pid::from_raw(0));
     }

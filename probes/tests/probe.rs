@@ -409,6 +409,11 @@ fn set_tid() -> Ran {
     if !is_root() {
         return skip("set_tid needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE");
     }
+    // set_tid is judged against every pid namespace level above the
+    // caller's: from inside a nested one they cannot be read.
+    if let Err(why) = forklore_observe::outer_pid_levels_known() {
+        return skip(&why);
+    }
     let st = |entries: Vec<TidSpec>| {
         let mut r = Request::clone3(0, 17);
         let n = entries.len() as u64;
@@ -574,6 +579,11 @@ fn userns_limit_zero() -> Ran {
 fn pid_namespace_init_context() -> Ran {
     if !is_root() {
         return skip("pidns-init needs CAP_SYS_ADMIN");
+    }
+    // set_tid is judged against every pid namespace level above the
+    // caller's: from inside a nested one they cannot be read.
+    if let Err(why) = forklore_observe::outer_pid_levels_known() {
+        return skip(&why);
     }
     let st = |entries: Vec<TidSpec>| {
         let mut r = Request::clone3(0, 17);

@@ -180,6 +180,51 @@ fn in_a_nested_pid_namespace_only_set_tid_cases_skip() {
     assert!(skipped > 0 && kept > 0, "{skipped} skipped, {kept} kept");
 }
 
+/// Without kernel threads in /proc (a pid namespace with its own /proc, a
+/// sandbox): the kthread scenarios skip naming it, the context lists it as
+/// missing, the other scenarios keep their verdicts.
+#[test]
+fn without_kernel_threads_only_the_kthread_scenarios_skip() {
+    let args = [
+        "check",
+        "--quick",
+        "--filter",
+        "lifecycle/kthread/*",
+        "--filter",
+        "lifecycle/session/*",
+        "--filter",
+        "order/*",
+        "--format",
+        "json",
+        "--all-cases",
+    ];
+    let normal = verdicts(&json(&run(&args, None)));
+    let r = json(&run(&args, Some("kthreads")));
+    assert_eq!(r["summary"]["broken"], 0, "{}", r["summary"]);
+    let sim = verdicts(&r);
+    assert_eq!(normal.len(), sim.len());
+    let (mut skipped, mut kept) = (0, 0);
+    for (id, (v, why)) in &sim {
+        if id.starts_with("lifecycle/kthread/") {
+            assert_eq!(v, "skip", "{id}");
+            assert!(why.contains("no kernel threads"), "{id}: {why}");
+            skipped += 1;
+        } else {
+            assert_eq!(v, &normal[id].0, "{id}: {why}");
+            kept += 1;
+        }
+    }
+    assert!(skipped > 0 && kept > 0, "{skipped} skipped, {kept} kept");
+    let listed = r["contexts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["detected"]["missing"].as_array())
+        .flatten()
+        .any(|m| m["facility"] == "kthreads");
+    assert!(listed, "kthreads listed as missing: {}", r["contexts"]);
+}
+
 #[test]
 fn the_kernel_version_says_where_it_came_from() {
     let args = [

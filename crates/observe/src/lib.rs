@@ -604,6 +604,39 @@ pub fn outer_pid_levels_known() -> Result<(), String> {
     ))
 }
 
+/// Whether /proc shows the initial pid namespace's kernel threads:
+/// kthreadd at pid 2 with PF_KTHREAD in its flags (kernel/kthread.c
+/// kthreadd; include/linux/sched.h PF_KTHREAD). Not from inside a nested
+/// pid namespace with its own /proc (pid 2 is a user process or absent
+/// there) nor in a sandbox that has no kernel threads; `Err` says what was
+/// seen.
+pub fn kernel_threads_visible() -> Result<(), String> {
+    if simulated_missing("kthreads") {
+        return Err(format!(
+            "no kernel threads are visible in /proc (simulated by {SIMULATE_ENV})"
+        ));
+    }
+    let nspid = self_nspid();
+    if nspid.len() > 1 {
+        return Err(format!(
+            "in a nested pid namespace (NSpid {nspid:?}): no kernel threads are visible"
+        ));
+    }
+    let flags: Option<u64> = stat_field("2", 9).and_then(|f| f.parse().ok());
+    match flags {
+        Some(f) if f & forklore_model::kthread::PF_KTHREAD != 0 => Ok(()),
+        Some(_) => Err(
+            "/proc shows pid 2 as a user process, not kthreadd (a pid namespace with its own \
+             /proc): no kernel threads are visible"
+                .into(),
+        ),
+        None => Err(
+            "/proc shows no pid 2 (a pid namespace or a sandbox): no kernel threads are visible"
+                .into(),
+        ),
+    }
+}
+
 /// Facts the probe knows from arranging the context, which /proc cannot
 /// tell from inside (e.g. how deep a nested user namespace is).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,19 +14,7 @@ use forklore_sys::ptrace as pt;
 
 /// /proc must show the initial pid namespace's kernel threads.
 fn need_kthreadd() -> Result<(), Abort> {
-    let nspid = forklore_observe::self_nspid();
-    if nspid.len() > 1 {
-        return Err(Abort::Skip(format!(
-            "in a nested pid namespace (NSpid {nspid:?}): no kernel threads are visible"
-        )));
-    }
-    if !std::path::Path::new("/proc/2/stat").exists() {
-        return Err(Abort::Skip(
-            "/proc shows no pid 2 (a pid namespace or a sandbox): no kernel threads to observe"
-                .into(),
-        ));
-    }
-    Ok(())
+    forklore_observe::kernel_threads_visible().map_err(Abort::Skip)
 }
 
 fn flags(pid: i32) -> Option<u64> {
