@@ -174,7 +174,11 @@ fn orphan_group(stop: bool, watch: &[&str]) -> Result<Check, Abort> {
     }
     let mut check = f.done()?;
     if !subreaper {
-        check.note = Some("not a child subreaper: the orphans went to the scenario process".into());
+        check.note = Some(
+            "not a child subreaper: the orphans went to the pid namespace's init (outside A's \
+             session, so the group is orphaned all the same)"
+                .into(),
+        );
     }
     Ok(check)
 }
