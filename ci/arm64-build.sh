@@ -131,7 +131,6 @@ in_chroot env -i HOME=/root PATH=/usr/bin:/bin LANG=C.UTF-8 \
     CARGO_HOME=/root/.cargo CARGO_TARGET_DIR=/src/target CARGO_BUILD_JOBS="$JOBS" \
     RUSTFLAGS='-C target-feature=+crt-static' \
     CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
-    CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64-static \
     sh -c "cd /src/forklore && cargo build --release --locked --target $TRIPLE -p forklore" >&2
 log "built in $(( $(date +%s) - t0 )) s"
 BIN="$CHROOT/src/target/$TRIPLE/release/forklore"
@@ -139,12 +138,16 @@ file_out=$(file -b "$BIN" 2>/dev/null || true)
 log "$BIN: ${file_out:-$(head -c 20 "$BIN" | od -An -c | head -1)}"
 
 if [ "$TEST" = 1 ]; then
-    log "model unit tests as arm64 code under qemu-aarch64 (user mode)"
+    # Debian's qemu-user-static installed qemu-aarch64-static up to qemu 9;
+    # since 10 (sid) the static binary is plain qemu-aarch64.
+    RUNNER=qemu-aarch64-static
+    [ -x "$CHROOT/usr/bin/$RUNNER" ] || RUNNER=qemu-aarch64
+    log "model unit tests as arm64 code under $RUNNER (user mode)"
     in_chroot env -i HOME=/root PATH=/usr/bin:/bin LANG=C.UTF-8 \
         CARGO_HOME=/root/.cargo CARGO_TARGET_DIR=/src/target CARGO_BUILD_JOBS="$JOBS" \
         RUSTFLAGS='-C target-feature=+crt-static' \
         CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
-        CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64-static \
+        CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$RUNNER" \
         sh -c "cd /src/forklore && cargo test --release --locked --target $TRIPLE -p forklore-model --lib" >&2
 fi
 

@@ -41,6 +41,19 @@ pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
 pub const AT_EMPTY_PATH: u32 = 0x1000;
 pub const AT_EXECVE_CHECK: u32 = 0x10000;
 
+/// The failed-name error came before the flags check up to a release
+/// between 6.19 and 7.2 (6.18 and 6.12 checked the name first; 7.2.13's
+/// source does not).
+const UP_TO_7_1: &[VersionRange] = &[VersionRange {
+    from: KernelVersion::new(3, 19, 0),
+    to: Some(KernelVersion::new(7, 1, 255)),
+}];
+const SINCE_7_2: &[VersionRange] = &[VersionRange {
+    from: KernelVersion::new(7, 2, 0),
+    to: None,
+}];
+const ORDER_CHANGE: &str = "the release that moved the failed-name check after the flags check (the struct filename CLASS conversion of execveat) lies between 6.19 and 7.2 and is not pinned down: 6.18 (this host) and Debian 6.12 check the name first, Debian 7.2.13's source and kernel the flags";
+
 const SINCE_6_14: &[VersionRange] = &[VersionRange {
     from: KernelVersion::new(6, 14, 0),
     to: None,
@@ -48,9 +61,26 @@ const SINCE_6_14: &[VersionRange] = &[VersionRange {
 
 /// The execveat rules, in the order the kernel checks them.
 pub static EXECVEAT_RULES: &[RuleInfo] = &[
-    rule("L-EXECAT-ENOENT-EMPTY", "fs/namei.c: getname_uflags (from the execveat entry)", Some(Errno::ENOENT),
-        "an empty path without AT_EMPTY_PATH; the name is copied before the flags are looked at",
-        "fs/exec.c SYSCALL_DEFINE5(execveat) -> getname_uflags(filename, flags): LOOKUP_EMPTY only with AT_EMPTY_PATH; execveat(2) ERRORS"),
+    RuleInfo {
+        id: "L-EXECAT-ENOENT-EMPTY",
+        function: "fs/namei.c: getname_uflags (from the execveat entry)",
+        errno: Some(Errno::ENOENT),
+        reason: "an empty path without AT_EMPTY_PATH; do_execveat_common returns the failed name's error before the flags are looked at",
+        source: "fs/exec.c SYSCALL_DEFINE5(execveat) -> getname_uflags(filename, flags): LOOKUP_EMPTY only with AT_EMPTY_PATH; do_execveat_common: if (IS_ERR(filename)) return PTR_ERR(filename), before alloc_bprm -> do_open_execat; execveat(2) ERRORS. Observed on 6.18 (host) and Debian 5.10, 6.1, 6.12",
+        versions: UP_TO_7_1,
+        uncertain: Some(ORDER_CHANGE),
+        arches: crate::ALL_ARCHES,
+    },
+    RuleInfo {
+        id: "L-EXECAT-ENOENT-EMPTY-LATE",
+        function: "fs/exec.c: do_open_execat (do_file_open of the failed name, after the flags check)",
+        errno: Some(Errno::ENOENT),
+        reason: "an empty path without AT_EMPTY_PATH and valid flags; the failed name's error comes from the open, after the flags check (an invalid flag is EINVAL first)",
+        source: "7.2.13 fs/exec.c: SYSCALL_DEFINE5(execveat) CLASS(filename_uflags, name) -> do_execveat_common -> CLASS(bprm) -> alloc_bprm -> do_open_execat: flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_EXECVE_CHECK) -> EINVAL, then do_file_open(fd, name) with the failed name -> ENOENT; no IS_ERR(filename) check before. Observed on Debian 7.2.13 under qemu",
+        versions: SINCE_7_2,
+        uncertain: Some(ORDER_CHANGE),
+        arches: crate::ALL_ARCHES,
+    },
     rule("L-EXECAT-EINVAL-FLAGS", "fs/exec.c: do_open_execat", Some(Errno::EINVAL),
         "a flag other than AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH",
         "fs/exec.c do_open_execat (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)); execveat(2) ERRORS"),
@@ -103,7 +133,8 @@ pub struct ExecveatFacts {
 /// The errno of the call, or None when the new image runs.
 pub fn execveat_error(k: KernelVersion, f: &ExecveatFacts) -> Expect<Option<Errno>> {
     let by = |rule, value| Expect { value, rule };
-    if f.empty_path && f.flags & AT_EMPTY_PATH == 0 {
+    let bad_name = f.empty_path && f.flags & AT_EMPTY_PATH == 0;
+    if bad_name && crate::lifecycle::applies("L-EXECAT-ENOENT-EMPTY", k) {
         return by("L-EXECAT-ENOENT-EMPTY", Some(Errno::ENOENT));
     }
     let mut valid = AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH;
@@ -112,6 +143,9 @@ pub fn execveat_error(k: KernelVersion, f: &ExecveatFacts) -> Expect<Option<Errn
     }
     if f.flags & !valid != 0 {
         return by("L-EXECAT-EINVAL-FLAGS", Some(Errno::EINVAL));
+    }
+    if bad_name {
+        return by("L-EXECAT-ENOENT-EMPTY-LATE", Some(Errno::ENOENT));
     }
     if !f.empty_path && f.final_symlink && f.flags & AT_SYMLINK_NOFOLLOW != 0 {
         return by("L-EXECAT-ELOOP-NOFOLLOW", Some(Errno::ELOOP));
@@ -231,5 +265,24 @@ mod tests {
             Some(Errno::EINVAL)
         );
         assert_eq!(execveat_error(k, &check).value, None);
+    }
+
+    #[test]
+    fn an_empty_name_with_a_bad_flag_is_einval_from_7_2() {
+        let f = ExecveatFacts {
+            runnable: true,
+            empty_path: true,
+            flags: 2,
+            ..Default::default()
+        };
+        let at = |a, b, c| execveat_error(KernelVersion::new(a, b, c), &f);
+        assert_eq!(at(6, 18, 0).value, Some(Errno::ENOENT));
+        assert_eq!(at(6, 18, 0).rule, "L-EXECAT-ENOENT-EMPTY");
+        assert_eq!(at(7, 2, 13).value, Some(Errno::EINVAL));
+        assert_eq!(at(7, 2, 13).rule, "L-EXECAT-EINVAL-FLAGS");
+        let valid = ExecveatFacts { flags: 0, ..f };
+        let late = execveat_error(KernelVersion::new(7, 3, 0), &valid);
+        assert_eq!(late.value, Some(Errno::ENOENT));
+        assert_eq!(late.rule, "L-EXECAT-ENOENT-EMPTY-LATE");
     }
 }
