@@ -542,7 +542,7 @@ for s in $KERNELS; do
         done
         f="$OUT/$tag.fingerprint.json"
         if [ -s "$f" ]; then
-            jq -r '"   fingerprint: consistent \(.consistent | join(", ")) for the claimed \(.claimed): \(.verdict) (\(.creation_cases) + \(.lifecycle_cases) cases, \(.duration_s|floor)s)"' "$f"
+            jq -r '"   fingerprint: \(if .claimed_consistent then "ok" else "MISMATCH" end): consistent versions \(if (.consistent | length) > 0 then (.consistent | join(", ")) else "none" end), claimed \(.claimed): \(.verdict) (\(.creation_cases) + \(.lifecycle_cases) cases, \(.duration_s|floor)s)"' "$f"
             if [ "$(jq '.claimed_consistent' "$f")" != true ]; then
                 STATUS=1
             fi
