@@ -204,6 +204,10 @@ export PATH=/bin HOME=/root
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# Pseudo-terminals (the controlling-terminal scenario): opening /dev/ptmx
+# looks up the devpts instance at /dev/pts (devpts_acquire), ENOENT without.
+mkdir -p /dev/pts
+mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts 2>/dev/null || true
 mount -t tmpfs tmpfs /tmp
 chmod 1777 /tmp
 mount -t tmpfs tmpfs /out
