@@ -185,7 +185,8 @@ fn group_verdict(r: &Report, group: &str, is_root: bool) -> Result<Completion, F
                 let why = c.reason.as_deref().unwrap_or("");
                 missing.iter().any(|m| why.contains(m.as_str()))
             });
-        return if is_root && !(all_missing && !listed.is_empty()) {
+        let excused = all_missing && !listed.is_empty();
+        return if is_root && !excused {
             Err(msg.into())
         } else {
             Ok(Completion::ignored_with(msg))
