@@ -218,7 +218,9 @@ fetch_kernel() {
 # cache, else /boot/vmlinuz-<series>.*.
 find_kernel_offline() {
     local series=$1 f
-    f=$(ls -d "$KCACHE"/linux-{image,binary}-"$series"[.-]*/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1 || true)
+    # amd64 packages only: ci/arm64-matrix.sh extracts its arm64 kernels
+    # into the same cache.
+    f=$(ls -d "$KCACHE"/linux-{image,binary}-"$series"[.-]*amd64[-_]*/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1 || true)
     if [ -z "$f" ]; then
         f=$(ls /boot/vmlinuz-"$series"[.-]* 2>/dev/null | sort -V | tail -n 1 || true)
     fi
