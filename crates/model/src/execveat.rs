@@ -16,25 +16,6 @@ const SINCE_3_19: &[VersionRange] = &[VersionRange {
     to: None,
 }];
 
-const fn rule(
-    id: &'static str,
-    function: &'static str,
-    errno: Option<Errno>,
-    reason: &'static str,
-    source: &'static str,
-) -> RuleInfo {
-    RuleInfo {
-        id,
-        function,
-        errno,
-        reason,
-        source,
-        versions: SINCE_3_19,
-        uncertain: None,
-        arches: crate::ALL_ARCHES,
-    }
-}
-
 /// `AT_SYMLINK_NOFOLLOW`, `AT_EMPTY_PATH` and `AT_EXECVE_CHECK`
 /// (include/uapi/linux/fcntl.h).
 pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
@@ -81,9 +62,9 @@ pub static EXECVEAT_RULES: &[RuleInfo] = &[
         uncertain: Some(ORDER_CHANGE),
         arches: crate::ALL_ARCHES,
     },
-    rule("L-EXECAT-EINVAL-FLAGS", "fs/exec.c: do_open_execat", Some(Errno::EINVAL),
+    rule!("L-EXECAT-EINVAL-FLAGS", "fs/exec.c: do_open_execat", Some(Errno::EINVAL),
         "a flag other than AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH",
-        "fs/exec.c do_open_execat (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)); execveat(2) ERRORS"),
+        "fs/exec.c do_open_execat (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)); execveat(2) ERRORS", SINCE_3_19, None),
     RuleInfo {
         id: "L-EXECAT-EXECVE-CHECK",
         function: "fs/exec.c: do_open_execat / bprm_execve (AT_EXECVE_CHECK)",
@@ -94,21 +75,21 @@ pub static EXECVEAT_RULES: &[RuleInfo] = &[
         uncertain: Some("first release 6.14 not verified against a 6.13 kernel"),
         arches: crate::ALL_ARCHES,
     },
-    rule("L-EXECAT-ELOOP-NOFOLLOW", "fs/exec.c: do_open_execat (AT_SYMLINK_NOFOLLOW clears LOOKUP_FOLLOW)", Some(Errno::ELOOP),
+    rule!("L-EXECAT-ELOOP-NOFOLLOW", "fs/exec.c: do_open_execat (AT_SYMLINK_NOFOLLOW clears LOOKUP_FOLLOW)", Some(Errno::ELOOP),
         "AT_SYMLINK_NOFOLLOW and the path's last component is a symbolic link",
-        "fs/exec.c do_open_execat; execveat(2) ERRORS"),
-    rule("L-EXECAT-DIRFD", "fs/exec.c: do_open_execat (do_filp_open(fd, name))", None,
+        "fs/exec.c do_open_execat; execveat(2) ERRORS", SINCE_3_19, None),
+    rule!("L-EXECAT-DIRFD", "fs/exec.c: do_open_execat (do_filp_open(fd, name))", None,
         "a relative path is resolved against dirfd: the file there runs",
-        "fs/exec.c do_open_execat; execveat(2)"),
-    rule("L-EXECAT-EMPTY-PATH", "fs/exec.c: do_open_execat (LOOKUP_EMPTY)", None,
+        "fs/exec.c do_open_execat; execveat(2)", SINCE_3_19, None),
+    rule!("L-EXECAT-EMPTY-PATH", "fs/exec.c: do_open_execat (LOOKUP_EMPTY)", None,
         "AT_EMPTY_PATH with an empty path runs the file dirfd refers to (an O_PATH descriptor, a memfd)",
-        "fs/exec.c do_open_execat; execveat(2) (fexecve)"),
-    rule("L-EXECAT-SCRIPT-FD", "fs/exec.c: alloc_bprm (bprm->filename = \"/dev/fd/N\")", None,
+        "fs/exec.c do_open_execat; execveat(2) (fexecve)", SINCE_3_19, None),
+    rule!("L-EXECAT-SCRIPT-FD", "fs/exec.c: alloc_bprm (bprm->filename = \"/dev/fd/N\")", None,
         "a script run through a descriptor that stays open across the exec: its interpreter gets /dev/fd/N as the script's path",
-        "fs/exec.c alloc_bprm; fs/binfmt_script.c load_script; execveat(2) NOTES"),
-    rule("L-EXECAT-SCRIPT-CLOEXEC", "fs/binfmt_script.c: load_script (BINPRM_FLAGS_PATH_INACCESSIBLE)", Some(Errno::ENOENT),
+        "fs/exec.c alloc_bprm; fs/binfmt_script.c load_script; execveat(2) NOTES", SINCE_3_19, None),
+    rule!("L-EXECAT-SCRIPT-CLOEXEC", "fs/binfmt_script.c: load_script (BINPRM_FLAGS_PATH_INACCESSIBLE)", Some(Errno::ENOENT),
         "a script run through a close-on-exec descriptor: its /dev/fd/N path would be gone after the exec, so load_script gives up",
-        "fs/exec.c alloc_bprm (close_on_exec(fd) -> BINPRM_FLAGS_PATH_INACCESSIBLE); fs/binfmt_script.c load_script; execveat(2) NOTES"),
+        "fs/exec.c alloc_bprm (close_on_exec(fd) -> BINPRM_FLAGS_PATH_INACCESSIBLE); fs/binfmt_script.c load_script; execveat(2) NOTES", SINCE_3_19, None),
 ];
 
 /// What an execveat call looks like to the checks above.

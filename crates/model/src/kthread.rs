@@ -9,70 +9,44 @@
 use crate::errno::Errno;
 use crate::lifecycle::Expect;
 use crate::prediction::{RuleInfo, VersionRange};
-use crate::version::KernelVersion;
+use crate::ruledef::{by, from, kv};
 use serde::{Deserialize, Serialize};
 
-const fn from(major: u32, minor: u32, patch: u32) -> VersionRange {
-    VersionRange {
-        from: KernelVersion::new(major, minor, patch),
-        to: None,
-    }
-}
-
 /// kthreadd (73c279927f89, 2.6.22).
-const KTHREADD: &[VersionRange] = &[from(2, 6, 22)];
+const KTHREADD: &[VersionRange] = &[from(kv(2, 6, 22))];
 /// PF_KTHREAD (2.6.27).
-const PF_KTHREAD_SINCE: &[VersionRange] = &[from(2, 6, 27)];
-
-const fn by<T>(rule: &'static str, value: T) -> Expect<T> {
-    Expect { value, rule }
-}
-
-macro_rules! rule {
-    ($id:expr, $f:expr, $errno:expr, $reason:expr, $source:expr, $versions:expr) => {
-        RuleInfo {
-            id: $id,
-            function: $f,
-            errno: $errno,
-            reason: $reason,
-            source: $source,
-            versions: $versions,
-            uncertain: None,
-            arches: crate::ALL_ARCHES,
-        }
-    };
-}
+const PF_KTHREAD_SINCE: &[VersionRange] = &[from(kv(2, 6, 27))];
 
 /// The kernel-thread rule table.
 pub static KTHREAD_RULES: &[RuleInfo] = &[
     rule!("K-KTHREADD", "init/main.c: rest_init", None,
         "rest_init starts kernel_init (pid 1) and then kthreadd, which gets pid 2; its parent is the idle task, shown as ppid 0",
         "init/main.c rest_init: kernel_thread(kthreadd, ...) after user_mode_thread(kernel_init, ...); fs/proc/array.c do_task_stat (ppid of a task whose parent is pid 0)",
-        KTHREADD),
+        KTHREADD, None),
     rule!("K-PARENT", "kernel/kthread.c: kthreadd / create_kthread", None,
         "every other kernel thread is created by kthreadd (kthread_create_on_node queues the request to it), so its ppid is 2",
         "kernel/kthread.c create_kthread: kernel_thread(kthread, create, ...) run by kthreadd",
-        KTHREADD),
+        KTHREADD, None),
     rule!("K-PF-KTHREAD", "include/linux/sched.h: PF_KTHREAD", None,
         "kernel threads carry PF_KTHREAD (0x00200000) in task->flags, shown in /proc/<pid>/stat field 9",
         "include/linux/sched.h #define PF_KTHREAD 0x00200000; fs/proc/array.c do_task_stat (task->flags)",
-        PF_KTHREAD_SINCE),
+        PF_KTHREAD_SINCE, None),
     rule!("K-NO-MM", "fs/proc/base.c, fs/proc/array.c, fs/proc/task_mmu.c", None,
         "a kernel thread has no mm: /proc/<pid>/cmdline and maps read empty and status has no VmSize line",
         "fs/proc/base.c get_mm_cmdline (no mm: 0 bytes); fs/proc/task_mmu.c proc_maps_open -> proc_mem_open (no mm: nothing to show); fs/proc/array.c proc_pid_status: task_mem only if (mm)",
-        KTHREADD),
+        KTHREADD, None),
     rule!("K-SIGIGN", "kernel/kthread.c: kthreadd -> kernel/signal.c: ignore_signals", None,
         "kthreadd sets every handler to SIG_IGN, so /proc/2/status SigIgn has all 64 bits",
         "kernel/kthread.c kthreadd: ignore_signals(tsk); fs/proc/array.c collect_sigign_sigcatch",
-        KTHREADD),
+        KTHREADD, None),
     rule!("K-KILL-PERM", "kernel/signal.c: check_kill_permission", Some(Errno::EPERM),
         "kill from a uid that matches none of kthreadd's (root's) ids, without CAP_KILL, is refused before anything else, signal 0 included",
         "kernel/signal.c check_kill_permission / kill_ok_by_cred",
-        KTHREADD),
+        KTHREADD, None),
     rule!("K-KILL-IGNORED", "kernel/signal.c: prepare_signal -> sig_ignored -> sig_task_ignored", None,
         "a permitted kill of kthreadd returns 0 but the signal is dropped (its handler is SIG_IGN, SIGKILL included): kthreadd lives on",
         "kernel/signal.c sig_task_ignored -> sig_handler_ignored (SIG_IGN); __send_signal_locked returns 0 for an ignored signal",
-        KTHREADD),
+        KTHREADD, None),
 ];
 
 /// Look a kernel-thread rule up by id.

@@ -6,6 +6,8 @@
 
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod ruledef;
 pub mod arch;
 pub mod context;
 pub mod errno;

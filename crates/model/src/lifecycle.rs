@@ -8,6 +8,7 @@
 
 use crate::errno::Errno;
 use crate::prediction::{RuleInfo, VersionRange};
+use crate::ruledef::{from, kv, span, Y};
 use crate::version::KernelVersion;
 use serde::{Deserialize, Serialize};
 
@@ -22,42 +23,6 @@ impl<T> Expect<T> {
     const fn by(rule: &'static str, value: T) -> Self {
         Expect { value, rule }
     }
-}
-
-const fn kv(major: u32, minor: u32, patch: u32) -> KernelVersion {
-    KernelVersion::new(major, minor, patch)
-}
-const fn from(v: KernelVersion) -> VersionRange {
-    VersionRange { from: v, to: None }
-}
-const fn span(a: KernelVersion, b: KernelVersion) -> VersionRange {
-    VersionRange {
-        from: a,
-        to: Some(b),
-    }
-}
-
-/// Patch number meaning "every point release of this x.y series" (5.10.y is past 255).
-const Y: u32 = u32::MAX;
-
-const ALWAYS: &[VersionRange] = &[from(kv(2, 6, 0))];
-
-macro_rules! rule {
-    ($id:expr, $f:expr, $errno:expr, $reason:expr, $source:expr) => {
-        rule!($id, $f, $errno, $reason, $source, ALWAYS, None)
-    };
-    ($id:expr, $f:expr, $errno:expr, $reason:expr, $source:expr, $versions:expr, $unc:expr) => {
-        RuleInfo {
-            id: $id,
-            function: $f,
-            errno: $errno,
-            reason: $reason,
-            source: $source,
-            versions: $versions,
-            uncertain: $unc,
-            arches: crate::ALL_ARCHES,
-        }
-    };
 }
 
 /// dcd46d897adb "exec: Force single empty string when argv is empty":

@@ -10,46 +10,10 @@
 use crate::errno::Errno;
 use crate::flags::{CLONE_PTRACE, CLONE_UNTRACED, CLONE_VFORK};
 use crate::lifecycle::{Expect, SIGCHLD};
-use crate::prediction::{RuleInfo, VersionRange};
+use crate::prediction::RuleInfo;
+use crate::ruledef::{by, from, kv, span};
 use crate::version::KernelVersion;
 use serde::{Deserialize, Serialize};
-
-const fn kv(major: u32, minor: u32, patch: u32) -> KernelVersion {
-    KernelVersion::new(major, minor, patch)
-}
-const fn from(v: KernelVersion) -> VersionRange {
-    VersionRange { from: v, to: None }
-}
-const fn span(a: KernelVersion, b: KernelVersion) -> VersionRange {
-    VersionRange {
-        from: a,
-        to: Some(b),
-    }
-}
-
-const ALWAYS: &[VersionRange] = &[from(kv(2, 6, 0))];
-
-const fn by<T>(rule: &'static str, value: T) -> Expect<T> {
-    Expect { value, rule }
-}
-
-macro_rules! rule {
-    ($id:expr, $f:expr, $errno:expr, $reason:expr, $source:expr) => {
-        rule!($id, $f, $errno, $reason, $source, ALWAYS, None)
-    };
-    ($id:expr, $f:expr, $errno:expr, $reason:expr, $source:expr, $versions:expr, $unc:expr) => {
-        RuleInfo {
-            id: $id,
-            function: $f,
-            errno: $errno,
-            reason: $reason,
-            source: $source,
-            versions: $versions,
-            uncertain: $unc,
-            arches: crate::ALL_ARCHES,
-        }
-    };
-}
 
 /// The ptrace rule table.
 pub static PTRACE_RULES: &[RuleInfo] = &[

@@ -9,84 +9,56 @@
 
 use crate::errno::Errno;
 use crate::lifecycle::Expect;
-use crate::prediction::{RuleInfo, VersionRange};
-use crate::version::KernelVersion;
-
-const ALWAYS: &[VersionRange] = &[VersionRange {
-    from: KernelVersion::new(2, 6, 0),
-    to: None,
-}];
-
-const fn rule(
-    id: &'static str,
-    function: &'static str,
-    errno: Option<Errno>,
-    reason: &'static str,
-    source: &'static str,
-) -> RuleInfo {
-    RuleInfo {
-        id,
-        function,
-        errno,
-        reason,
-        source,
-        versions: ALWAYS,
-        uncertain: None,
-        arches: crate::ALL_ARCHES,
-    }
-}
-
-const fn by<T>(rule: &'static str, value: T) -> Expect<T> {
-    Expect { value, rule }
-}
+use crate::prediction::RuleInfo;
+use crate::ruledef::by;
 
 /// Sessions, groups, orphans, the controlling terminal.
 pub static SESSION_RULES: &[RuleInfo] = &[
-    rule("L-SESS-INHERIT", "kernel/fork.c: copy_process (init_task_pid PIDTYPE_PGID, PIDTYPE_SID)", None,
+    rule!("L-SESS-INHERIT", "kernel/fork.c: copy_process (init_task_pid PIDTYPE_PGID, PIDTYPE_SID)", None,
         "a new process is attached to its creator's process group and session (fork, vfork, clone, clone3); a CLONE_THREAD task shares its group leader's",
         "kernel/fork.c copy_process: task_pgrp(current), task_session(current); credentials(7)"),
-    rule("L-SESS-SETSID", "kernel/sys.c: ksys_setsid", None,
+    rule!("L-SESS-SETSID", "kernel/sys.c: ksys_setsid", None,
         "setsid makes the caller the leader of a new session and of a new group: sid = pgid = pid, returned; the new session has no controlling terminal (proc_clear_tty)",
         "kernel/sys.c ksys_setsid; setsid(2)"),
-    rule("L-SESS-SETSID-EPERM", "kernel/sys.c: ksys_setsid", Some(Errno::EPERM),
+    rule!("L-SESS-SETSID-EPERM", "kernel/sys.c: ksys_setsid", Some(Errno::EPERM),
         "the caller is already a session leader, or a process group with the caller's pid as its id exists (the caller is a group leader)",
         "kernel/sys.c ksys_setsid (signal->leader; pid_task(sid, PIDTYPE_PGID)); setsid(2) ERRORS"),
-    rule("L-SESS-GETSID", "kernel/sys.c: getsid / getpgid", None,
+    rule!("L-SESS-GETSID", "kernel/sys.c: getsid / getpgid", None,
         "getsid/getpgid(0) name the caller's session/group; for another pid its session/group, also across sessions (Linux does not refuse that)",
         "kernel/sys.c do_getsid, do_getpgid; getsid(2) NOTES"),
-    rule("L-SESS-GET-ESRCH", "kernel/sys.c: getsid / getpgid (find_task_by_vpid)", Some(Errno::ESRCH),
+    rule!("L-SESS-GET-ESRCH", "kernel/sys.c: getsid / getpgid (find_task_by_vpid)", Some(Errno::ESRCH),
         "no process with that pid (a reaped child)", "kernel/sys.c do_getsid, do_getpgid; getsid(2), getpgid(2)"),
-    rule("L-PGRP-EINVAL", "kernel/sys.c: sys_setpgid", Some(Errno::EINVAL),
+    rule!("L-PGRP-EINVAL", "kernel/sys.c: sys_setpgid", Some(Errno::EINVAL),
         "a negative pgid, checked before the pid is looked up", "kernel/sys.c sys_setpgid (pgid < 0); setpgid(2)"),
-    rule("L-PGRP-ESRCH", "kernel/sys.c: sys_setpgid", Some(Errno::ESRCH),
+    rule!("L-PGRP-ESRCH", "kernel/sys.c: sys_setpgid", Some(Errno::ESRCH),
         "pid is neither the caller nor one of its children (a grandchild, a reaped pid)",
         "kernel/sys.c sys_setpgid (find_task_by_vpid; p != group_leader); setpgid(2)"),
-    rule("L-PGRP-EPERM-CHILD-SESSION", "kernel/sys.c: sys_setpgid", Some(Errno::EPERM),
+    rule!("L-PGRP-EPERM-CHILD-SESSION", "kernel/sys.c: sys_setpgid", Some(Errno::EPERM),
         "the child is in another session than the caller (it called setsid)",
         "kernel/sys.c sys_setpgid (task_session(p) != task_session(group_leader)); setpgid(2)"),
-    rule("L-PGRP-EACCES", "kernel/sys.c: sys_setpgid", Some(Errno::EACCES),
+    rule!("L-PGRP-EACCES", "kernel/sys.c: sys_setpgid", Some(Errno::EACCES),
         "the child has performed an execve (PF_FORKNOEXEC is clear)",
         "kernel/sys.c sys_setpgid (!(p->flags & PF_FORKNOEXEC)); setpgid(2)"),
-    rule("L-PGRP-EPERM-LEADER", "kernel/sys.c: sys_setpgid", Some(Errno::EPERM),
+    rule!("L-PGRP-EPERM-LEADER", "kernel/sys.c: sys_setpgid", Some(Errno::EPERM),
         "the process to move is a session leader", "kernel/sys.c sys_setpgid (p->signal->leader); setpgid(2)"),
-    rule("L-PGRP-EPERM-GROUP", "kernel/sys.c: sys_setpgid", Some(Errno::EPERM),
+    rule!("L-PGRP-EPERM-GROUP", "kernel/sys.c: sys_setpgid", Some(Errno::EPERM),
         "pgid != pid and no process group with that id exists in the caller's session (none at all, or one of another session)",
         "kernel/sys.c sys_setpgid (pid_task(pgrp, PIDTYPE_PGID); task_session(g) != task_session(group_leader)); setpgid(2)"),
-    rule("L-PGRP-OK", "kernel/sys.c: sys_setpgid (change_pid PIDTYPE_PGID)", None,
+    rule!("L-PGRP-OK", "kernel/sys.c: sys_setpgid (change_pid PIDTYPE_PGID)", None,
         "setpgid(pid, 0) and setpgid(pid, pid) make pid a group leader; setpgid(pid, g) moves it into group g of the same session",
         "kernel/sys.c sys_setpgid; setpgid(2)"),
-    rule("L-ORPHAN-HUP-CONT", "kernel/exit.c: exit_notify -> forget_original_parent -> reparent_leader -> kill_orphaned_pgrp", None,
+    rule!("L-ORPHAN-HUP-CONT", "kernel/exit.c: exit_notify -> forget_original_parent -> reparent_leader -> kill_orphaned_pgrp", None,
         "when a process group becomes orphaned (its last member's parent in another group of the same session exits) and a member is stopped, every member gets SIGHUP, then SIGCONT",
         "kernel/exit.c kill_orphaned_pgrp, will_become_orphaned_pgrp, has_stopped_jobs; POSIX.1-2017 XSH 2.4.3 / _exit(), 3.2.2.2"),
-    rule("L-ORPHAN-NOT-STOPPED", "kernel/exit.c: kill_orphaned_pgrp (has_stopped_jobs)", None,
+    rule!("L-ORPHAN-NOT-STOPPED", "kernel/exit.c: kill_orphaned_pgrp (has_stopped_jobs)", None,
         "a group that becomes orphaned with no stopped member gets no signal",
         "kernel/exit.c kill_orphaned_pgrp: the signals are sent only if has_stopped_jobs(pgrp)"),
-    rule("L-CTTY-SET", "drivers/tty/tty_jobctrl.c: tiocsctty / __proc_set_tty", None,
+    rule!("L-CTTY-SET", "drivers/tty/tty_jobctrl.c: tiocsctty / __proc_set_tty", None,
         "TIOCSCTTY by a session leader without a controlling terminal (on a terminal of no session) makes it the session's terminal, its foreground group the leader's group; processes the leader forks afterwards inherit it",
         "drivers/tty/tty_jobctrl.c tiocsctty, __proc_set_tty (tty->pgrp = task_pgrp(current)); kernel/fork.c copy_signal (tty_kref_get); tty_ioctl(4)"),
-    rule("L-CTTY-EPERM", "drivers/tty/tty_jobctrl.c: tiocsctty", Some(Errno::EPERM),
+    rule!("L-CTTY-EPERM", "drivers/tty/tty_jobctrl.c: tiocsctty", Some(Errno::EPERM),
         "TIOCSCTTY by a process that is not a session leader", "drivers/tty/tty_jobctrl.c tiocsctty (!current->signal->leader); tty_ioctl(4)"),
-    rule("L-CTTY-HUP", "drivers/tty/tty_jobctrl.c: disassociate_ctty(1) from do_exit", None,
+    rule!("L-CTTY-HUP", "drivers/tty/tty_jobctrl.c: disassociate_ctty(1) from do_exit", None,
         "when a session leader with a pseudo-terminal as controlling terminal exits, the terminal's foreground group gets SIGHUP (no SIGCONT on exit); other groups of the session get nothing from it",
         "kernel/exit.c do_exit (group_dead && signal->leader); drivers/tty/tty_jobctrl.c disassociate_ctty (TTY_DRIVER_TYPE_PTY: kill_pgrp(SIGHUP), SIGCONT only if !on_exit); credentials(7)"),
 ];
@@ -288,6 +260,7 @@ pub fn leader_exit_signals(foreground: bool) -> Expect<Vec<&'static str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::version::KernelVersion;
 
     #[test]
     fn rules_resolve_through_the_lifecycle_lookup() {
