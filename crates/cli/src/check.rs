@@ -116,6 +116,12 @@ pub(crate) fn host_context(
     }
 }
 
+/// The commands that observe (check, probe, fingerprint) refuse a /proc of
+/// another pid namespace (exit 2): every observation would be wrong.
+pub(crate) fn require_own_proc() -> Result<(), InputError> {
+    forklore_observe::proc_is_own_pid_namespace().map_err(InputError)
+}
+
 pub(crate) fn patterns(list: &[String]) -> Result<Vec<glob::Pattern>, InputError> {
     list.iter()
         .map(|f| glob::Pattern::new(f).map_err(|e| InputError(format!("--filter {f:?}: {e}"))))
@@ -146,6 +152,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, exit::Error> {
     let filters = patterns(&args.filter)?;
     let kernel = declared_kernel(args.kernel.as_deref())?;
     let host = host_context(kernel)?;
+    require_own_proc()?;
     let contexts = parse_contexts(args.contexts.as_deref())?;
     if let Some(out) = &args.output {
         files::check_output("--output", out)?;

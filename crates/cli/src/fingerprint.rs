@@ -38,6 +38,7 @@ pub struct FingerprintArgs {
 
 pub fn run(args: &FingerprintArgs) -> Result<i32, exit::Error> {
     let declared = declared_kernel(args.kernel.as_deref())?;
+    crate::check::require_own_proc()?;
     let info = forklore_observe::kernel_info();
     let (claimed, source) = match (declared, info.version) {
         (Some(k), _) => (k, "declared with --kernel".to_string()),

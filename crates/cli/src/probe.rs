@@ -61,11 +61,13 @@ fn run_inner(args: &ProbeArgs) -> Result<i32, exit::Error> {
                 .into());
             }
             crate::check::host_context(kernel)?;
+            crate::check::require_own_proc()?;
             probe_scenario(id, args.context.as_deref(), args.json, kernel)
         }
         None => {
             let req = request.build()?;
             crate::check::host_context(kernel)?;
+            crate::check::require_own_proc()?;
             probe_one(&req, args.context.as_deref(), args.json, kernel)
         }
     }

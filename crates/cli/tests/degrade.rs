@@ -328,3 +328,36 @@ fn probe_json_prints_a_document_in_every_verdict() {
     );
     assert_eq!(json(&out)["verdict"], "pass");
 }
+
+/// A /proc of another pid namespace (`unshare -fp` without `--mount-proc`):
+/// the observing commands refuse with one line and exit 2 instead of
+/// blaming the kernel for what /proc shows; `probe --json` still prints a
+/// document; `explain` (no observation) is unaffected.
+#[test]
+fn a_proc_of_another_pid_namespace_is_refused() {
+    for args in [
+        &["check", "--quick"][..],
+        &["fingerprint"][..],
+        &["probe", "--syscall", "fork"][..],
+    ] {
+        let out = run(args, Some("proc-pidns"));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains("/proc belongs to another pid namespace"),
+            "{err}"
+        );
+    }
+    let doc = json(&run(
+        &["probe", "--json", "--syscall", "fork"],
+        Some("proc-pidns"),
+    ));
+    assert_eq!(doc["verdict"], "error");
+    assert!(doc["reason"]
+        .as_str()
+        .unwrap()
+        .contains("another pid namespace"));
+    let explain = run(&["explain", "--flags", "THREAD"], Some("proc-pidns"));
+    assert_eq!(explain.status.code(), Some(0));
+}

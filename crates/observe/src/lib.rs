@@ -604,6 +604,31 @@ pub fn outer_pid_levels_known() -> Result<(), String> {
     ))
 }
 
+/// Whether /proc is the caller's own pid namespace's: `/proc/self` names
+/// the pid getpid() returns. In a pid namespace without a proc of its own
+/// (`unshare -fp` without `--mount-proc`) every /proc observation is of
+/// another namespace's view, and comparing them with the model would blame
+/// the kernel for the setup. No /proc at all, or an unreadable or
+/// non-numeric `/proc/self`, is not this problem (other checks report it).
+pub fn proc_is_own_pid_namespace() -> Result<(), String> {
+    let me = std::process::id();
+    let seen = if simulated_missing("proc-pidns") {
+        Some(me.wrapping_add(1))
+    } else {
+        std::fs::read_link("/proc/self")
+            .ok()
+            .and_then(|p| p.to_str()?.parse::<u32>().ok())
+    };
+    match seen {
+        Some(pid) if pid != me => Err(format!(
+            "/proc belongs to another pid namespace (/proc/self is pid {pid}, getpid() is {me}): \
+             nothing it shows can be compared with the model; mount a proc for this namespace \
+             (unshare -fp --mount-proc, or mount -t proc proc /proc inside it)"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Whether /proc shows the initial pid namespace's kernel threads:
 /// kthreadd at pid 2 with PF_KTHREAD in its flags (kernel/kthread.c
 /// kthreadd; include/linux/sched.h PF_KTHREAD). Not from inside a nested
