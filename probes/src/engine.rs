@@ -213,6 +213,9 @@ impl<'a> Engine<'a> {
         if ret < 0 {
             obs.outcome = CaseOutcome::Error;
             obs.errno = Some(Errno((-ret) as i32));
+            if obs.errno == Some(Errno::EAGAIN) {
+                obs.pids_short = forklore_observe::limits::pids_tight();
+            }
             self.arena.child_gone();
             return None;
         }

@@ -468,6 +468,12 @@ pub struct Observation {
     /// only when the caller itself is traced: the `traced` context).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracer: Option<forklore_model::ptrace::Tracer>,
+    /// The call failed with EAGAIN while the pids cgroup above the caller
+    /// had less than the suite's headroom free: the suite's own processes
+    /// (probes, tracers, children) may have filled it. The limit, as
+    /// `forklore_observe::limits::pids_tight` says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids_short: Option<String>,
 }
 
 impl Observation {

@@ -212,14 +212,21 @@ pub fn tight() -> Option<String> {
             }
         }
     }
-    if let Some((cg, max, cur)) = pids_limit() {
-        if max.saturating_sub(cur) < TASK_HEADROOM {
-            return Some(format!(
-                "the suite is short of processes (pids.max {max} in cgroup {cg}, {cur} in use; it wants {TASK_HEADROOM} free)"
-            ));
-        }
-    }
-    None
+    pids_tight()
+}
+
+/// The pids-cgroup part of [`tight`]: fewer than [`TASK_HEADROOM`] free
+/// slots under the tightest pids.max above this process. Unlike
+/// RLIMIT_NPROC (which the `nproc-1` context sets on purpose, for the
+/// model to judge), a pids limit is the environment's, shared with the
+/// suite's own processes.
+pub fn pids_tight() -> Option<String> {
+    let (cg, max, cur) = pids_limit()?;
+    (max.saturating_sub(cur) < TASK_HEADROOM).then(|| {
+        format!(
+            "the suite is short of processes (pids.max {max} in cgroup {cg}, {cur} in use; it wants {TASK_HEADROOM} free)"
+        )
+    })
 }
 
 #[cfg(test)]

@@ -249,6 +249,13 @@ fn environment_explains(req: &Request, ctx: &Context, obs: &Observation) -> Opti
     if e == forklore_model::Errno::ENOMEM && !ctx.pidns_dead {
         return Some("ENOMEM: memory or a kernel resource ran out".into());
     }
+    if e == forklore_model::Errno::EAGAIN {
+        if let Some(short) = &obs.pids_short {
+            return Some(format!(
+                "EAGAIN with the pids cgroup nearly full of the suite's own processes: {short}"
+            ));
+        }
+    }
     None
 }
 
@@ -397,6 +404,30 @@ mod tests {
 
     fn ctx() -> Context {
         Context::root(KernelVersion::new(6, 18, 0), Caps::all())
+    }
+
+    /// EAGAIN from a creation the model lets succeed is the environment's
+    /// only when the probe saw the pids cgroup nearly full at that moment;
+    /// otherwise it is a disagreement.
+    #[test]
+    fn eagain_under_a_full_pids_cgroup_is_env() {
+        let c = ctx();
+        let req = Request::fork();
+        let p = predict(&req, &c);
+        let eagain = Observation {
+            outcome: CaseOutcome::Error,
+            ret: Some(-11),
+            errno: Some(Errno::EAGAIN),
+            ..Default::default()
+        };
+        assert_eq!(compare(&req, &c, &p, &eagain).0, Verdict::Fail);
+        let short = Observation {
+            pids_short: Some("the suite is short of processes (pids.max 10 ...)".into()),
+            ..eagain
+        };
+        let (v, why) = compare(&req, &c, &p, &short);
+        assert_eq!(v, Verdict::Env);
+        assert!(why.unwrap().contains("pids.max 10"));
     }
 
     /// Under a seccomp filter, clone3 failing with ENOSYS is the filter's
