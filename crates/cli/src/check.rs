@@ -152,8 +152,8 @@ pub fn parse_contexts(arg: Option<&str>) -> Result<Vec<String>, InputError> {
 
 /// Probes to run at once without `--jobs`: twice the CPUs, since a probe
 /// spends much of a case blocked while its child runs, exits and is reaped
-/// (measured on a 2-vCPU VM: the full default check took 16.5 s with 2
-/// probes at 159 % CPU and 13.7 s with 4 at 181 %). Each probe holds
+/// (measured on a 2-vCPU VM: the full default check took 16.8 s with 2
+/// probes at ~158 % CPU and 14.5 s with 4 at ~180 %, means of 8 runs). Each probe holds
 /// descriptors and processes of its own, so under a small RLIMIT_NOFILE
 /// (below 1024) or a nearly full pids cgroup it stays at one per CPU.
 fn default_jobs() -> usize {
