@@ -197,27 +197,12 @@ root:x:0:
 nogroup:x:65534:
 EOF
 
+cp "$REPO/ci/guest-setup.sh" "$ROOTFS/guest-setup.sh"
 cat > "$ROOTFS/init" <<'EOF'
 #!/bin/sh
 # forklore arm64-matrix guest init. fl_runs=root-quick,user-quick[,root-full][,bench]
 export PATH=/bin HOME=/root
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-# Pseudo-terminals (the controlling-terminal scenario): opening /dev/ptmx
-# looks up the devpts instance at /dev/pts (devpts_acquire), ENOENT without.
-mkdir -p /dev/pts
-mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts 2>/dev/null || true
-mount -t tmpfs tmpfs /tmp
-chmod 1777 /tmp
-mount -t tmpfs tmpfs /out
-chmod 1777 /out
-mount -t cgroup2 cgroup2 /sys/fs/cgroup
-echo +pids > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
-mount -t tmpfs tmpfs /run
-mkdir -p /run/cgroup-v1
-mount -t cgroup -o none,name=forklore cgroup /run/cgroup-v1 2>/dev/null || true
-echo madvise > /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true
+. /guest-setup.sh
 
 # The report channel: a PCI 16550 (qemu pci-serial; Debian's arm64 kernels
 # build 8250_pci in, while virtio-pci/-mmio are modules), else the console
