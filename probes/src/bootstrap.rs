@@ -4,11 +4,12 @@
 
 use crate::context::{arrange, ignore_signals, rearm, Prepared};
 use crate::engine::Engine;
-use crate::protocol::{emit, ContextSpec, Header, Msg, ProbeCase, FLOOR_LINE};
+use crate::protocol::{emit, ContextSpec, Header, Msg, ProbeCase, ResultSink, FLOOR_LINE};
 use crate::reaper;
 use crate::resources::Resources;
 use crate::stages::Stages;
 use forklore_observe as observe;
+use forklore_sys::linebuf::LineBuffer;
 use forklore_sys::mailbox::Mailbox;
 use forklore_sys::mem::Shared;
 use forklore_sys::{self as sys, Forked};
@@ -53,6 +54,15 @@ pub(crate) fn probe_main() -> i32 {
     // Every fork copies the page tables of what is still mapped.
     drop(input);
     stages.stop("probe.read+parse-input", m);
+    if let Some(cpu) = header.cpu {
+        // Placement only: no case observes the affinity mask, and a CPU
+        // the probe may not use (a cpuset that changed since the runner
+        // looked) leaves it where the scheduler put it.
+        let mut set = nix::sched::CpuSet::new();
+        if set.set(cpu).is_ok() {
+            let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+        }
+    }
     // The reaper cleans up on SIGTERM; the runner's death sends it.
     let term = match sys::install_flag_handler(libc::SIGTERM) {
         Ok(f) => f,
@@ -114,6 +124,16 @@ pub(crate) fn probe_main() -> i32 {
             return 0;
         }
     };
+    let lines: Shared<LineBuffer> = match Shared::new() {
+        Ok(m) => m,
+        Err(e) => {
+            emit(&Msg::Skip {
+                reason: format!("cannot map the result buffer: {e}"),
+            });
+            return 0;
+        }
+    };
+    let pages = Pages { mailbox, lines };
     let reaper_pid = std::process::id();
     match sys::fork_single_threaded(libc::SIGCHLD as u64) {
         Err(e) => {
@@ -128,14 +148,28 @@ pub(crate) fn probe_main() -> i32 {
             // The worker never returns into the caller's main: it must not
             // run destructors of the reaper's resources (temp dirs).
             let code = worker_main(
-                reaper_pid, &header, &prepared, &cases, &mailbox, &missing, stages,
+                reaper_pid, &header, &prepared, &cases, &pages, &missing, stages,
             );
             sys::exit_now(code)
         }
-        Ok(Forked::Parent { child }) => {
-            reaper::reaper_main(child, &mailbox, prepared, term, no_subreaper.is_none())
-        }
+        Ok(Forked::Parent { child }) => reaper::reaper_main(
+            child,
+            &pages.mailbox,
+            &pages.lines,
+            prepared,
+            term,
+            no_subreaper.is_none(),
+        ),
     }
+}
+
+/// The MAP_SHARED pages the reaper and the worker share, mapped before
+/// the fork.
+struct Pages {
+    /// Reaper → worker: the CLONE_PARENT children it reaped.
+    mailbox: Shared<Mailbox>,
+    /// Worker → reaper: result lines not yet written (protocol::ResultSink).
+    lines: Shared<LineBuffer>,
 }
 
 /// The worker: arrange the context, report it, run the cases in order.
@@ -144,7 +178,7 @@ fn worker_main(
     header: &Header,
     prepared: &Prepared,
     cases: &[ProbeCase],
-    mailbox: &Mailbox,
+    pages: &Pages,
     missing: &[(&str, String)],
     mut stages: Stages,
 ) -> i32 {
@@ -195,7 +229,7 @@ fn worker_main(
     // A throwaway caller would change the task count (nproc) or leave its
     // orphans to the namespace's init instead of the reaper (unshare-pid).
     let helper_ok = !matches!(spec, ContextSpec::Nproc(_) | ContextSpec::UnsharePid);
-    let mut engine = match Engine::new(mailbox, res, &arranged, &ctx, helper_ok) {
+    let mut engine = match Engine::new(&pages.mailbox, res, &arranged, &ctx, helper_ok) {
         Ok(e) => e,
         Err(e) => {
             let _ = writeln!(
@@ -210,16 +244,20 @@ fn worker_main(
         run_floor(&mut engine, cases);
         return 0;
     }
+    let mut sink = ResultSink::new(&pages.lines);
     for (index, case) in cases.iter().enumerate() {
         let obs = engine.run(case);
         let m = stages.start();
-        emit(&Msg::Result {
+        sink.push(&Msg::Result {
             index,
             id: case.id.clone(),
             obs: Box::new(obs),
         });
         stages.stop("probe.emit", m);
     }
+    let m = stages.start();
+    sink.flush();
+    stages.stop("probe.emit", m);
     if stages.on() {
         stages.merge(&engine.stages);
         let _ = writeln!(std::io::stderr(), "{}", stages.line());

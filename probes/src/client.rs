@@ -23,6 +23,13 @@ use std::time::{Duration, Instant};
 pub struct ProbeCommand {
     pub program: PathBuf,
     pub args: Vec<String>,
+    /// Keep the probe, and so every process it creates, on this CPU
+    /// (`sched_setaffinity`, inherited over fork). A probe mostly waits
+    /// for its child; on its own CPU the child runs the moment the probe
+    /// blocks, where a child placed on another CPU costs a cross-CPU
+    /// wake-up each way and leaves the probe's CPU idle meanwhile.
+    /// `None`: the scheduler places it.
+    pub cpu: Option<usize>,
 }
 
 impl ProbeCommand {
@@ -32,6 +39,7 @@ impl ProbeCommand {
         Ok(ProbeCommand {
             program: std::env::current_exe()?,
             args: vec!["__probe".into()],
+            cpu: None,
         })
     }
 
@@ -40,6 +48,15 @@ impl ProbeCommand {
         ProbeCommand {
             program: path.into(),
             args: vec!["__probe".into()],
+            cpu: None,
+        }
+    }
+
+    /// The same command with its probe kept on `cpu` (see [`Self::cpu`]).
+    pub fn on_cpu(&self, cpu: Option<usize>) -> ProbeCommand {
+        ProbeCommand {
+            cpu,
+            ..self.clone()
         }
     }
 }
@@ -176,15 +193,21 @@ pub fn run_batch(
     }
 }
 
-fn encode_input(ctx: &ContextSpec, cases: &[ProbeCase]) -> Vec<u8> {
-    encode_header(ctx, cases, false)
+fn encode_input(cmd: &ProbeCommand, ctx: &ContextSpec, cases: &[ProbeCase]) -> Vec<u8> {
+    encode_header(cmd, ctx, cases, false)
 }
 
-fn encode_header(ctx: &ContextSpec, cases: &[ProbeCase], floor: bool) -> Vec<u8> {
+fn encode_header(
+    cmd: &ProbeCommand,
+    ctx: &ContextSpec,
+    cases: &[ProbeCase],
+    floor: bool,
+) -> Vec<u8> {
     let header = Header {
         context: *ctx,
         runner_pid: Some(std::process::id()),
         floor,
+        cpu: cmd.cpu,
     };
     let mut s = serde_json::to_string(&header).unwrap_or_default();
     s.push('\n');
@@ -196,9 +219,21 @@ fn encode_header(ctx: &ContextSpec, cases: &[ProbeCase], floor: bool) -> Vec<u8>
 }
 
 fn handle_line(line: &str, run: &mut ProbeRun) {
+    if line.is_empty() {
+        return;
+    }
     match crate::protocol::decode(line) {
         Ok(Msg::Context { context }) => run.context = Some(Ok(context)),
         Ok(Msg::Skip { reason }) => run.context = Some(Err(reason)),
+        // The reaper writes again what a killed worker may already have
+        // written (see protocol::ResultSink): keep the first of each index.
+        Ok(Msg::Result { index, .. }) if index < run.results.len() => {}
+        Ok(Msg::Result { index, id, .. }) if index > run.results.len() => {
+            run.stderr.push_str(&format!(
+                "probe result {index} ({id}) came before result {}\n",
+                run.results.len()
+            ))
+        }
         Ok(Msg::Result { id, obs, .. }) => run.results.push((id, *obs)),
         Ok(Msg::End {
             worker,
@@ -240,7 +275,7 @@ fn run_probe(
     run.pid = Some(pid);
     // The probe reads all of stdin before it does anything else.
     if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(&encode_input(ctx, cases));
+        let _ = stdin.write_all(&encode_input(cmd, ctx, cases));
     }
     run.stages.stop("client.spawn+write-input", m);
     let reading = run.stages.start();
@@ -290,14 +325,19 @@ fn run_probe(
                     Ok(n) => pending.extend_from_slice(&buf[..n]),
                 }
             }
-            while let Some(nl) = pending.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = pending.drain(..=nl).collect();
+            // Every whole line, then one drain (a drain per line would move
+            // the rest of a 64 KiB read once per line).
+            let mut used = 0;
+            while let Some(nl) = pending[used..].iter().position(|b| *b == b'\n') {
+                let line = &pending[used..used + nl];
+                used += nl + 1;
                 let before = run.results.len();
-                handle_line(String::from_utf8_lossy(&line[..nl]).trim(), &mut run);
+                handle_line(String::from_utf8_lossy(line).trim(), &mut run);
                 if run.results.len() != before || run.context.is_some() && before == 0 {
                     last_progress = Instant::now();
                 }
             }
+            pending.drain(..used);
         }
     }
     run.stages.stop("client.poll+read+parse", reading);
@@ -388,7 +428,7 @@ pub fn run_floor(
         .spawn()
         .map_err(|e| format!("{}: {e}", cmd.program.display()))?;
     if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(&encode_header(ctx, cases, true));
+        let _ = stdin.write_all(&encode_header(cmd, ctx, cases, true));
     }
     let mut out = String::new();
     if let Some(mut o) = child.stdout.take() {
@@ -407,5 +447,62 @@ pub fn run_floor(
             create_ns: c.parse().map_err(|_| "bad floor line")?,
         }),
         _ => Err(format!("unreadable floor line: {line}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result_line(index: usize, id: &str, ret: i64) -> String {
+        let obs = Observation {
+            ret: Some(ret),
+            ..Observation::default()
+        };
+        serde_json::to_string(&Msg::Result {
+            index,
+            id: id.into(),
+            obs: Box::new(obs),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn results_written_again_after_a_crash_count_once() {
+        // What the runner reads when the worker was killed while writing
+        // its buffer and the reaper wrote the buffer again (a newline
+        // first, ending the cut line): protocol::flush_left.
+        let mut run = ProbeRun::default();
+        let first = result_line(0, "a", 1);
+        let second = result_line(1, "b", 2);
+        handle_line(&first, &mut run);
+        handle_line(&second[..second.len() / 2], &mut run);
+        handle_line("", &mut run);
+        handle_line(&first, &mut run);
+        handle_line(&second, &mut run);
+        handle_line(&result_line(2, "c", 3), &mut run);
+        let ids: Vec<(&str, Option<i64>)> = run
+            .results
+            .iter()
+            .map(|(id, o)| (id.as_str(), o.ret))
+            .collect();
+        assert_eq!(ids, [("a", Some(1)), ("b", Some(2)), ("c", Some(3))]);
+        // The cut line is reported, nothing else.
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(
+            run.stderr.starts_with("unreadable probe line"),
+            "{}",
+            run.stderr
+        );
+    }
+
+    #[test]
+    fn a_result_out_of_order_is_reported_not_kept() {
+        let mut run = ProbeRun::default();
+        handle_line(&result_line(1, "b", 2), &mut run);
+        assert!(run.results.is_empty());
+        assert!(run
+            .stderr
+            .contains("probe result 1 (b) came before result 0"));
     }
 }

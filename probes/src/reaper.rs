@@ -9,9 +9,10 @@
 //! that every probe process inherits and kills that group instead.
 
 use crate::context::Prepared;
-use crate::protocol::{emit, Msg};
+use crate::protocol::{emit, flush_left, Msg};
 use crate::wait::reap_and_post;
 use forklore_observe as observe;
+use forklore_sys::linebuf::LineBuffer;
 use forklore_sys::mailbox::Mailbox;
 use forklore_sys::wait::{CLD_STOPPED, WALL, WEXITED, WNOWAIT, WSTOPPED};
 use forklore_sys::{self as sys};
@@ -87,6 +88,7 @@ fn kill_descendants(subreaper: bool) -> u32 {
 pub(crate) fn reaper_main(
     worker: i32,
     mailbox: &Mailbox,
+    lines: &LineBuffer,
     prepared: Prepared,
     term: &AtomicBool,
     subreaper: bool,
@@ -129,6 +131,8 @@ pub(crate) fn reaper_main(
         }
     }
     let killed = kill_descendants(subreaper);
+    // The worker is gone: the results it had not written yet.
+    flush_left(lines);
     for p in prepared.cleanup() {
         let _ = writeln!(std::io::stderr(), "forklore-probe reaper: {p}");
     }

@@ -67,10 +67,14 @@ fn main() {
         host: host.clone(),
         keep_passing_details: false,
         kernel: None,
+        pin: true,
     };
 
     // (b) the floor, in batches of the suite's size (a probe's memory,
-    // which every fork copies, grows with its batch).
+    // which every fork copies, grows with its batch), its probe kept on
+    // the CPU the suite's first probe uses (`check` pins probes).
+    let cpus = forklore_observe::allowed_cpus();
+    let probe = probe.on_cpu(cpus.first().copied().filter(|_| cpus.len() > 1));
     let t = Instant::now();
     let mut kinds = Vec::with_capacity(cases.len());
     let (mut floor_err_ns, mut floor_create_ns) = (0u64, 0u64);

@@ -54,6 +54,12 @@ pub struct CheckArgs {
     #[arg(long, allow_negative_numbers = true,
           value_parser = clap::value_parser!(u64).range(1..=MAX_JOBS))]
     pub jobs: Option<u64>,
+    /// Let the scheduler place the probes. By default each parallel probe
+    /// (with every process it creates) stays on a CPU of its own, round
+    /// robin over the CPUs this process may use: a probe mostly waits for
+    /// its child, and a child on the same CPU runs the moment it blocks.
+    #[arg(long)]
+    pub no_pin: bool,
     /// In JSON, list passing matrix cases too, with both sides (very large:
     /// about 1 KiB per case).
     #[arg(long)]
@@ -150,12 +156,13 @@ pub fn parse_contexts(arg: Option<&str>) -> Result<Vec<String>, InputError> {
     Ok(out)
 }
 
-/// Probes to run at once without `--jobs`: twice the CPUs, since a probe
-/// spends much of a case blocked while its child runs, exits and is reaped
-/// (measured on a 2-vCPU VM: the full default check took 16.8 s with 2
-/// probes at ~158 % CPU and 14.5 s with 4 at ~180 %, means of 8 runs). Each probe holds
-/// descriptors and processes of its own, so under a small RLIMIT_NOFILE
-/// (below 1024) or a nearly full pids cgroup it stays at one per CPU.
+/// Probes to run at once without `--jobs`: twice the CPUs. Measured on a
+/// 2-vCPU VM before probes were pinned to CPUs (a probe then spent much of
+/// a case blocked while its child ran elsewhere), the full default check
+/// took 16.8 s with 2 probes and 14.5 s with 4 (means of 8 runs); pinned,
+/// 2 and 4 are alike (11.8 / 11.6 s). Each probe holds descriptors and
+/// processes of its own, so under a small RLIMIT_NOFILE (below 1024) or a
+/// nearly full pids cgroup it stays at one per CPU.
 fn default_jobs() -> usize {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -223,6 +230,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, exit::Error> {
         host,
         keep_passing_details: args.all_cases,
         kernel,
+        pin: !args.no_pin,
     };
     let is_root = runner_is_root();
     let mut report = check::run_check(&opts, is_root);

@@ -54,6 +54,7 @@ fn main() -> ExitCode {
             host: host.clone(),
             keep_passing_details: false,
             kernel: None,
+            pin: true,
         };
         let mut r = check::run_check(&opts, host.ruid_is_global_root);
         if let Some((path, b)) = host_baseline() {

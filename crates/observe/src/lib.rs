@@ -662,6 +662,17 @@ pub fn kernel_threads_visible() -> Result<(), String> {
     }
 }
 
+/// The CPUs this thread may run on (its `sched_getaffinity` mask), in
+/// order; empty if the mask cannot be read.
+pub fn allowed_cpus() -> Vec<usize> {
+    let Ok(set) = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)) else {
+        return Vec::new();
+    };
+    (0..nix::sched::CpuSet::count())
+        .filter(|&c| set.is_set(c).unwrap_or(false))
+        .collect()
+}
+
 /// Facts the probe knows from arranging the context, which /proc cannot
 /// tell from inside (e.g. how deep a nested user namespace is).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,6 +30,7 @@ pub mod clone;
 pub mod errno;
 pub mod exec;
 pub mod fd;
+pub mod linebuf;
 pub mod mailbox;
 pub mod mem;
 pub mod process;
