@@ -4,7 +4,7 @@
 #
 #   ci/kernel-matrix.sh [--kernels "5.10 6.1 6.12 7.2 7.3"] [--out DIR] [--full] [--user|--no-user]
 #                       [--all-cases] [--no-install] [--no-build] [--accel auto|kvm|tcg]
-#                       [--timeout SECS] [--cpu MODEL] [--mem SIZE]
+#                       [--timeout SECS] [--cpu MODEL] [--mem SIZE] [--stages] [--bench] [--floor]
 #   ci/kernel-matrix.sh --arch arm64 [ci/arm64-matrix.sh's options]
 #
 # --arch x86_64 (the default) is this script; --arch arm64 (or aarch64) hands
@@ -37,6 +37,14 @@
 #      Each boot also runs `forklore fingerprint --json`: the kernel versions
 #      consistent with what was observed, which must contain the real one.
 #
+# --stages runs the root checks with FORKLORE_STAGES=1 and keeps the stage
+# table (where the time went, per stage) as OUT/<tag>.<run>-stages.txt; --bench
+# adds a short `forklore bench` (OUT/<tag>.bench.txt); --floor runs the
+# suite-floor benchmark (crates/bench/examples/suite_floor.rs, every 10th
+# root case: through the suite and as raw calls only; OUT/<tag>.floor.txt).
+# They are for telling the emulator's cost from forklore's
+# (crates/bench/RESULTS.md, "Inside an emulated kernel").
+#
 # Exit status: 0 if every run produced a report with no fail and no broken
 # case and every fingerprint's range contains the kernel's version; 1 if
 # some run had fail/broken cases or no report; 2 on usage errors.
@@ -50,6 +58,9 @@ BUILD=1
 FULL=0
 ALL_CASES=0
 USER_RUN=1
+STAGES=0
+BENCH=0
+FLOOR=0
 ACCEL=auto
 TIMEOUT=""
 CPU="max,la57=off"
@@ -60,7 +71,7 @@ KCACHE=${FORKLORE_KERNEL_CACHE:-/var/cache/forklore-kernels}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-matrix}
 TRIPLE=x86_64-unknown-linux-gnu
 
-usage() { sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,50p' "$0" | sed 's/^# \{0,1\}//'; }
 
 # --arch: pick the script before parsing anything else.
 ARCH=x86_64
@@ -91,6 +102,9 @@ while [ $# -gt 0 ]; do
         --all-cases) ALL_CASES=1; shift ;;
         --user) USER_RUN=1; shift ;;
         --no-user) USER_RUN=0; shift ;;
+        --stages) STAGES=1; shift ;;
+        --bench) BENCH=1; shift ;;
+        --floor) FLOOR=1; shift ;;
         --accel) ACCEL=$2; shift 2 ;;
         --timeout) TIMEOUT=$2; shift 2 ;;
         --cpu) CPU=$2; shift 2 ;;
@@ -275,6 +289,14 @@ if [ "$BUILD" = 1 ]; then
     log "building static forklore in $CARGO_TARGET_DIR"
     (cd "$REPO" && RUSTFLAGS='-C target-feature=+crt-static' \
         cargo build --release --locked --target "$TRIPLE" -p forklore >&2)
+    if [ "$FLOOR" = 1 ]; then
+        (cd "$REPO" && RUSTFLAGS='-C target-feature=+crt-static' \
+            cargo build --release --locked --target "$TRIPLE" -p forklore-bench --example suite_floor >&2)
+    fi
+fi
+if [ "$FLOOR" = 1 ]; then
+    [ -x "$BIN/examples/suite_floor" ] || { log "missing $BIN/examples/suite_floor (run without --no-build)"; exit 1; }
+    is_static "$BIN/examples/suite_floor" || { log "$BIN/examples/suite_floor is not static"; exit 1; }
 fi
 [ -x "$BIN/forklore" ] || { log "missing $BIN/forklore (run without --no-build)"; exit 1; }
 is_static "$BIN/forklore" || { log "$BIN/forklore is not static"; exit 1; }
@@ -290,6 +312,7 @@ for a in sh start-stop-daemon mount umount mkdir cat echo base64 gzip sed tr pow
     ln -sf busybox "$ROOTFS/bin/$a"
 done
 strip --strip-debug -o "$ROOTFS/bin/forklore" "$BIN/forklore"
+[ "$FLOOR" = 1 ] && strip --strip-debug -o "$ROOTFS/bin/suite_floor" "$BIN/examples/suite_floor"
 # A minimal user database, so that uid 65534 has a name like on a normal host.
 cat > "$ROOTFS/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
@@ -304,7 +327,7 @@ cp "$REPO/ci/guest-setup.sh" "$ROOTFS/guest-setup.sh"
 cat > "$ROOTFS/init" <<'EOF'
 #!/bin/sh
 # forklore kernel-matrix guest init. Parameters come from /proc/cmdline:
-#   fl_runs=root-quick,user-quick[,root-full]
+#   fl_runs=root-quick,user-quick[,root-full][,bench][,floor]  fl_stages=0|1
 export PATH=/bin HOME=/root
 . /guest-setup.sh
 
@@ -337,8 +360,28 @@ runs=$(sed -n 's/.*fl_runs=\([^ ]*\).*/\1/p' /proc/cmdline)
     echo "===FORKLORE-INFO-END==="
 } > $DATA
 
+stages=0
+case " $(cat /proc/cmdline) " in *" fl_stages=1 "*) stages=1 ;; esac
+
 cd /tmp
 for r in $(echo "$runs" | tr ',' ' '); do
+    if [ "$r" = bench ] || [ "$r" = floor ]; then
+        echo "forklore-matrix: run $r start $(date +%s)"
+        t0=$(date +%s)
+        if [ "$r" = bench ]; then
+            # Short: under TCG the CPU is emulated; the numbers say what the
+            # emulator costs, not what the kernel does on hardware.
+            /bin/forklore bench --iterations 200 --warmup 20 > /out/$r.txt 2>&1
+        else
+            /bin/suite_floor --every 10 > /out/$r.txt 2>&1
+        fi
+        rc=$?
+        t1=$(date +%s)
+        echo "forklore-matrix: run $r rc=$rc seconds=$((t1 - t0))"
+        echo "===FORKLORE-RC $r $rc $((t1 - t0))===" > $DATA
+        emit $r /out/$r.txt > $DATA
+        continue
+    fi
     who=${r%-*}; mode=${r#*-}
     args="check --format json --output /out/$r.json"
     [ "$mode" = quick ] && args="$args --quick"
@@ -353,11 +396,14 @@ for r in $(echo "$runs" | tr ',' ' '); do
         # ignored in the command it runs (an inherited SIG_IGN breaks the
         # core-dump scenario). start-stop-daemon -c only changes the ids.
         start-stop-daemon -S -c nobody:nogroup -x /bin/forklore -- $args
+    elif [ "$stages" = 1 ]; then
+        FORKLORE_STAGES=1 /bin/forklore $args 2> /out/$r-stages.txt
     else
         /bin/forklore $args
     fi
     rc=$?
     t1=$(date +%s)
+    [ -s /out/$r-stages.txt ] && emit "$r-stages" /out/$r-stages.txt > $DATA
     echo "forklore-matrix: run $r rc=$rc seconds=$((t1 - t0))"
     echo "===FORKLORE-RC $r $rc $((t1 - t0))===" > $DATA
     if [ -s /out/$r.json ]; then
@@ -430,6 +476,8 @@ fi
 RUNS=root-quick
 [ "$USER_RUN" = 1 ] && RUNS="$RUNS,user-quick"
 [ "$FULL" = 1 ] && RUNS="$RUNS,root-full"
+[ "$BENCH" = 1 ] && RUNS="$RUNS,bench"
+[ "$FLOOR" = 1 ] && RUNS="$RUNS,floor"
 if [ -z "$TIMEOUT" ]; then
     # Measured under TCG on 2 vCPUs: boot ~5 s, quick run ~1-2 min, full run
     # ~15-25 min. Leave a wide margin; KVM needs far less.
@@ -463,7 +511,7 @@ for s in $KERNELS; do
     set +e
     timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 "${ACCEL_ARGS[@]}" \
         -m "$MEM" -smp "$SMP" -kernel "$vmlinuz" -initrd "$INITRD" \
-        -append "console=ttyS0 panic=-1 oops=panic loglevel=4 $CLOCK_ARGS fl_runs=$RUNS fl_all_cases=$ALL_CASES" \
+        -append "console=ttyS0 panic=-1 oops=panic loglevel=4 $CLOCK_ARGS fl_runs=$RUNS fl_all_cases=$ALL_CASES fl_stages=$STAGES" \
         -display none -monitor none -no-reboot \
         -serial file:"$console" -serial file:"$data" \
         </dev/null >"$WORK/qemu.out" 2>&1 &
@@ -482,7 +530,9 @@ for s in $KERNELS; do
     grep -a '^===FORKLORE-RC' "$data" | tr -d '\r' > "$WORK/rcs" || true
     names=$(extract "$data" "$tag")
     for n in $names; do
-        base64 -d "$WORK/b64.$n" | gunzip > "$OUT/$tag.$n.json"
+        ext=json
+        case "$n" in bench|floor|*-stages) ext=txt ;; esac
+        base64 -d "$WORK/b64.$n" | gunzip > "$OUT/$tag.$n.$ext"
     done
     {
         echo "== $rel  [${PKGVER[$s]:-?}]  ($ACCEL, VM wall time ${secs}s, qemu rc $qrc)"
@@ -492,11 +542,24 @@ for s in $KERNELS; do
         fi
         for r in $(echo "$RUNS" | tr ',' ' '); do
             f="$OUT/$tag.$r.json"
+            case "$r" in bench|floor) f="$OUT/$tag.$r.txt" ;; esac
             rcline=$(grep " $r " "$WORK/rcs" || true)
             if [ ! -s "$f" ]; then
                 echo "   $r: NO REPORT ${rcline:+(${rcline//===/})}"
                 STATUS=1
                 continue
+            fi
+            if [ "$r" = bench ]; then
+                echo "   bench (emulated CPU under $ACCEL), exit $(echo "$rcline" | awk '{print $3}'): $OUT/$tag.bench.txt"
+                continue
+            fi
+            if [ "$r" = floor ]; then
+                echo "   suite floor, exit $(echo "$rcline" | awk '{print $3}'), $(echo "$rcline" | awk '{print $4}' | tr -d =)s:"
+                sed 's/^/      /' "$f" | tail -5
+                continue
+            fi
+            if [ -s "$OUT/$tag.$r-stages.txt" ]; then
+                echo "   $r: stage table in $OUT/$tag.$r-stages.txt"
             fi
             jq -r --arg r "$r" --arg rc "$(echo "$rcline" | awk '{print $3}')" \
                 --arg t "$(echo "$rcline" | awk '{print $4}' | tr -d =)" '
