@@ -50,12 +50,38 @@ pub(crate) struct Engine<'a> {
     pub(crate) stages: Stages,
 }
 
+/// How close to RLIMIT_NPROC the context's task count must be for an
+/// EAGAIN to be checked against a changed count ([`Engine::nproc_short`]).
+const TASKS_NEAR: u64 = 64;
+
 /// A word the kernel may have written: `None` while it holds the sentinel.
 fn word(v: u32) -> Option<i64> {
     (v != WORD_SENTINEL).then_some(v as i32 as i64)
 }
 
 impl<'a> Engine<'a> {
+    /// After an EAGAIN: the caller's uid is at its RLIMIT_NPROC now and
+    /// its task count is not what the context measured (the model's
+    /// input), so tasks that appeared since, such as the suite's other
+    /// probes and their children when they share the runner's uid, may
+    /// have taken the last slot. Only looked at when the limit was within
+    /// reach at detection (a /proc scan).
+    fn nproc_short(&self) -> Option<String> {
+        let n = self.ctx.nproc.as_ref()?;
+        if n.count.saturating_add(TASKS_NEAR) < n.limit {
+            return None;
+        }
+        let uid = nix::unistd::getuid().as_raw();
+        let now = forklore_observe::tasks_of_ruid(uid);
+        (now >= n.limit && now != n.count).then(|| {
+            format!(
+                "RLIMIT_NPROC {} for uid {uid}: {now} tasks of that uid now, {} when the context \
+                 was detected (the suite's other probes count when they share the uid)",
+                n.limit, n.count
+            )
+        })
+    }
+
     /// Set up the case memory and capture the baseline: call once the
     /// context is arranged, before the first case.
     pub fn new(
@@ -214,7 +240,8 @@ impl<'a> Engine<'a> {
             obs.outcome = CaseOutcome::Error;
             obs.errno = Some(Errno((-ret) as i32));
             if obs.errno == Some(Errno::EAGAIN) {
-                obs.pids_short = forklore_observe::limits::pids_tight();
+                obs.pids_short =
+                    forklore_observe::limits::pids_tight().or_else(|| self.nproc_short());
             }
             self.arena.child_gone();
             return None;

@@ -554,10 +554,12 @@ pub struct Observation {
     /// only when the caller itself is traced: the `traced` context).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracer: Option<forklore_model::ptrace::Tracer>,
-    /// The call failed with EAGAIN while the pids cgroup above the caller
-    /// had less than the suite's headroom free: the suite's own processes
-    /// (probes, tracers, children) may have filled it. The limit, as
-    /// `forklore_observe::limits::pids_tight` says it.
+    /// The call failed with EAGAIN while a task limit was full of what
+    /// the suite itself runs: the pids cgroup above the caller had less
+    /// than the suite's headroom free (`forklore_observe::limits::pids_tight`
+    /// says it), or the caller's uid was at RLIMIT_NPROC with a task count
+    /// other than the context measured (the suite's other probes share the
+    /// uid when the runner is not root). Which limit, as text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pids_short: Option<String>,
 }

@@ -47,10 +47,8 @@ pub struct CheckArgs {
     /// A representative subset that runs in a few seconds.
     #[arg(long)]
     pub quick: bool,
-    /// Parallel probe processes, 1 to 1024 (default: twice the number of
-    /// CPUs; the number of CPUs when fewer than 1024 descriptors may be
-    /// open or the pids cgroup is nearly full); never more than there are
-    /// batches.
+    /// Parallel probe processes, 1 to 1024 (default: the number of CPUs);
+    /// never more than there are batches.
     #[arg(long, allow_negative_numbers = true,
           value_parser = clap::value_parser!(u64).range(1..=MAX_JOBS))]
     pub jobs: Option<u64>,
@@ -156,26 +154,19 @@ pub fn parse_contexts(arg: Option<&str>) -> Result<Vec<String>, InputError> {
     Ok(out)
 }
 
-/// Probes to run at once without `--jobs`: twice the CPUs. Measured on a
-/// 2-vCPU VM before probes were pinned to CPUs (a probe then spent much of
-/// a case blocked while its child ran elsewhere), the full default check
-/// took 16.8 s with 2 probes and 14.5 s with 4 (means of 8 runs); pinned,
-/// 2 and 4 are alike (11.8 / 11.6 s). Each probe holds descriptors and
-/// processes of its own, so under a small RLIMIT_NOFILE (below 1024) or a
-/// nearly full pids cgroup it stays at one per CPU.
+/// Probes to run at once without `--jobs`: one per CPU. Each probe is
+/// kept on its CPU with the children it creates, so a CPU is busy while
+/// its probe waits for a child: measured on a 2-vCPU VM, the full default
+/// check took 11.75-11.84 s with 2 probes and 11.54-11.92 s with 4. (Before
+/// pinning, 4 probes were faster than 2, 14.5 s against 16.8 s, and were
+/// the default; but each probe holds memory, descriptors and processes of
+/// its own: under a 64 MiB memory cgroup 4 probes got the run OOM-killed
+/// in 4 of 10 `ci/limits.sh` runs, and `--jobs 2` in 0 of 8 where `--jobs
+/// 4` was in 1 of 8.)
 fn default_jobs() -> usize {
-    let cpus = std::thread::available_parallelism()
+    std::thread::available_parallelism()
         .map(|n| n.get())
-        .unwrap_or(1);
-    let few_fds = matches!(
-        forklore_observe::limits::soft_limit("Max open files"),
-        Some(Some(n)) if n < 1024
-    );
-    if few_fds || forklore_observe::limits::pids_tight().is_some() {
-        cpus
-    } else {
-        2 * cpus
-    }
+        .unwrap_or(1)
 }
 
 pub fn run(args: &CheckArgs) -> Result<i32, exit::Error> {

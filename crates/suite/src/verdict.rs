@@ -252,7 +252,7 @@ fn environment_explains(req: &Request, ctx: &Context, obs: &Observation) -> Opti
     if e == forklore_model::Errno::EAGAIN {
         if let Some(short) = &obs.pids_short {
             return Some(format!(
-                "EAGAIN with the pids cgroup nearly full of the suite's own processes: {short}"
+                "EAGAIN with a task limit nearly full of the suite's own processes: {short}"
             ));
         }
     }
