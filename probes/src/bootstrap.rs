@@ -115,25 +115,13 @@ pub(crate) fn probe_main() -> i32 {
             return 0;
         }
     };
-    let mailbox: Shared<Mailbox> = match Shared::new() {
-        Ok(m) => m,
-        Err(e) => {
-            emit(&Msg::Skip {
-                reason: format!("cannot map the reaper mailbox: {e}"),
-            });
+    let pages = match Pages::new() {
+        Ok(p) => p,
+        Err(reason) => {
+            emit(&Msg::Skip { reason });
             return 0;
         }
     };
-    let lines: Shared<LineBuffer> = match Shared::new() {
-        Ok(m) => m,
-        Err(e) => {
-            emit(&Msg::Skip {
-                reason: format!("cannot map the result buffer: {e}"),
-            });
-            return 0;
-        }
-    };
-    let pages = Pages { mailbox, lines };
     let reaper_pid = std::process::id();
     match sys::fork_single_threaded(libc::SIGCHLD as u64) {
         Err(e) => {
@@ -170,6 +158,15 @@ struct Pages {
     mailbox: Shared<Mailbox>,
     /// Worker → reaper: result lines not yet written (protocol::ResultSink).
     lines: Shared<LineBuffer>,
+}
+
+impl Pages {
+    fn new() -> Result<Pages, String> {
+        Ok(Pages {
+            mailbox: Shared::new().map_err(|e| format!("cannot map the reaper mailbox: {e}"))?,
+            lines: Shared::new().map_err(|e| format!("cannot map the result buffer: {e}"))?,
+        })
+    }
 }
 
 /// The worker: arrange the context, report it, run the cases in order.
