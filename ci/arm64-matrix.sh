@@ -29,14 +29,16 @@
 #      (ttyAMA0) cannot interleave.
 #   4. boots each kernel: qemu-system-aarch64 -M virt -cpu max -accel tcg
 #      under a hard timeout (killed by pid), decodes the reports into
-#      --out DIR and prints a per-kernel summary and every failing case.
+#      --out DIR (default /var/cache/forklore-arm64/matrix-out, or
+#      $FORKLORE_ARM64_MATRIX_OUT; nothing is written into the repository)
+#      and prints a per-kernel summary and every failing case.
 #
 # Exit status: 0 if every run produced a report with no fail and no broken
 # case; 1 otherwise; 2 on usage errors.
 set -euo pipefail
 
 KERNELS="6.1 6.12"
-OUT=./arm64-matrix-out
+OUT=${FORKLORE_ARM64_MATRIX_OUT:-/var/cache/forklore-arm64/matrix-out}
 INSTALL=1
 BUILD=1
 BIN=""
@@ -54,7 +56,7 @@ MAX_LIST=${MAX_LIST:-40}
 KCACHE=${FORKLORE_KERNEL_CACHE:-/var/cache/forklore-kernels}
 ACACHE=${FORKLORE_ARM64_CACHE:-/var/cache/forklore-arm64}
 
-usage() { sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --kernels) KERNELS=$2; shift 2 ;;
