@@ -50,6 +50,31 @@ fn verdicts(report: &Value) -> BTreeMap<String, (String, String)> {
         .collect()
 }
 
+/// Run `args` as they are and with `facility` simulated missing: in the
+/// second run every case whose id starts with `prefix` is `skip` with a
+/// reason containing `why`, every other case keeps its verdict, there is
+/// at least one of each and nothing is broken. Returns the second report.
+fn only_these_skip(args: &[&str], facility: &str, prefix: &str, why: &str) -> Value {
+    let normal = verdicts(&json(&run(args, None)));
+    let r = json(&run(args, Some(facility)));
+    assert_eq!(r["summary"]["broken"], 0, "{}", r["summary"]);
+    let sim = verdicts(&r);
+    assert_eq!(normal.len(), sim.len());
+    let (mut skipped, mut kept) = (0, 0);
+    for (id, (v, reason)) in &sim {
+        if id.starts_with(prefix) {
+            assert_eq!(v, "skip", "{id}");
+            assert!(reason.contains(why), "{id}: {reason}");
+            skipped += 1;
+        } else {
+            assert_eq!(v, &normal[id].0, "{id}: {reason}");
+            kept += 1;
+        }
+    }
+    assert!(skipped > 0 && kept > 0, "{skipped} skipped, {kept} kept");
+    r
+}
+
 #[test]
 fn without_a_subreaper_only_the_cases_that_need_one_skip() {
     let args = ["check", "--quick", "--format", "json", "--all-cases"];
@@ -160,24 +185,8 @@ fn in_a_nested_pid_namespace_only_set_tid_cases_skip() {
         "json",
         "--all-cases",
     ];
-    let normal = verdicts(&json(&run(&args, None)));
-    let r = json(&run(&args, Some("pidns-outer")));
+    let r = only_these_skip(&args, "pidns-outer", "set-tid/", "pid namespaces above");
     assert_eq!(r["summary"]["fail"], 0, "{}", r["summary"]);
-    assert_eq!(r["summary"]["broken"], 0, "{}", r["summary"]);
-    let sim = verdicts(&r);
-    assert_eq!(normal.len(), sim.len());
-    let (mut skipped, mut kept) = (0, 0);
-    for (id, (v, why)) in &sim {
-        if id.starts_with("set-tid/") {
-            assert_eq!(v, "skip", "{id}");
-            assert!(why.contains("pid namespaces above"), "{id}: {why}");
-            skipped += 1;
-        } else {
-            assert_eq!(v, &normal[id].0, "{id}: {why}");
-            kept += 1;
-        }
-    }
-    assert!(skipped > 0 && kept > 0, "{skipped} skipped, {kept} kept");
 }
 
 /// Without kernel threads in /proc (a pid namespace with its own /proc, a
@@ -198,23 +207,7 @@ fn without_kernel_threads_only_the_kthread_scenarios_skip() {
         "json",
         "--all-cases",
     ];
-    let normal = verdicts(&json(&run(&args, None)));
-    let r = json(&run(&args, Some("kthreads")));
-    assert_eq!(r["summary"]["broken"], 0, "{}", r["summary"]);
-    let sim = verdicts(&r);
-    assert_eq!(normal.len(), sim.len());
-    let (mut skipped, mut kept) = (0, 0);
-    for (id, (v, why)) in &sim {
-        if id.starts_with("lifecycle/kthread/") {
-            assert_eq!(v, "skip", "{id}");
-            assert!(why.contains("no kernel threads"), "{id}: {why}");
-            skipped += 1;
-        } else {
-            assert_eq!(v, &normal[id].0, "{id}: {why}");
-            kept += 1;
-        }
-    }
-    assert!(skipped > 0 && kept > 0, "{skipped} skipped, {kept} kept");
+    let r = only_these_skip(&args, "kthreads", "lifecycle/kthread/", "no kernel threads");
     let listed = r["contexts"]
         .as_array()
         .unwrap()
